@@ -1,0 +1,101 @@
+/**
+ * The model card: one JSON Schema (model/model-card.schema.json) shared by training (Python),
+ * the generator and the model server. This module types it and validates it with ajv.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { inputError, type Problem } from "./errors.ts";
+
+export interface SegMetrics {
+  iou: number;
+  dice: number;
+  n?: number;
+}
+
+export interface ModelCard {
+  name: string;
+  version: string;
+  createdAt: string;
+  example?: boolean;
+  description?: string;
+  training: {
+    gitCommit: string;
+    dataVersion: string;
+    mlflowRunId: string;
+    params: Record<string, unknown>;
+    durationSeconds: number;
+    device?: string;
+    split?: Record<string, number>;
+  };
+  metrics: { val: SegMetrics; test: SegMetrics };
+  artifact: { uri: string; sha256: string; bytes: number; format: "onnx"; opset: number };
+  io: {
+    input: {
+      name: string;
+      shape: number[];
+      layout: "NCHW";
+      dtype: "float32";
+      preprocessing: {
+        exifTranspose: boolean;
+        colorSpace: "RGB";
+        resize: { width: number; height: number; mode: "stretch"; interpolation: "bilinear" };
+        scale: number;
+        mean: number[];
+        std: number[];
+      };
+    };
+    output: {
+      name: string;
+      activation: "sigmoid" | "none";
+      threshold: number;
+      resizeBack?: "bilinear" | "nearest";
+    };
+  };
+  license: { data: string; notice?: string };
+  quantization?: Record<string, unknown>;
+}
+
+export const MODEL_CARD_SCHEMA_PATH = fileURLToPath(
+  new URL("../../model/model-card.schema.json", import.meta.url),
+);
+
+let compiled: ValidateFunction | undefined;
+function validator() {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    addFormats.default(ajv);
+    compiled = ajv.compile(JSON.parse(readFileSync(MODEL_CARD_SCHEMA_PATH, "utf8")));
+  }
+  return compiled;
+}
+
+/** Every schema problem of `data`, each naming `file` and the field. Empty when valid. */
+export function cardProblems(data: unknown, file: string): Problem[] {
+  const validate = validator();
+  if (validate(data)) return [];
+  return (validate.errors ?? []).map((e) => ({
+    file,
+    field: e.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)",
+    message: `${e.message ?? "invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}`,
+    hint: `see ${"model/model-card.schema.json"}`,
+  }));
+}
+
+/** Parse and validate a card; throws a WmsError listing every problem. */
+export function parseCard(text: string, file: string): ModelCard {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw inputError([
+      { file, message: `not valid JSON: ${(e as Error).message}`, hint: "fix the JSON syntax" },
+    ]);
+  }
+  const problems = cardProblems(data, file);
+  if (problems.length) throw inputError(problems, `invalid model card ${file}`);
+  return data as ModelCard;
+}
+
+export const readCard = (file: string): ModelCard => parseCard(readFileSync(file, "utf8"), file);
