@@ -1,0 +1,128 @@
+"""Subcommands besides export-untrained (kept apart so that one imports nothing heavy)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+DEFAULT_RUN = Path(__file__).resolve().parents[1] / "runs" / "latest"
+
+
+def _params(a):
+    from .config import load_params
+
+    return load_params(a.params, a.set)
+
+
+def cmd_prepare(a) -> int:
+    from .config import resolve
+    from .data import prepare, split_counts
+
+    p = _params(a)
+    mc = p["model"]
+    ds, path = prepare(resolve(p, p["data"]["dir"]), resolve(p, p["data"]["cache_dir"]), int(mc["input_width"]),
+                       int(mc["input_height"]), limit=a.limit, on_bad=p["data"].get("on_bad", "error"))
+    print(json.dumps({"cache": str(path), "split": split_counts(ds), "skipped": ds.skipped}, indent=2))
+    return 0
+
+
+def cmd_train(a) -> int:
+    from .pipeline import evaluate_run, export_run
+    from .train import train
+
+    p = _params(a)
+    summary = train(p, a.run_dir, resume=a.resume, limit=a.limit)
+    print(json.dumps(summary, indent=2))
+    if a.finalize:
+        metrics = evaluate_run(p, a.run_dir)
+        print(json.dumps({k: metrics[k] for k in ("val", "test")}, indent=2))
+        report = export_run(p, a.run_dir)
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_evaluate(a) -> int:
+    if a.run_dir:
+        from .pipeline import evaluate_run
+
+        print(json.dumps(evaluate_run(_params(a), a.run_dir), indent=2))
+        return 0
+    from .evaluate import evaluate_folder, onnx_mask_fn, url_mask_fn
+
+    if not a.folder:
+        raise ValueError("evaluate needs a folder with images/ and masks/ (or --run-dir)")
+    if bool(a.model) == bool(a.url):
+        raise ValueError("evaluate needs exactly one of --model <model.onnx> or --url <server>")
+    if a.model:
+        card_path = Path(a.card) if a.card else Path(a.model).with_name("model-card.json")
+        card = json.loads(card_path.read_text())
+        fn = onnx_mask_fn(a.model, card)
+    else:
+        fn = url_mask_fn(a.url)
+    print(json.dumps(evaluate_folder(a.folder, fn, a.on_bad), indent=2))
+    return 0
+
+
+def cmd_export(a) -> int:
+    from .pipeline import export_run
+
+    print(json.dumps(export_run(_params(a), a.run_dir, a.out), indent=2))
+    return 0
+
+
+def cmd_predict(a) -> int:
+    from .predict import predict
+
+    for out in predict(a.model, a.card, a.out, a.images):
+        print(out)
+    return 0
+
+
+def _common(s, run_dir=True):
+    s.add_argument("--params", default=str(DEFAULT_PARAMS), help="params.yaml (default: %(default)s)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter, e.g. --set train.epochs=2 (repeatable)")
+    if run_dir:
+        s.add_argument("--run-dir", default=str(DEFAULT_RUN), help="run folder (default: %(default)s)")
+
+
+def register(sub) -> None:
+    s = sub.add_parser("prepare", help="decode, orient, resize and cache the dataset; print the split")
+    _common(s, run_dir=False)
+    s.add_argument("--limit", type=int, help="only the first N pairs (smoke runs)")
+    s.set_defaults(func=cmd_prepare)
+
+    s = sub.add_parser("train", help="train; then (unless --no-finalize) evaluate and export into the run folder")
+    _common(s)
+    s.add_argument("--resume", action="store_true", help="continue from <run-dir>/last.pt")
+    s.add_argument("--limit", type=int, help="only the first N pairs (smoke runs)")
+    s.add_argument("--no-finalize", dest="finalize", action="store_false",
+                   help="stop after training (the DVC train stage)")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="IoU/Dice of an ONNX model or a running server on a folder, "
+                       "or (with --run-dir) of a run's best checkpoint on val+test")
+    _common(s, run_dir=False)
+    s.add_argument("--run-dir", help="evaluate this run's best checkpoint (writes metrics.json, CSV, PNG)")
+    s.add_argument("--model", help="model.onnx")
+    s.add_argument("--card", help="model-card.json (default: beside --model)")
+    s.add_argument("--url", help="model server base URL; POSTs each photo to <url>/predictions/wms")
+    s.add_argument("--on-bad", choices=["error", "skip"], default="error")
+    s.add_argument("folder", nargs="?", help="folder with images/ and masks/")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("export", help="ONNX + parity + (int8) + model card from a run's best checkpoint")
+    _common(s)
+    s.add_argument("--out", help="output folder (default: the run folder)")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("predict", help="write <stem>.png masks (0/255) at each photo's displayed size")
+    s.add_argument("--model", required=True)
+    s.add_argument("--card", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("images", nargs="+")
+    s.set_defaults(func=cmd_predict)

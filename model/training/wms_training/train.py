@@ -1,0 +1,225 @@
+"""Training loop: BCE + Dice, AdamW, ReduceLROnPlateau, early stopping, wall-clock budget,
+checkpoint resume.  Writes <run_dir>/{last.pt,best.pt,history.json}."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from .config import public, resolve
+from .data import Dataset, augment, prepare, split_counts
+from .metrics import iou_dice
+from .model import build_model, check_input_size
+from .preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+log = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.flatten(1)
+    inter = (p * t).sum(1)
+    return (1 - (2 * inter + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
+
+
+def loss_fn(logits, target, cfg) -> torch.Tensor:
+    return cfg["bce_weight"] * F.binary_cross_entropy_with_logits(logits, target) + cfg["dice_weight"] * dice_loss(
+        logits, target
+    )
+
+
+_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+
+
+def to_tensors(images_u8: np.ndarray, masks_u8: np.ndarray):
+    """NHWC uint8 + NHW 0/1 -> NCHW float in [0,1] and N1HW float."""
+    x = torch.from_numpy(images_u8).permute(0, 3, 1, 2).float().div_(255.0)
+    y = torch.from_numpy(masks_u8).unsqueeze(1).float()
+    return x, y
+
+
+def normalize_t(x01: torch.Tensor) -> torch.Tensor:
+    """The card's preprocessing after resize: (x/255 - mean) / std."""
+    return (x01 - _MEAN.to(x01.device)) / _STD.to(x01.device)
+
+
+@torch.no_grad()
+def validate(model, ds: Dataset, device, cfg, batch_size: int = 16) -> dict:
+    model.eval()
+    losses, ious, dices = [], [], []
+    for i in range(0, len(ds), batch_size):
+        x, y = to_tensors(ds.images[i : i + batch_size], ds.masks[i : i + batch_size])
+        x, y = normalize_t(x.to(device)), y.to(device)
+        logits = model(x)
+        losses.append(float(loss_fn(logits, y, cfg)) * len(x))
+        pred = (logits >= 0).cpu().numpy()
+        for p, t in zip(pred, y.cpu().numpy()):
+            a, b = iou_dice(p, t)
+            ious.append(a)
+            dices.append(b)
+    n = max(len(ds), 1)
+    return {"loss": sum(losses) / n, "iou": float(np.mean(ious)), "dice": float(np.mean(dices))}
+
+
+def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | None = None) -> dict:
+    """Train until epochs, early stopping or the max_minutes budget; keep the best checkpoint."""
+    from .tracking import Tracker
+
+    t0 = time.time()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tc, mc, ac = params["train"], params["model"], params.get("augment", {})
+    width, height, depth = int(mc["input_width"]), int(mc["input_height"]), int(mc["depth"])
+    check_input_size(width, height, depth)
+    torch.set_num_threads(int(tc.get("threads", 2)))
+    seed_everything(int(params["seed"]))
+    device = pick_device(tc.get("device", "auto"))
+
+    ds, cache_path = prepare(
+        resolve(params, params["data"]["dir"]),
+        resolve(params, params["data"]["cache_dir"]),
+        width,
+        height,
+        limit=limit,
+        on_bad=params["data"].get("on_bad", "error"),
+    )
+    train_ds, val_ds = ds.subset("train"), ds.subset("val")
+    if len(train_ds) == 0 or len(val_ds) == 0:
+        raise ValueError(f"need train and val images, got split {split_counts(ds)}")
+    log.info("split %s on %s, %d threads", split_counts(ds), device, torch.get_num_threads())
+
+    model = build_model(mc).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=float(tc["lr"]), weight_decay=float(tc["weight_decay"]))
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="max", factor=float(tc["plateau_factor"]), patience=int(tc["plateau_patience"]),
+        min_lr=float(tc.get("min_lr", 0)),
+    )
+    history: list[dict] = []
+    start_epoch, best_iou, best_epoch, stale, spent_before = 0, -1.0, -1, 0, 0.0
+    rng = np.random.default_rng(int(params["seed"]))
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    if resume and last_path.is_file():
+        ck = torch.load(last_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        history, best_iou, best_epoch, stale = ck["history"], ck["best_iou"], ck["best_epoch"], ck["stale"]
+        start_epoch, spent_before = ck["epoch"] + 1, ck.get("seconds", 0.0)
+        rng.bit_generator.state = ck["rng"]
+        torch.set_rng_state(ck["torch_rng"])
+        log.info("resumed from %s at epoch %d (best val IoU %.4f)", last_path, start_epoch, best_iou)
+
+    budget_s = float(tc.get("max_minutes", 0)) * 60 or float("inf")
+    elapsed = lambda: spent_before + time.time() - t0  # noqa: E731
+    tracker = Tracker.from_env(run_dir, params)
+    tracker.log_params(public(params))
+    stop_reason = "epochs"
+    bs = int(tc["batch_size"])
+    for epoch in range(start_epoch, int(tc["epochs"])):
+        if elapsed() >= budget_s:
+            stop_reason = "max_minutes"
+            break
+        model.train()
+        order = rng.permutation(len(train_ds))
+        n_batches = len(order) // bs if len(order) >= bs else 1  # drop the last partial batch (BatchNorm)
+        tot, seen, te = 0.0, 0, time.time()
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch}", mininterval=15, leave=False, dynamic_ncols=False, ncols=100)
+        out_of_time = False
+        for b in bar:
+            idx = np.sort(order[b * bs : (b + 1) * bs])
+            x, y = to_tensors(train_ds.images[idx], train_ds.masks[idx])
+            x, y = augment(x, y, rng, ac)
+            x, y = normalize_t(x.to(device)), y.to(device)
+            loss = loss_fn(model(x), y, tc)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{tot / seen:.4f}")
+            if elapsed() >= budget_s:
+                out_of_time = True
+                break
+        bar.close()
+        val = validate(model, val_ds, device, tc)
+        sched.step(val["iou"])
+        rec = {
+            "epoch": epoch,
+            "train_loss": tot / max(seen, 1),
+            "val_loss": val["loss"],
+            "val_iou": val["iou"],
+            "val_dice": val["dice"],
+            "lr": opt.param_groups[0]["lr"],
+            "epoch_seconds": time.time() - te,
+            "images": seen,
+        }
+        history.append(rec)
+        improved = val["iou"] > best_iou
+        if improved:
+            best_iou, best_epoch, stale = val["iou"], epoch, 0
+            torch.save({"model": model.state_dict(), "epoch": epoch, "val": val, "model_cfg": mc}, best_path)
+        else:
+            stale += 1
+        log.info(
+            "epoch %d: train_loss %.4f val_loss %.4f val_iou %.4f val_dice %.4f lr %.2e (%.0fs, %s)",
+            epoch, rec["train_loss"], val["loss"], val["iou"], val["dice"], rec["lr"], rec["epoch_seconds"],
+            "best" if improved else f"no gain for {stale}",
+        )
+        tracker.log_metrics({k: v for k, v in rec.items() if k != "epoch"}, step=epoch)
+        torch.save(
+            {
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "epoch": epoch, "history": history, "best_iou": best_iou, "best_epoch": best_epoch, "stale": stale,
+                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "seconds": elapsed(),
+            },
+            last_path,
+        )
+        (run_dir / "history.json").write_text(json.dumps(history, indent=2) + "\n")
+        if out_of_time:
+            stop_reason = "max_minutes"
+            break
+        if stale >= int(tc["early_stopping_patience"]):
+            stop_reason = "early_stopping"
+            break
+    summary = {
+        "stop_reason": stop_reason,
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "best_val_iou_256": best_iou,
+        "train_seconds": round(elapsed(), 1),
+        "device": str(device),
+        "split": split_counts(ds),
+        "skipped": ds.skipped,
+        "limit": limit,
+        "cache": str(cache_path),
+    }
+    (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("training stopped (%s) after %d epochs, %.0fs; best epoch %d val IoU %.4f",
+             stop_reason, len(history), summary["train_seconds"], best_epoch, best_iou)
+    tracker.pause()
+    return summary
