@@ -62,7 +62,7 @@ export class S3Store implements ModelStore {
 
   constructor(opts: S3Options = {}) {
     this.owned = !opts.client;
-    this.client = opts.client ?? new S3Client(s3ClientConfig(opts));
+    this.client = opts.client ?? new S3Client({ ...s3ClientConfig(opts), logger: quietLogger });
   }
 
   async inspect(uri: string, opts: InspectOptions = {}): Promise<StoredObject | undefined> {
@@ -172,6 +172,22 @@ export class S3Store implements ModelStore {
     return hashStream(await this.open(uri));
   }
 }
+
+/**
+ * With no logger the SDK warns on the console whenever a request with a streamed body fails,
+ * which includes the expected 412 of a conditional write; with one, it also logs every failed
+ * command (an expected 404 HEAD included) at error level. Every failure here becomes a WmsError
+ * with its own message, so only the SDK's other warnings are let through.
+ */
+const quietLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn(...args: unknown[]) {
+    if (!String(args[0]).includes("non-retryable streaming request")) console.warn(...args);
+  },
+  error() {},
+};
 
 const httpStatus = (e: unknown): number | undefined =>
   (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;

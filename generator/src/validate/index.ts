@@ -53,7 +53,8 @@ function validatorFor(key: string): ValidateFunction | undefined {
     addFormats.default(ajv);
     const int = (bits: number) => ({
       type: "number" as const,
-      validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** (bits - 1),
+      // Range only: a fraction is already reported by `type: integer`.
+      validate: (n: number) => Math.abs(n) <= 2 ** (bits - 1),
     });
     ajv.addFormat("int32", int(32));
     ajv.addFormat("int64", int(64));
@@ -141,6 +142,10 @@ function toProblems(errors: ErrorObject[], file: string, who: string, key: strin
       case "enum":
         message = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(e.data)}`;
         hint = "use one of the allowed values";
+        break;
+      case "format":
+        message = `must be a valid ${String(e.params.format)}, got ${JSON.stringify(e.data)}`;
+        hint = "fix the value";
         break;
       default:
         message = `${e.message ?? e.keyword}`;

@@ -1,0 +1,206 @@
+/**
+ * The hand-written inputs of one environment: environment.yaml and its version files
+ * (environments/<env>/<model>.yaml). Loading validates the schema and the rules a schema
+ * cannot say (duplicates, canary ≠ live), collecting every problem before failing.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { inputError, type Problem, WmsError } from "./errors.ts";
+import { schemaProblems } from "./schema.ts";
+import { parseYamlSource, type YamlSource } from "./yaml-source.ts";
+
+export interface CpuMemory {
+  cpu: string;
+  memory: string;
+}
+
+export interface EnvironmentConfig {
+  name: string;
+  destination: { cluster: string; project: string };
+  namespacePrefix: string;
+  server: { image: string; threads: number; queue: number };
+  replicas: { min: number; max: number; targetCPUUtilization?: number };
+  resources: { requests: CpuMemory; limits: CpuMemory };
+  modelStore: { uri: string; region: string; readRoleArn: string; egressCIDRs: string[] };
+  gateway: { name: string; namespace: string; sectionName?: string; hostname: string };
+  monitoring: { namespace: string; serviceMonitorLabels?: Record<string, string> };
+  gates: { allowExampleModels: boolean; minTestIoU: number; minTestDice: number };
+}
+
+export interface VersionFile {
+  model: string;
+  live: string;
+  canary?: { version: string; weight: number };
+  retain?: string[];
+}
+
+/** A version file plus where it came from, so later checks (catalog, gates) can name lines. */
+export interface LoadedVersionFile {
+  spec: VersionFile;
+  source: YamlSource;
+}
+
+export interface LoadedEnvironment {
+  name: string;
+  dir: string;
+  config: EnvironmentConfig;
+  configFile: string;
+  versionFiles: LoadedVersionFile[];
+}
+
+export const ENVIRONMENT_FILE = "environment.yaml";
+
+const VERSION_HINTS: Record<string, string> = {
+  "canary.weight": "the canary's share of traffic in percent: an integer from 1 to 99 (remove canary for 0)",
+  live: 'a semantic version such as "1.4.0" (quote it if YAML reads it as a number)',
+  "canary.version": 'a semantic version such as "1.5.0"',
+  "retain[]": 'a list of semantic versions, e.g. ["1.3.0"]',
+};
+
+/** Environment names in a stable order: the folders under environments/ holding environment.yaml. */
+export function listEnvironments(root: string): string[] {
+  const envRoot = join(root, "environments");
+  if (!existsSync(envRoot)) return [];
+  return readdirSync(envRoot, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(envRoot, d.name, ENVIRONMENT_FILE)))
+    .map((d) => d.name)
+    .sort();
+}
+
+export function loadEnvironment(root: string, name: string): LoadedEnvironment {
+  const dir = join(root, "environments", name);
+  const rel = (f: string) => relative(root, f);
+  const problems: Problem[] = [];
+  const configFile = join(dir, ENVIRONMENT_FILE);
+  if (!existsSync(configFile)) {
+    throw inputError([
+      {
+        file: rel(configFile),
+        message: "missing",
+        hint: `create it (copy environments/dev/${ENVIRONMENT_FILE})`,
+      },
+    ]);
+  }
+  const configSrc = collect(problems, () =>
+    parseYamlSource(readFileSync(configFile, "utf8"), rel(configFile)),
+  );
+  if (configSrc) {
+    problems.push(...schemaProblems("environment.schema.json", configSrc));
+    const c = configSrc.data as EnvironmentConfig;
+    if (c?.name !== undefined && c.name !== name) {
+      problems.push({
+        file: configSrc.file,
+        line: configSrc.lineOf(["name"]),
+        field: "name",
+        message: `is "${c.name}" but the folder is environments/${name}`,
+        hint: `set name: ${name}`,
+      });
+    }
+    if (c?.replicas && c.replicas.min > c.replicas.max) {
+      problems.push({
+        file: configSrc.file,
+        line: configSrc.lineOf(["replicas", "min"]),
+        field: "replicas.min",
+        message: `${c.replicas.min} is greater than replicas.max ${c.replicas.max}`,
+        hint: "make min <= max",
+      });
+    }
+  }
+
+  const versionFiles: LoadedVersionFile[] = [];
+  const seenModels = new Map<string, string>();
+  for (const f of readdirSync(dir).sort()) {
+    if (!/\.ya?ml$/.test(f) || f === ENVIRONMENT_FILE) continue;
+    const file = join(dir, f);
+    const src = collect(problems, () => parseYamlSource(readFileSync(file, "utf8"), rel(file)));
+    if (!src) continue;
+    const before = problems.length;
+    problems.push(...schemaProblems("version-file.schema.json", src, VERSION_HINTS));
+    if (problems.length > before) continue;
+    const spec = src.data as VersionFile;
+    problems.push(...versionRuleProblems(spec, src, f));
+    const other = seenModels.get(spec.model);
+    if (other) {
+      problems.push({
+        file: src.file,
+        line: src.lineOf(["model"]),
+        field: "model",
+        message: `model "${spec.model}" is already deployed by ${other}`,
+        hint: "keep one version file per model and environment",
+      });
+    }
+    seenModels.set(spec.model, src.file);
+    versionFiles.push({ spec, source: src });
+  }
+  if (problems.length) throw inputError(problems, `environment ${name} has ${problems.length} problem(s)`);
+  return {
+    name,
+    dir,
+    config: configSrc?.data as EnvironmentConfig,
+    configFile: rel(configFile),
+    versionFiles,
+  };
+}
+
+/** Rules the JSON Schema cannot express: every version at most once, canary differs from live. */
+function versionRuleProblems(spec: VersionFile, src: YamlSource, fileName: string): Problem[] {
+  const problems: Problem[] = [];
+  const expected = fileName.replace(/\.ya?ml$/, "");
+  if (spec.model !== expected) {
+    problems.push({
+      file: src.file,
+      line: src.lineOf(["model"]),
+      field: "model",
+      message: `is "${spec.model}" but the file is named ${fileName}`,
+      hint: `rename the file to ${spec.model}.yaml or set model: ${expected}`,
+    });
+  }
+  if (spec.canary && spec.canary.version === spec.live) {
+    problems.push({
+      file: src.file,
+      line: src.lineOf(["canary", "version"]),
+      field: "canary.version",
+      message: `canary ${spec.canary.version} is the same version as live`,
+      hint: "point canary at the new version, or remove canary to send all traffic to live",
+    });
+  }
+  const seen = new Map<string, string>([[spec.live, "live"]]);
+  if (spec.canary && spec.canary.version !== spec.live) seen.set(spec.canary.version, "canary.version");
+  (spec.retain ?? []).forEach((v, i) => {
+    const first = seen.get(v);
+    if (first) {
+      problems.push({
+        file: src.file,
+        line: src.lineOf(["retain", i]),
+        field: `retain[${i}]`,
+        message: `duplicate version ${v} (already named by ${first})`,
+        hint: "name each version once: live, canary and retain are disjoint",
+      });
+    } else seen.set(v, `retain[${i}]`);
+  });
+  return problems;
+}
+
+/** Run `fn`, turning a thrown WmsError into collected problems so all files get reported. */
+function collect<T>(problems: Problem[], fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WmsError) {
+      problems.push(...e.problems);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** Every version a version file deploys, with its role. */
+export function deployedVersions(
+  spec: VersionFile,
+): { version: string; role: "live" | "canary" | "retained" }[] {
+  return [
+    { version: spec.live, role: "live" as const },
+    ...(spec.canary ? [{ version: spec.canary.version, role: "canary" as const }] : []),
+    ...(spec.retain ?? []).map((version) => ({ version, role: "retained" as const })),
+  ];
+}

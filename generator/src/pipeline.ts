@@ -1,0 +1,48 @@
+/**
+ * Load → plan → render for every environment, collecting the problems of all environments
+ * before failing, so one run reports everything that is wrong.
+ */
+import { type Catalog, loadCatalog } from "./catalog.ts";
+import { listEnvironments, loadEnvironment } from "./config.ts";
+import { inputError, type Problem, WmsError } from "./errors.ts";
+import { type EnvironmentPlan, planEnvironment } from "./plan.ts";
+import { type RenderedFiles, type RenderedObject, renderEnvironment } from "./render/index.ts";
+import { validateRendered } from "./validation.ts";
+
+export interface EnvironmentRender {
+  name: string;
+  dir: string;
+  plan: EnvironmentPlan;
+  files: RenderedFiles;
+  objects: RenderedObject[];
+}
+
+export function renderAll(root: string, only?: string[]): { catalog: Catalog; envs: EnvironmentRender[] } {
+  const catalog = loadCatalog(root);
+  const names = listEnvironments(root);
+  for (const n of only ?? []) {
+    if (!names.includes(n)) {
+      throw inputError([
+        {
+          message: `unknown environment "${n}"`,
+          hint: `one of: ${names.join(", ") || "(none: create environments/<env>/environment.yaml)"}`,
+        },
+      ]);
+    }
+  }
+  const problems: Problem[] = [];
+  const envs: EnvironmentRender[] = [];
+  for (const name of only?.length ? only : names) {
+    try {
+      const plan = planEnvironment(loadEnvironment(root, name), catalog);
+      const { files, objects } = renderEnvironment(plan);
+      problems.push(...validateRendered(`environments/${name}/rendered`, objects));
+      envs.push({ name, dir: plan.env.dir, plan, files, objects });
+    } catch (e) {
+      if (e instanceof WmsError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
+  if (problems.length) throw inputError(problems, `${problems.length} problem(s); nothing was written`);
+  return { catalog, envs };
+}

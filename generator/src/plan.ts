@@ -1,0 +1,122 @@
+/**
+ * Resolve an environment's version files against the catalog and the environment's quality
+ * gates. The result (a Plan) is all rendering needs; every problem names the version file
+ * line that caused it.
+ */
+import type { Catalog, CatalogEntry } from "./catalog.ts";
+import { deployedVersions, type LoadedEnvironment } from "./config.ts";
+import { inputError, type Problem } from "./errors.ts";
+
+export type Role = "live" | "canary" | "retained";
+
+export interface PlannedVersion {
+  model: string;
+  version: string;
+  role: Role;
+  /** percent of traffic; 0 for retained versions */
+  weight: number;
+  entry: CatalogEntry;
+}
+
+export interface ModelPlan {
+  model: string;
+  versionFile: string;
+  versions: PlannedVersion[];
+}
+
+export interface EnvironmentPlan {
+  env: LoadedEnvironment;
+  models: ModelPlan[];
+}
+
+export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): EnvironmentPlan {
+  const problems: Problem[] = [];
+  const { modelStore } = env.config;
+  const models: ModelPlan[] = [];
+  for (const { spec, source } of env.versionFiles) {
+    const releases = catalog.get(spec.model);
+    if (!releases) {
+      problems.push({
+        file: source.file,
+        line: source.lineOf(["model"]),
+        field: "model",
+        message: `unknown model "${spec.model}": no model/releases/${spec.model}/`,
+        hint: `publish a version first (npm run gen -- publish --model … --card …) or fix the name; known: ${[...catalog.keys()].join(", ") || "none"}`,
+      });
+      continue;
+    }
+    const versions: PlannedVersion[] = [];
+    for (const { version, role } of deployedVersions(spec)) {
+      const path =
+        role === "live"
+          ? ["live"]
+          : role === "canary"
+            ? ["canary", "version"]
+            : ["retain", (spec.retain ?? []).indexOf(version)];
+      const where = {
+        file: source.file,
+        line: source.lineOf(path),
+        field: path.join(".").replace(/\.(\d+)/, "[$1]"),
+      };
+      const entry = releases.get(version);
+      if (!entry) {
+        problems.push({
+          ...where,
+          message: `unknown version ${version}: no model/releases/${spec.model}/${version}/model-card.json`,
+          hint: `publish it first, or pick a published version: ${[...releases.keys()].join(", ") || "none"}`,
+        });
+        continue;
+      }
+      const weight =
+        role === "live"
+          ? 100 - (spec.canary?.weight ?? 0)
+          : role === "canary"
+            ? (spec.canary?.weight ?? 0)
+            : 0;
+      if (role !== "retained") problems.push(...gateProblems(env, entry, version, where));
+      if (!entry.card.artifact.uri.startsWith(`${modelStore.uri.replace(/\/$/, "")}/`)) {
+        problems.push({
+          ...where,
+          message: `${version}'s artifact ${entry.card.artifact.uri} is outside this environment's model store ${modelStore.uri}`,
+          hint: `publish the version to ${modelStore.uri} or change modelStore.uri in ${env.configFile}`,
+        });
+      }
+      versions.push({ model: spec.model, version, role, weight, entry });
+    }
+    models.push({ model: spec.model, versionFile: source.file, versions });
+  }
+  if (problems.length) throw inputError(problems, `environment ${env.name} cannot be rendered`);
+  return { env, models };
+}
+
+function gateProblems(
+  env: LoadedEnvironment,
+  entry: CatalogEntry,
+  version: string,
+  where: Pick<Problem, "file" | "line" | "field">,
+): Problem[] {
+  const { gates } = env.config;
+  const problems: Problem[] = [];
+  const { card } = entry;
+  const gate = (message: string, hint: string) =>
+    problems.push({ ...where, message: `quality gate of ${env.name}: ${message}`, hint });
+  if (card.example && !gates.allowExampleModels) {
+    gate(
+      `${version} is an example (untrained placeholder) card`,
+      `deploy a trained release; ${env.configFile} sets gates.allowExampleModels: false`,
+    );
+  }
+  if (card.metrics.test.iou < gates.minTestIoU) {
+    gate(
+      `${version} has test IoU ${card.metrics.test.iou} < required ${gates.minTestIoU}`,
+      `deploy a version whose test IoU is at least ${gates.minTestIoU} (see npm run gen -- versions)`,
+    );
+  }
+  if (card.metrics.test.dice < gates.minTestDice) {
+    gate(
+      `${version} has test Dice ${card.metrics.test.dice} < required ${gates.minTestDice}`,
+      `deploy a version whose test Dice is at least ${gates.minTestDice}`,
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,86 @@
+/**
+ * Render an environment plan into files: path (relative to environments/<env>/rendered/) →
+ * exact bytes. Pure; writing happens in output.ts.
+ */
+import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
+import { routingFolder, routingNamespace, versionFolder, versionNamespace, versionSlug } from "./names.ts";
+import { renderRouting } from "./routing.ts";
+import { header, toYaml } from "./serialize.ts";
+import { type K8sObject, renderVersionStack } from "./stack.ts";
+
+export type RenderedFiles = Map<string, string>;
+
+/** One rendered object with the file it lands in, for schema validation and tests. */
+export interface RenderedObject {
+  file: string;
+  object: K8sObject;
+}
+
+/** What the ApplicationSet's git files generator reads from each folder (apps/…/applicationset). */
+export interface AppParams {
+  appName: string;
+  environment: string;
+  model: string;
+  version: string;
+  component: "model-server" | "routing";
+  role: string;
+  weight: number;
+  namespace: string;
+  cluster: string;
+  project: string;
+}
+
+export const APP_PARAMS_FILE = "app.json";
+
+export function renderEnvironment(plan: EnvironmentPlan): {
+  files: RenderedFiles;
+  objects: RenderedObject[];
+} {
+  const files: RenderedFiles = new Map();
+  const objects: RenderedObject[] = [];
+  const { config } = plan.env;
+  const add = (folder: string, sources: string[], objs: K8sObject[], params: AppParams) => {
+    for (const object of objs) {
+      const file = `${folder}/${object.kind.toLowerCase()}.${object.metadata.name}.yaml`;
+      if (files.has(file)) throw new Error(`two objects render to ${file}`);
+      files.set(file, header(sources) + toYaml(object));
+      objects.push({ file, object });
+    }
+    files.set(`${folder}/${APP_PARAMS_FILE}`, `${JSON.stringify(params, null, 2)}\n`);
+  };
+  for (const mp of plan.models) {
+    for (const pv of mp.versions) {
+      add(versionFolder(pv.model, pv.version), sourcesOf(plan, mp, pv), renderVersionStack(config, pv), {
+        appName: `${config.name}-${pv.model}-${versionSlug(pv.version)}`,
+        environment: config.name,
+        model: pv.model,
+        version: pv.version,
+        component: "model-server",
+        role: pv.role,
+        weight: pv.weight,
+        namespace: versionNamespace(config, pv.model, pv.version),
+        cluster: config.destination.cluster,
+        project: config.destination.project,
+      });
+    }
+    add(routingFolder(mp.model), [plan.env.configFile, mp.versionFile], renderRouting(config, mp), {
+      appName: `${config.name}-${mp.model}-routing`,
+      environment: config.name,
+      model: mp.model,
+      version: "",
+      component: "routing",
+      role: "routing",
+      weight: 100,
+      namespace: routingNamespace(config, mp.model),
+      cluster: config.destination.cluster,
+      project: config.destination.project,
+    });
+  }
+  return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))), objects };
+}
+
+const sourcesOf = (plan: EnvironmentPlan, mp: ModelPlan, pv: PlannedVersion) => [
+  plan.env.configFile,
+  mp.versionFile,
+  pv.entry.file,
+];

@@ -1,0 +1,30 @@
+/** Names derived from (environment, model, version): one place, so every object agrees. */
+import type { EnvironmentConfig } from "../config.ts";
+
+/** "1.5.0-rc.1" → "1-5-0-rc-1": a DNS-label-safe form of a version. */
+export const versionSlug = (version: string) => version.replace(/[^0-9a-z]+/g, "-");
+
+export const versionNamespace = (env: EnvironmentConfig, model: string, version: string) =>
+  `${env.namespacePrefix}-${model}-${versionSlug(version)}`;
+
+export const routingNamespace = (env: EnvironmentConfig, model: string) =>
+  `${env.namespacePrefix}-${model}-routing`;
+
+/** Folder under environments/<env>/rendered/ (DESIGN.md: <model>-<version>). */
+export const versionFolder = (model: string, version: string) => `${model}-${version}`;
+export const routingFolder = (model: string) => `${model}-routing`;
+
+export const INFERENCE_PORT = 8080;
+export const METRICS_PORT = 8082;
+
+export const LABEL = {
+  name: "app.kubernetes.io/name",
+  instance: "app.kubernetes.io/instance",
+  version: "app.kubernetes.io/version",
+  component: "app.kubernetes.io/component",
+  partOf: "app.kubernetes.io/part-of",
+  managedBy: "app.kubernetes.io/managed-by",
+  environment: "wms.example/environment",
+  model: "wms.example/model",
+  role: "wms.example/role",
+} as const;

@@ -1,0 +1,377 @@
+/**
+ * The whole stack of one model version in its own namespace. Pure: typed input in, plain
+ * Kubernetes objects out; serialisation and files happen elsewhere.
+ */
+import type { EnvironmentConfig } from "../config.ts";
+import type { PlannedVersion } from "../plan.ts";
+import {
+  INFERENCE_PORT,
+  LABEL,
+  METRICS_PORT,
+  routingNamespace,
+  versionNamespace,
+  versionSlug,
+} from "./names.ts";
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  [key: string]: unknown;
+}
+
+const CARD_MOUNT = "/etc/wms";
+const TMP_MOUNT = "/tmp";
+
+/** Kubernetes quantity arithmetic for the quota: cpu in millicores, memory in Mi. */
+const milliCpu = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000));
+const mebibytes = (q: string) => (q.endsWith("Gi") ? Number(q.slice(0, -2)) * 1024 : Number(q.slice(0, -2)));
+
+export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): K8sObject[] {
+  const { model, version, entry } = pv;
+  const { card } = entry;
+  const ns = versionNamespace(env, model, version);
+  const selector = { [LABEL.name]: model, [LABEL.instance]: `${model}-${versionSlug(version)}` };
+  const labels = {
+    ...selector,
+    [LABEL.version]: version,
+    [LABEL.component]: "model-server",
+    [LABEL.partOf]: "wms",
+    [LABEL.managedBy]: "wms-generator",
+    [LABEL.environment]: env.name,
+    [LABEL.model]: model,
+  };
+  const meta = (name: string, extra: Partial<K8sObject["metadata"]> = {}) => ({
+    name,
+    namespace: ns,
+    labels,
+    ...extra,
+  });
+  const { requests, limits } = env.resources;
+  // One extra pod of headroom so a rolling update (maxSurge 1) fits at max scale.
+  const pods = env.replicas.max + 1;
+
+  const namespace: K8sObject = {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: ns,
+      labels: {
+        ...labels,
+        [LABEL.role]: pv.role,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      },
+    },
+  };
+
+  const quota: K8sObject = {
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: meta("compute"),
+    spec: {
+      hard: {
+        pods: String(pods),
+        "requests.cpu": `${milliCpu(requests.cpu) * pods}m`,
+        "requests.memory": `${mebibytes(requests.memory) * pods}Mi`,
+        "limits.cpu": `${milliCpu(limits.cpu) * pods}m`,
+        "limits.memory": `${mebibytes(limits.memory) * pods}Mi`,
+        services: "1",
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+        configmaps: "4",
+        persistentvolumeclaims: "0",
+      },
+    },
+  };
+
+  const limitRange: K8sObject = {
+    apiVersion: "v1",
+    kind: "LimitRange",
+    metadata: meta("defaults"),
+    spec: {
+      limits: [
+        {
+          type: "Container",
+          default: { cpu: limits.cpu, memory: limits.memory },
+          defaultRequest: { cpu: requests.cpu, memory: requests.memory },
+          max: { cpu: limits.cpu, memory: limits.memory },
+        },
+      ],
+    },
+  };
+
+  const netpol = (name: string, spec: Record<string, unknown>): K8sObject => ({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta(name),
+    spec,
+  });
+  const nsSelector = (name: string) => ({
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
+  });
+  const networkPolicies = [
+    netpol("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }),
+    netpol("allow-gateway-to-inference", {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [nsSelector(env.gateway.namespace)], ports: [{ protocol: "TCP", port: INFERENCE_PORT }] },
+      ],
+    }),
+    netpol("allow-monitoring-to-metrics", {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [nsSelector(env.monitoring.namespace)], ports: [{ protocol: "TCP", port: METRICS_PORT }] },
+      ],
+    }),
+    netpol("allow-dns-egress", {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ ...nsSelector("kube-system"), podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
+      ],
+    }),
+    netpol("allow-s3-egress", {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: env.modelStore.egressCIDRs.map((cidr) => ({ ipBlock: { cidr } })),
+          ports: [{ protocol: "TCP", port: 443 }],
+        },
+      ],
+    }),
+  ];
+
+  const serviceAccount: K8sObject = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(model, { annotations: { "eks.amazonaws.com/role-arn": env.modelStore.readRoleArn } }),
+    automountServiceAccountToken: false,
+  };
+
+  const configMap: K8sObject = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(`${model}-model-card`),
+    data: { "model-card.json": `${JSON.stringify(card, null, 2)}\n` },
+  };
+
+  const args = [
+    "serve",
+    "--model",
+    card.artifact.uri,
+    "--sha256",
+    card.artifact.sha256,
+    "--card",
+    `${CARD_MOUNT}/model-card.json`,
+    "--port",
+    String(INFERENCE_PORT),
+    "--metrics-port",
+    String(METRICS_PORT),
+    "--threads",
+    String(env.server.threads),
+    "--queue",
+    String(env.server.queue),
+  ];
+  const probe = (path: string, extra: Record<string, number>) => ({
+    httpGet: { path, port: "http" },
+    ...extra,
+  });
+  const deployment: K8sObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(model, { annotations: { "wms.example/model-sha256": card.artifact.sha256 } }),
+    spec: {
+      // replicas is left to the HPA, so Argo CD's self-heal and the autoscaler never fight.
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: selector },
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            "wms.example/model-uri": card.artifact.uri,
+            "wms.example/model-sha256": card.artifact.sha256,
+          },
+        },
+        spec: {
+          serviceAccountName: model,
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            runAsGroup: 10001,
+            fsGroup: 10001,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: selector },
+            },
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: selector },
+            },
+          ],
+          containers: [
+            {
+              name: "server",
+              image: env.server.image,
+              imagePullPolicy: "IfNotPresent",
+              args,
+              env: [
+                { name: "AWS_REGION", value: env.modelStore.region },
+                { name: "WMS_ENVIRONMENT", value: env.name },
+                { name: "NODE_ENV", value: "production" },
+              ],
+              ports: [
+                { name: "http", containerPort: INFERENCE_PORT, protocol: "TCP" },
+                { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+              ],
+              // Loading verifies the sha256 and warms up before /ping turns 200.
+              startupProbe: probe("/ping", { periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 2 }),
+              readinessProbe: probe("/v2/health/ready", {
+                periodSeconds: 5,
+                failureThreshold: 2,
+                timeoutSeconds: 2,
+              }),
+              livenessProbe: probe("/v2/health/live", {
+                periodSeconds: 10,
+                failureThreshold: 3,
+                timeoutSeconds: 2,
+              }),
+              // Give endpoints time to drop the pod before SIGTERM starts the drain.
+              lifecycle: { preStop: { sleep: { seconds: 5 } } },
+              resources: {
+                requests: { cpu: requests.cpu, memory: requests.memory },
+                limits: { cpu: limits.cpu, memory: limits.memory },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              volumeMounts: [
+                { name: "model-card", mountPath: CARD_MOUNT, readOnly: true },
+                { name: "tmp", mountPath: TMP_MOUNT },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "model-card", configMap: { name: `${model}-model-card` } },
+            {
+              name: "tmp",
+              emptyDir: { sizeLimit: `${Math.max(256, Math.ceil((card.artifact.bytes * 2) / 2 ** 20))}Mi` },
+            },
+          ],
+        },
+      },
+    },
+  };
+
+  const service: K8sObject = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(model),
+    spec: {
+      type: "ClusterIP",
+      selector,
+      ports: [
+        { name: "http", port: INFERENCE_PORT, targetPort: "http", protocol: "TCP" },
+        { name: "metrics", port: METRICS_PORT, targetPort: "metrics", protocol: "TCP" },
+      ],
+    },
+  };
+
+  const hpa: K8sObject = {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: meta(model),
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: model },
+      minReplicas: env.replicas.min,
+      maxReplicas: env.replicas.max,
+      metrics: [
+        {
+          type: "Resource",
+          resource: {
+            name: "cpu",
+            target: { type: "Utilization", averageUtilization: env.replicas.targetCPUUtilization ?? 70 },
+          },
+        },
+      ],
+    },
+  };
+
+  const pdb: K8sObject = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(model),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+  };
+
+  const serviceMonitor: K8sObject = {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: { ...meta(model), labels: { ...labels, ...env.monitoring.serviceMonitorLabels } },
+    spec: {
+      selector: { matchLabels: selector },
+      namespaceSelector: { matchNames: [ns] },
+      endpoints: [{ port: "metrics", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }],
+      // Every series carries environment, model and version, so dashboards can compare versions.
+      targetLabels: [LABEL.environment, LABEL.model, LABEL.version],
+    },
+  };
+
+  const referenceGrant: K8sObject = {
+    apiVersion: "gateway.networking.k8s.io/v1beta1",
+    kind: "ReferenceGrant",
+    metadata: meta(`allow-${model}-routing`),
+    spec: {
+      from: [
+        { group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: routingNamespace(env, model) },
+      ],
+      to: [{ group: "", kind: "Service", name: model }],
+    },
+  };
+
+  return [
+    namespace,
+    quota,
+    limitRange,
+    ...networkPolicies,
+    serviceAccount,
+    configMap,
+    deployment,
+    service,
+    hpa,
+    pdb,
+    serviceMonitor,
+    referenceGrant,
+  ];
+}

@@ -1,0 +1,60 @@
+/**
+ * Reading hand-written YAML (environment.yaml, version files) so that every later problem can
+ * name the line it comes from. Parsing is strict: duplicate keys and syntax errors are
+ * reported with file and line, never silently resolved.
+ */
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { inputError, type Problem } from "./errors.ts";
+
+export interface YamlSource {
+  file: string;
+  data: unknown;
+  /** 1-based line of the node at `path` (or of its closest existing parent). */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+export function parseYamlSource(text: string, file: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
+  const problems: Problem[] = doc.errors.map((e) => ({
+    file,
+    line: e.linePos?.[0]?.line,
+    message: `YAML syntax error: ${e.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "")}`,
+    hint: e.code === "DUPLICATE_KEY" ? "remove the repeated key" : "fix the YAML syntax at that line",
+  }));
+  if (problems.length) throw inputError(problems, `cannot parse ${file}`);
+
+  const lineOf = (path: readonly (string | number)[]): number | undefined => {
+    let node: unknown = doc.contents;
+    let best: number | undefined = lineAt(node);
+    for (const key of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+        if (!pair) break;
+        best = lineAt(pair.key) ?? best;
+        node = pair.value;
+      } else if (isSeq(node) && typeof key === "number") {
+        node = node.items[key];
+        best = lineAt(node) ?? best;
+      } else break;
+    }
+    return best;
+  };
+  const lineAt = (node: unknown): number | undefined => {
+    const range = (node as Node | null)?.range;
+    return range ? lineCounter.linePos(range[0]).line : undefined;
+  };
+  return { file, data: doc.toJS(), lineOf };
+}
+
+/** Turn an ajv instancePath ("/canary/weight") into path segments (["canary","weight"]). */
+export function pointerToPath(pointer: string): (string | number)[] {
+  return pointer
+    .split("/")
+    .slice(1)
+    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+export const pathToField = (path: readonly (string | number)[]): string =>
+  path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), "");

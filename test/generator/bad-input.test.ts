@@ -1,0 +1,156 @@
+/**
+ * Every kind of bad input: the CLI exits non-zero, names file, line/field and a fix, and leaves
+ * rendered/ exactly as it was.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fixtureCopy, runCli, snapshotTree } from "../support/cli.ts";
+
+const VERSION_FILE = "environments/dev/wms.yaml";
+
+interface Case {
+  name: string;
+  /** break the fixture copy */
+  apply(root: string): void;
+  /** what stderr must say (each a regexp) */
+  expect: RegExp[];
+}
+
+const write = (root: string, rel: string, text: string) => writeFileSync(join(root, rel), text);
+const editCard = (root: string, version: string, fn: (c: Record<string, unknown>) => void) => {
+  const file = join(root, `model/releases/wms/${version}/model-card.json`);
+  const card = JSON.parse(readFileSync(file, "utf8"));
+  fn(card);
+  writeFileSync(file, JSON.stringify(card, null, 2));
+};
+
+const cases: Case[] = [
+  {
+    name: "YAML syntax error",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 20\n"),
+    expect: [/environments\/dev\/wms\.yaml:\d+ YAML syntax error/],
+  },
+  {
+    name: "schema violation (unknown field)",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\nreplicas: 3\n"),
+    expect: [/environments\/dev\/wms\.yaml:3 \[replicas\] unknown field "replicas"/],
+  },
+  {
+    name: "schema violation (not a version)",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: latest\n"),
+    expect: [/wms\.yaml:2 \[live\] "latest" is not valid here/, /fix: a semantic version such as "1\.4\.0"/],
+  },
+  {
+    name: "unknown version",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\nretain: [0.9.0]\n"),
+    expect: [
+      /wms\.yaml:3 \[retain\[0\]\] unknown version 0\.9\.0/,
+      /fix: publish it first, or pick a published version: 1\.0\.0, 1\.1\.0, 1\.2\.0/,
+    ],
+  },
+  {
+    name: "version without a catalog card",
+    apply: (r) => {
+      mkdirSync(join(r, "model/releases/wms/1.3.0"), { recursive: true });
+      writeFileSync(join(r, "model/releases/wms/1.3.0/model.onnx"), "not a card");
+      write(r, VERSION_FILE, "model: wms\nlive: 1.3.0\n");
+    },
+    expect: [/model\/releases\/wms\/1\.3\.0\/model-card\.json release folder without model-card\.json/],
+  },
+  {
+    name: "invalid card",
+    apply: (r) =>
+      editCard(r, "1.2.0", (c) => {
+        (c.artifact as Record<string, unknown>).sha256 = "not-a-digest";
+        c.metrics = { val: { iou: 1.5, dice: 0.9 } };
+      }),
+    expect: [
+      /model\/releases\/wms\/1\.2\.0\/model-card\.json \[artifact\.sha256\] must match pattern/,
+      /\[metrics\.val\.iou\] must be <= 1/,
+      /\[metrics\] must have required property 'test'/,
+    ],
+  },
+  {
+    name: "duplicate version in one file",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\nretain: [1.0.0, 1.1.0]\n"),
+    expect: [/wms\.yaml:3 \[retain\[1\]\] duplicate version 1\.1\.0 \(already named by live\)/],
+  },
+  {
+    name: "duplicate key in one file",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\nlive: 1.2.0\n"),
+    expect: [/wms\.yaml:3 YAML syntax error: Map keys must be unique/, /fix: remove the repeated key/],
+  },
+  {
+    name: "canary weight 0",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 0 }\n"),
+    expect: [/wms\.yaml:3 \[canary\.weight\] must be >= 1/, /fix: the canary's share of traffic in percent/],
+  },
+  {
+    name: "canary weight 100",
+    apply: (r) =>
+      write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\ncanary:\n  version: 1.2.0\n  weight: 100\n"),
+    expect: [/wms\.yaml:5 \[canary\.weight\] must be <= 99/],
+  },
+  {
+    name: "canary equal to live",
+    apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\ncanary: { version: 1.1.0, weight: 5 }\n"),
+    expect: [/wms\.yaml:3 \[canary\.version\] canary 1\.1\.0 is the same version as live/],
+  },
+  {
+    name: "gate failure (prod requires test IoU >= 0.9)",
+    apply: (r) => write(r, "environments/prod/wms.yaml", "model: wms\nlive: 1.0.0\n"),
+    expect: [
+      /environments\/prod\/wms\.yaml:2 \[live\] quality gate of prod: 1\.0\.0 has test IoU 0\.88 < required 0\.9/,
+      /fix: deploy a version whose test IoU is at least 0\.9/,
+    ],
+  },
+  {
+    name: "gate failure (example card in prod)",
+    apply: (r) => {
+      editCard(r, "1.2.0", (c) => {
+        c.example = true;
+      });
+      write(r, "environments/prod/wms.yaml", "model: wms\nlive: 1.2.0\n");
+    },
+    expect: [
+      /prod\/wms\.yaml:2 \[live\] quality gate of prod: 1\.2\.0 is an example \(untrained placeholder\) card/,
+    ],
+  },
+];
+
+describe("bad input", () => {
+  let pristine: string;
+  beforeAll(() => {
+    pristine = fixtureCopy("basic");
+    const r = runCli(["render", "--root", pristine]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: exits 2, names the place and the fix, leaves rendered/ untouched`, () => {
+      // start from a rendered copy so there is output to protect
+      const copy = fixtureCopyOf(pristine);
+      const before = snapshotTree(join(copy, "environments"));
+      c.apply(copy);
+      const r = runCli(["render", "--root", copy]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^Error: /);
+      for (const re of c.expect) expect(r.stderr).toMatch(re);
+      const after = snapshotTree(join(copy, "environments"));
+      for (const [path, content] of Object.entries(before)) {
+        if (path.includes("/rendered/")) expect(after[path], path).toBe(content);
+      }
+      expect(Object.keys(after).filter((p) => p.includes("/rendered/"))).toEqual(
+        Object.keys(before).filter((p) => p.includes("/rendered/")),
+      );
+    });
+  }
+});
+
+function fixtureCopyOf(dir: string): string {
+  const copy = mkdtempSync(join(tmpdir(), "wms-bad-"));
+  cpSync(dir, copy, { recursive: true });
+  return copy;
+}

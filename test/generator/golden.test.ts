@@ -1,0 +1,55 @@
+/**
+ * Golden files: the rendered stack of one version (and the routing folder) as readable YAML
+ * under test/golden/. A change to rendering shows up as a reviewable diff of those files;
+ * update them deliberately with `npx vitest run -u`.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderAll } from "../../generator/src/pipeline.ts";
+import { fixtureCopy } from "../support/cli.ts";
+
+describe("rendered stack of one version", () => {
+  const root = fixtureCopy("basic");
+  const { envs } = renderAll(root);
+  const dev = envs.find((e) => e.name === "dev");
+
+  it("renders every kind the stack needs, one object per file", () => {
+    const kinds = dev?.objects
+      .filter((o) => o.file.startsWith("wms-1.1.0/"))
+      .map((o) => o.object.kind)
+      .sort();
+    expect(kinds).toEqual([
+      "ConfigMap",
+      "Deployment",
+      "HorizontalPodAutoscaler",
+      "LimitRange",
+      "Namespace",
+      "NetworkPolicy",
+      "NetworkPolicy",
+      "NetworkPolicy",
+      "NetworkPolicy",
+      "NetworkPolicy",
+      "PodDisruptionBudget",
+      "ReferenceGrant",
+      "ResourceQuota",
+      "Service",
+      "ServiceAccount",
+      "ServiceMonitor",
+    ]);
+  });
+
+  for (const folder of ["wms-1.1.0", "wms-routing"]) {
+    it(`matches the golden files of ${folder}`, async () => {
+      const files = [...(dev?.files ?? [])].filter(([p]) => p.startsWith(`${folder}/`));
+      expect(files.length).toBeGreaterThan(2);
+      for (const [path, content] of files) {
+        await expect(content).toMatchFileSnapshot(join("../golden/basic/dev", path));
+      }
+    });
+  }
+
+  it("is byte-stable: rendering twice gives identical bytes", () => {
+    const again = renderAll(root).envs.find((e) => e.name === "dev");
+    expect([...(again?.files ?? [])]).toEqual([...(dev?.files ?? [])]);
+  });
+});
