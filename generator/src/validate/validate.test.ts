@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { KUBERNETES_VERSION, knownKinds, validateObjects } from "./index.ts";
 
@@ -471,6 +472,26 @@ describe("validateObjects", () => {
   it("pins the Kubernetes version and covers every kind the platform renders", () => {
     expect(KUBERNETES_VERSION).toBe("1.32");
     expect(knownKinds()).toEqual(Object.keys(samples).sort());
+  });
+
+  it("uses schemas in which every object with declared fields is closed (kubeconform -strict)", () => {
+    let closed = 0;
+    const open: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (!node || typeof node !== "object") return;
+      const s = node as Obj;
+      // `properties` is a map of field name → schema, not a schema itself.
+      if (s.properties && typeof s.properties === "object" && !Array.isArray(s.properties)) {
+        if (s.additionalProperties === undefined) open.push(path);
+        else closed++;
+      }
+      for (const [k, v] of Object.entries(s)) walk(v, `${path}/${k}`);
+    };
+    for (const doc of ["kubernetes.json", "custom-resources.json"]) {
+      walk(JSON.parse(readFileSync(new URL(`../../schemas/k8s/${doc}`, import.meta.url), "utf8")), doc);
+    }
+    expect(open).toEqual([]);
+    expect(closed).toBeGreaterThan(300);
   });
 
   it.each(Object.keys(samples))("accepts a valid %s", (key) => {
