@@ -41,7 +41,86 @@ const COMMANDS: Record<string, Command> = {
       runVersions({ root, model: a.model });
     },
   },
+  status: {
+    summary: "what runs where: versions per environment, last deploy, render state (--live: Argo CD's view)",
+    usage: `status [--env <name>]... [--live]
+
+  From git alone: each environment's live, canary and retained versions, the last deploy
+  commit, and whether rendered/ matches the version files.
+  --live   also ask the cluster (current kube context) for each Argo CD Application's sync and
+           health; ARGOCD_NAMESPACE overrides the namespace (default argocd)`,
+    run: async (a, root) => {
+      const { runStatus } = await import("./commands/status.ts");
+      await runStatus({ root, envs: list(a.env), live: Boolean(a.live) });
+    },
+  },
+  deploy: {
+    summary: "set a version live (or as canary) in one environment, render, optionally commit",
+    usage: `deploy --env <name> --version <x.y.z> [--canary <weight>] [--model wms] [--no-retain] [--commit]
+
+  Edits environments/<env>/<model>.yaml (comments kept), renders that environment and, with
+  --commit, commits the version file and its rendered/ folder as one deploy commit.
+  --canary <1-99>  deploy as canary with that share of traffic instead of live
+  --no-retain      do not keep the previous live version deployed (default: keep it, without traffic)`,
+    run: async (a, root) => {
+      const { runDeploy } = await import("./commands/deploy.ts");
+      await runDeploy({
+        root,
+        env: required(a, "env"),
+        model: String(a.model ?? "wms"),
+        version: required(a, "version"),
+        canary: a.canary === undefined ? undefined : Number(a.canary),
+        retainPrevious: a.retain !== false,
+        commit: Boolean(a.commit),
+      });
+    },
+  },
+  promote: {
+    summary: "deploy the version live in one environment to the next (e.g. staging → prod)",
+    usage: `promote --from <env> --to <env> [--canary <weight>] [--model wms] [--commit]
+
+  Takes --from's live version and deploys it to --to (see deploy); --to's quality gates apply.`,
+    run: async (a, root) => {
+      const { runPromote } = await import("./commands/deploy.ts");
+      await runPromote({
+        root,
+        from: required(a, "from"),
+        env: required(a, "to"),
+        model: String(a.model ?? "wms"),
+        canary: a.canary === undefined ? undefined : Number(a.canary),
+        retainPrevious: a.retain !== false,
+        commit: Boolean(a.commit),
+      });
+    },
+  },
+  rollback: {
+    summary: "git revert the last deploy commit of one environment",
+    usage: `rollback --env <name> [--model wms] [--commit]
+
+  Reverts the newest commit that changed environments/<env>/<model>.yaml (refusing when it also
+  changed other environments), then checks the rendered output. Without --commit the revert is
+  staged for review.`,
+    run: async (a, root) => {
+      const { runRollback } = await import("./commands/rollback.ts");
+      await runRollback({
+        root,
+        env: required(a, "env"),
+        model: String(a.model ?? "wms"),
+        commit: Boolean(a.commit),
+      });
+    },
+  },
 };
+
+function required(a: minimist.ParsedArgs, name: string): string {
+  const v = a[name];
+  if (v === undefined || v === true || v === "") {
+    throw new WmsError("input", [
+      { field: `--${name}`, message: "is required", hint: `pass --${name} <value> (see --help)` },
+    ]);
+  }
+  return String(v);
+}
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
@@ -62,7 +141,8 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const args = minimist(argv, {
-    boolean: ["check", "help", "commit", "dry-run", "keep-local", "live"],
+    boolean: ["check", "help", "commit", "keep-local", "live", "retain"],
+    default: { retain: true },
     alias: { h: "help" },
   });
   const [name] = args._;

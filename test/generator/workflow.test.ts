@@ -1,0 +1,125 @@
+/**
+ * The workflow commands end to end in a real git repository: deploy (canary, then live),
+ * promote between environments, a gate refusing a promotion, rollback by revert, status.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fixtureCopy, runCli } from "../support/cli.ts";
+
+const gitEnv = {
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@e",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@e",
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
+
+describe("deploy, promote, rollback, status", () => {
+  let root: string;
+  beforeAll(() => {
+    root = fixtureCopy("basic");
+    // a comment the deploy must keep
+    writeFileSync(
+      join(root, "environments/dev/wms.yaml"),
+      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\n",
+    );
+    git(root, "init", "-q", "-b", "main");
+    expect(runCli(["render", "--root", root]).code).toBe(0);
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "initial");
+  });
+
+  it("deploy --canary commits the version file with its render", () => {
+    const r = runCli(
+      ["deploy", "--env", "dev", "--version", "1.2.0", "--canary", "25", "--commit", "--root", root],
+      { env: gitEnv },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /committed [0-9a-f]+: deploy\(dev\): wms canary 1\.2\.0 at 25% \(live 1\.1\.0\)/,
+    );
+    expect(readFileSync(join(root, "environments/dev/wms.yaml"), "utf8")).toBe(
+      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 25 }\n",
+    );
+    expect(git(root, "show", "--name-only", "--format=", "HEAD")).toMatch(
+      /environments\/dev\/rendered\/wms-1\.2\.0\/deployment\.wms\.yaml/,
+    );
+    expect(git(root, "status", "--porcelain")).toBe("");
+  });
+
+  it("deploy makes the canary live and retains the previous live", () => {
+    const r = runCli(["deploy", "--env", "dev", "--version", "1.2.0", "--commit", "--root", root], {
+      env: gitEnv,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(root, "environments/dev/wms.yaml"), "utf8")).toBe(
+      "# dev runs the newest model\nmodel: wms\nlive: 1.2.0\nretain: [ 1.1.0 ]\n",
+    );
+  });
+
+  it("promote refuses what the target's gate refuses, and changes nothing", () => {
+    writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.0.0\n");
+    git(root, "commit", "-qam", "dev back to 1.0.0 (by hand, rendered below)");
+    expect(runCli(["render", "--root", root]).code).toBe(0);
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "render");
+    const before = readFileSync(join(root, "environments/prod/wms.yaml"), "utf8");
+    const r = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
+      env: gitEnv,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /environments\/prod\/wms\.yaml:2 \[live\] quality gate of prod: 1\.0\.0 has test IoU 0\.88/,
+    );
+    expect(readFileSync(join(root, "environments/prod/wms.yaml"), "utf8")).toBe(before);
+    expect(git(root, "status", "--porcelain")).toBe("");
+  });
+
+  it("promote deploys the source's live version, and rollback reverts it byte for byte", () => {
+    writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.2.0\n");
+    expect(runCli(["render", "--root", root]).code).toBe(0);
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "dev on 1.2.0");
+    const tree = git(root, "rev-parse", "HEAD^{tree}").trim();
+    const p = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
+      env: gitEnv,
+    });
+    expect(p.code, p.stderr).toBe(0);
+    expect(readFileSync(join(root, "environments/prod/wms.yaml"), "utf8")).toBe(
+      "model: wms\nlive: 1.2.0\nretain: [ 1.1.0 ]\n",
+    );
+
+    const s = runCli(["status", "--root", root]);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(
+      /^prod\s+wms\s+1\.2\.0\s+-\s+1\.1\.0\s+[0-9a-f]+ \S+ deploy\(prod\): wms live 1\.2\.0 \(was 1\.1\.0\)\s+yes$/m,
+    );
+
+    const r = runCli(["rollback", "--env", "prod", "--commit", "--root", root], { env: gitEnv });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/reverting [0-9a-f]+ \(deploy\(prod\)/);
+    expect(r.stdout).toMatch(/render --check: committed output is up to date/);
+    expect(git(root, "rev-parse", "HEAD^{tree}").trim()).toBe(tree);
+  });
+
+  it("status flags a version file whose render was not committed", () => {
+    writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.1.0\n");
+    const s = runCli(["status", "--env", "dev", "--root", root]);
+    expect(s.stdout).toMatch(/^dev\s+wms\s+1\.1\.0.*STALE \(run render\)$/m);
+    git(root, "checkout", "--", ".");
+  });
+
+  it("every command answers --help, and a missing flag names it", () => {
+    for (const c of ["render", "deploy", "promote", "rollback", "status", "versions"]) {
+      const h = runCli([c, "--help"]);
+      expect(h.code).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`^usage: ${c}`));
+    }
+    const r = runCli(["deploy", "--env", "dev", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[--version\] is required/);
+  });
+});
