@@ -4,7 +4,11 @@ import { s3ClientConfig, s3Failure } from "./s3-store.ts";
 
 describe("s3ClientConfig", () => {
   it("defaults to AWS itself in us-east-1 with virtual-host addressing", () => {
-    expect(s3ClientConfig({}, {})).toEqual({ region: "us-east-1", forcePathStyle: false });
+    expect(s3ClientConfig({}, {})).toEqual({
+      region: "us-east-1",
+      forcePathStyle: false,
+      followRegionRedirects: true,
+    });
   });
 
   it("takes the S3-specific endpoint over the generic one, and path style with it", () => {
@@ -13,7 +17,7 @@ describe("s3ClientConfig", () => {
       AWS_ENDPOINT_URL_S3: "http://s3:2",
       AWS_REGION: "eu-west-1",
     };
-    expect(s3ClientConfig({}, env)).toEqual({
+    expect(s3ClientConfig({}, env)).toMatchObject({
       endpoint: "http://s3:2",
       region: "eu-west-1",
       forcePathStyle: true,
@@ -31,7 +35,7 @@ describe("s3ClientConfig", () => {
       },
       { AWS_ENDPOINT_URL_S3: "http://s3:2", AWS_REGION: "eu-west-1" },
     );
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       endpoint: "http://mine:3",
       region: "us-west-2",
       forcePathStyle: false,
@@ -46,6 +50,9 @@ describe("s3Failure", () => {
   it("points at the fix for the usual causes", () => {
     expect(hintFor(Object.assign(new Error("x"), { name: "NoSuchBucket" }))).toMatch(/bucket does not exist/);
     expect(hintFor(Object.assign(new Error("x"), { name: "InvalidAccessKeyId" }))).toMatch(/credentials/);
+    expect(hintFor(Object.assign(new Error("x"), { $metadata: { httpStatusCode: 403 } }))).toMatch(
+      /ListBucket/,
+    );
     expect(hintFor(Object.assign(new Error("connect"), { code: "ECONNREFUSED" }))).toMatch(
       /AWS_ENDPOINT_URL_S3/,
     );

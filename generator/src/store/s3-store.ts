@@ -42,6 +42,8 @@ export function s3ClientConfig(opts: S3Options = {}, env: NodeJS.ProcessEnv = pr
   const config: S3ClientConfig = {
     region: opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1"),
     forcePathStyle: opts.forcePathStyle ?? endpoint !== undefined,
+    // Cards from several environments may name buckets in other regions than the default.
+    followRegionRedirects: true,
   };
   if (endpoint) config.endpoint = endpoint;
   if (opts.credentials) config.credentials = opts.credentials;
@@ -211,6 +213,15 @@ function networkCode(e: unknown): string | undefined {
   return err?.code ?? err?.errors?.[0]?.code;
 }
 
+const CREDENTIAL_ERRORS = [
+  "AccessDenied",
+  "Forbidden",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "ExpiredToken",
+  "CredentialsProviderError",
+];
+
 /** One place that turns SDK errors into messages a person can act on. */
 export function s3Failure(action: string, uri: string, e: unknown): WmsError {
   const name = errorName(e);
@@ -221,17 +232,11 @@ export function s3Failure(action: string, uri: string, e: unknown): WmsError {
     hint = "cannot reach the S3 endpoint; check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and the network";
   } else if (name === "NoSuchBucket") {
     hint = "the bucket does not exist: check the store URI, or create it (terraform/ owns the real one)";
-  } else if (
-    [
-      "AccessDenied",
-      "InvalidAccessKeyId",
-      "SignatureDoesNotMatch",
-      "ExpiredToken",
-      "CredentialsProviderError",
-    ].includes(name)
-  ) {
+  } else if (httpStatus(e) === 403 || CREDENTIAL_ERRORS.includes(name)) {
+    // Without s3:ListBucket, S3 answers 403 rather than 404 for a key that does not exist.
     hint =
-      "check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, or the role) and their access to this bucket";
+      "check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, or the role) and their access to this bucket; " +
+      "without s3:ListBucket a missing object also looks like this";
   } else if (name === "BadDigest" || name === "InvalidDigest" || name === "XAmzContentSHA256Mismatch") {
     hint =
       "the bytes S3 received do not match the sha256 computed before upload; did model.onnx change meanwhile?";
