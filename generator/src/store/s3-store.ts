@@ -147,8 +147,9 @@ export class S3Store implements ModelStore {
         Body: createReadStream(localPath),
         ContentLength: digest.bytes,
         ContentType: "application/octet-stream",
-        // Both fields: the algorithm makes the SDK send the header (not a trailer), and our
-        // precomputed value is what S3 checks the arriving bytes against.
+        // S3 checks the arriving bytes against this value and rejects the PUT (BadDigest) if they
+        // differ. Given precomputed, it goes as a header rather than a streamed trailer; naming
+        // the algorithm as well is what some S3-compatible servers (moto) need to keep it.
         ChecksumAlgorithm: "SHA256",
         ChecksumSHA256: hexToBase64(digest.sha256),
         Metadata: { [SHA256_METADATA_KEY]: digest.sha256 },
