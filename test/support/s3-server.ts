@@ -18,10 +18,12 @@ export interface S3Server {
 /** Any credentials work with moto; these keep the SDK from looking for real ones. */
 export const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 
-export async function startS3Server(): Promise<S3Server> {
-  if (!existsSync(MOTO_SERVER)) {
+/** `binary` is for testing this helper itself; everyone else gets the venv's moto_server. */
+export async function startS3Server(opts: { binary?: string } = {}): Promise<S3Server> {
+  const binary = opts.binary ?? MOTO_SERVER;
+  if (!existsSync(binary)) {
     throw new Error(
-      `${MOTO_SERVER} is missing: the S3 tests need moto's server. Run the setup first:\n` +
+      `${binary} is missing: the S3 tests need moto's server. Run the setup first:\n` +
         "  python3 -m venv .venv && .venv/bin/pip install -r model/training/requirements.txt",
     );
   }
@@ -29,7 +31,7 @@ export async function startS3Server(): Promise<S3Server> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await launch(await freePort());
+      return await launch(binary, await freePort());
     } catch (e) {
       lastError = e;
     }
@@ -49,9 +51,9 @@ function freePort(): Promise<number> {
   });
 }
 
-async function launch(port: number): Promise<S3Server> {
+async function launch(binary: string, port: number): Promise<S3Server> {
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(MOTO_SERVER, ["-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   // moto logs every request; keep only the tail, for the error message if it dies.
