@@ -110,6 +110,40 @@ const COMMANDS: Record<string, Command> = {
       });
     },
   },
+  publish: {
+    summary:
+      "upload a trained model to the store (sha256-checked, never overwritten) and add its card to the catalog",
+    usage: `publish --model <model.onnx> --card <model-card.json> [--store <uri>] [--keep-local]
+
+  Uploads the model to <store>/<name>/<version>/model.onnx with its SHA-256 checksum and writes
+  model/releases/<name>/<version>/model-card.json with the artifact's uri, sha256 and size.
+  Refuses to overwrite a version with different bytes; publishing identical bytes again is a no-op.
+  --store        s3://bucket[/prefix] or file:///dir (default: $WMS_MODEL_STORE)
+  --keep-local   also keep model.onnx beside the card (versions the repo ships for local use)
+  S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT_URL_S3 for local servers).`,
+    run: async (a, root) => {
+      const { runPublish } = await import("./commands/publish.ts");
+      await runPublish({
+        root,
+        model: required(a, "model"),
+        card: required(a, "card"),
+        store: a.store === undefined ? undefined : String(a.store),
+        keepLocal: Boolean(a["keep-local"]),
+      });
+    },
+  },
+  verify: {
+    summary: "check every version an environment names exists in the store with its card's sha256",
+    usage: `verify [--env <name>]... [--deep]
+
+  For every version named by the environments' version files, checks the store object at the
+  card's artifact.uri: present, same size, same sha256 (S3 checksum or metadata; --deep always
+  downloads and hashes). Exit 4 listing every problem.`,
+    run: async (a, root) => {
+      const { runVerify } = await import("./commands/publish.ts");
+      await runVerify({ root, envs: list(a.env), deep: Boolean(a.deep) });
+    },
+  },
 };
 
 function required(a: minimist.ParsedArgs, name: string): string {
@@ -141,7 +175,7 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const args = minimist(argv, {
-    boolean: ["check", "help", "commit", "keep-local", "live", "retain"],
+    boolean: ["check", "help", "commit", "keep-local", "live", "retain", "deep"],
     default: { retain: true },
     alias: { h: "help" },
   });

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAll } from "../../generator/src/pipeline.ts";
+import { validateRendered } from "../../generator/src/validation.ts";
 import { fixtureCopy } from "../support/cli.ts";
 
 describe("rendered stack of one version", () => {
@@ -47,6 +48,19 @@ describe("rendered stack of one version", () => {
       }
     });
   }
+
+  it("every rendered object passes the upstream schemas strictly, and a stray field would not", () => {
+    const objects = dev?.objects ?? [];
+    expect(validateRendered("r", objects)).toEqual([]);
+    const broken = objects.map((o) => structuredClone(o));
+    const deployment = broken.find((o) => o.object.kind === "Deployment");
+    (deployment?.object.spec as { template: { spec: Record<string, unknown> } }).template.spec.hostNetworkk =
+      true;
+    const problems = validateRendered("r", broken);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.file).toBe(`r/${deployment?.file}`);
+    expect(`${problems[0]?.field} ${problems[0]?.message}`).toMatch(/hostNetworkk/);
+  });
 
   it("is byte-stable: rendering twice gives identical bytes", () => {
     const again = renderAll(root).envs.find((e) => e.name === "dev");

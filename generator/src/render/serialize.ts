@@ -2,7 +2,6 @@
  * Byte-stable YAML: keys sorted with apiVersion, kind, metadata first; no null/undefined;
  * no line folding; one generated-file header. The same input always gives the same bytes.
  */
-import { stringify } from "yaml";
 
 const FIRST = ["apiVersion", "kind", "metadata"];
 
@@ -32,13 +31,74 @@ export function canonical(value: unknown): Json | undefined {
   throw new Error(`cannot serialise ${typeof value}`);
 }
 
+/**
+ * Our own emitter for canonical (JSON-shaped) data: the yaml library's general stringifier
+ * dominated the render benchmark. Strings are plain only when no YAML 1.1 or 1.2 reader (kubectl's
+ * go-yaml included) could take them for anything but a string; otherwise they are JSON-quoted,
+ * which is valid YAML. A test round-trips tricky values through the yaml parser.
+ */
 export function toYaml(object: unknown): string {
-  return stringify(canonical(object), {
-    lineWidth: 0,
-    minContentWidth: 0,
-    indent: 2,
-    aliasDuplicateObjects: false,
-  });
+  const value = canonical(object);
+  if (value === undefined || typeof value !== "object" || Array.isArray(value)) throw new Error("top level must be a map");
+  const out: string[] = [];
+  emitMap(value, 0, out);
+  return `${out.join("\n")}\n`;
+}
+
+const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./@=+-]*$/;
+const RESERVED = /^(true|false|yes|no|on|off|y|n|null|~|\.inf|\.nan)$/i;
+
+function scalar(v: string | number | boolean): string {
+  if (typeof v !== "string") return JSON.stringify(v);
+  return PLAIN.test(v) && !RESERVED.test(v) ? v : JSON.stringify(v);
+}
+
+const isBlock = (v: Json): v is string => typeof v === "string" && v.includes("\n") && /^[^ \n]/.test(v) && !/[ \t]\n/.test(v) && !/[\r\t]/.test(v);
+
+function blockLines(v: string, pad: string, out: string[]) {
+  const body = v.endsWith("\n") ? v.slice(0, -1) : v;
+  for (const line of body.split("\n")) out.push(line ? pad + line : "");
+}
+
+function emitMap(map: { [k: string]: Json }, indent: number, out: string[]) {
+  const pad = " ".repeat(indent);
+  for (const [k, v] of Object.entries(map)) {
+    const key = `${pad}${scalar(k)}:`;
+    emitValue(key, v, indent, out);
+  }
+}
+
+/** `head` is "key:" or "-"; the value follows on the same line when it is inline. */
+function emitValue(head: string, v: Json, indent: number, out: string[]) {
+  if (Array.isArray(v)) {
+    if (!v.length) out.push(`${head} []`);
+    else {
+      out.push(head);
+      emitSeq(v, indent + 2, out);
+    }
+  } else if (typeof v === "object") {
+    if (!Object.keys(v).length) out.push(`${head} {}`);
+    else {
+      out.push(head);
+      emitMap(v, indent + 2, out);
+    }
+  } else if (isBlock(v)) {
+    out.push(`${head} ${v.endsWith("\n") && !v.endsWith("\n\n") ? "|" : v.endsWith("\n") ? "|+" : "|-"}`);
+    blockLines(v, " ".repeat(indent + 2), out);
+  } else out.push(`${head} ${scalar(v)}`);
+}
+
+function emitSeq(seq: Json[], indent: number, out: string[]) {
+  const pad = " ".repeat(indent);
+  for (const item of seq) {
+    if (item && typeof item === "object" && !Array.isArray(item) && Object.keys(item).length) {
+      // "- " takes the place of the first key's indentation.
+      const lines: string[] = [];
+      emitMap(item, indent + 2, lines);
+      lines[0] = `${pad}- ${(lines[0] ?? "").slice(indent + 2)}`;
+      out.push(...lines);
+    } else emitValue(`${pad}-`, item, indent, out);
+  }
 }
 
 export function header(sources: string[]): string {

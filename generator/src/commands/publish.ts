@@ -1,0 +1,88 @@
+/** `publish` and `verify`: the CLI face of the model store (publish.ts, verify.ts, store/). */
+import { join, relative } from "node:path";
+import { loadCatalog, RELEASES_DIR } from "../catalog.ts";
+import { deployedVersions, listEnvironments, loadEnvironment } from "../config.ts";
+import { inputError, storeError } from "../errors.ts";
+import { publishRelease } from "../publish.ts";
+import { shortDigest, table } from "../table.ts";
+import { type CardRef, verifyArtifacts } from "../verify.ts";
+
+export async function runPublish(opts: {
+  root: string;
+  model: string;
+  card: string;
+  store?: string;
+  keepLocal: boolean;
+  out?: (l: string) => void;
+}): Promise<void> {
+  const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const storeUri = opts.store ?? process.env.WMS_MODEL_STORE;
+  if (!storeUri) {
+    throw inputError([
+      {
+        field: "--store",
+        message: "no model store given",
+        hint: "pass --store s3://bucket[/prefix] (or file:///dir), or set WMS_MODEL_STORE; environments name theirs in modelStore.uri",
+      },
+    ]);
+  }
+  const r = await publishRelease({
+    modelPath: opts.model,
+    cardPath: opts.card,
+    storeUri,
+    releasesDir: join(opts.root, RELEASES_DIR),
+    keepLocal: opts.keepLocal,
+  });
+  out(
+    `${r.status === "published" ? "published" : "already published (identical bytes)"}: ${r.card.name} ${r.card.version} ` +
+      `${shortDigest(r.card.artifact.sha256)} → ${r.card.artifact.uri}\ncatalog card: ${relative(opts.root, r.cardPath)}` +
+      `\nnext: deploy it, e.g. npm run gen -- deploy --env dev --version ${r.card.version} --commit`,
+  );
+}
+
+export async function runVerify(opts: {
+  root: string;
+  envs?: string[];
+  deep: boolean;
+  out?: (l: string) => void;
+}): Promise<void> {
+  const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const catalog = loadCatalog(opts.root);
+  const names = opts.envs?.length ? opts.envs : listEnvironments(opts.root);
+  const problems = [];
+  const rows: string[][] = [];
+  for (const name of names) {
+    const env = loadEnvironment(opts.root, name);
+    const refs: CardRef[] = [];
+    for (const { spec } of env.versionFiles) {
+      for (const { version } of deployedVersions(spec)) {
+        const entry = catalog.get(spec.model)?.get(version);
+        if (entry) refs.push({ card: entry.card, file: entry.file });
+        else
+          problems.push({
+            file: env.versionFiles[0]?.source.file,
+            message: `${spec.model} ${version} has no catalog card`,
+            hint: "publish it first",
+          });
+      }
+    }
+    const found = await verifyArtifacts(refs, {
+      deep: opts.deep,
+      s3: { region: env.config.modelStore.region },
+    });
+    problems.push(...found);
+    for (const r of refs) {
+      const bad = found.some((p) => p.file === r.file);
+      rows.push([
+        name,
+        r.card.name,
+        r.card.version,
+        shortDigest(r.card.artifact.sha256),
+        r.card.artifact.uri,
+        bad ? "PROBLEM" : "ok",
+      ]);
+    }
+  }
+  out(table(["ENV", "MODEL", "VERSION", "DIGEST", "URI", "STORE"], rows));
+  if (problems.length) throw storeError(problems, `${problems.length} artifact problem(s)`);
+}
