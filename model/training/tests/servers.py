@@ -32,6 +32,7 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> N
 
 @contextmanager
 def _process(cmd: list[str], health: str, log: Path, env: dict | None = None):
+    log.parent.mkdir(parents=True, exist_ok=True)
     f = log.open("w")
     proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
                             start_new_session=True)

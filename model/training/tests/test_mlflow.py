@@ -11,7 +11,7 @@ from servers import mlflow_server
 
 
 def test_training_logs_and_registers_in_mlflow(tmp_path):
-    data = make_dataset(tmp_path / "water-meters", n=16, size=(48, 48))
+    data = make_dataset(tmp_path / "water-meters", n=24, size=(48, 48))
     params = tiny_params(data, tmp_path / "cache", epochs=2)
     params.pop("_base_dir")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))

@@ -193,7 +193,7 @@ def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            tot += float(loss) * len(idx)
+            tot += loss.item() * len(idx)
             seen += len(idx)
             bar.set_postfix(loss=f"{tot / seen:.4f}")
             if elapsed() >= budget_s:
@@ -225,7 +225,7 @@ def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | 
             epoch, phase, rec["train_loss"], val["loss"], val["iou"], val["dice"], rec["lr"], rec["epoch_seconds"],
             "best" if improved else f"no gain for {stale}",
         )
-        tracker.log_metrics({k: v for k, v in rec.items() if k != "epoch"}, step=epoch)
+        tracker.log_metrics({k: v for k, v in rec.items() if k not in ("epoch", "phase")}, step=epoch)
         torch.save(
             {
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
