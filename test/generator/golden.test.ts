@@ -54,11 +54,12 @@ describe("rendered stack of one version", () => {
     expect(validateRendered("r", objects)).toEqual([]);
     const broken = objects.map((o) => structuredClone(o));
     const deployment = broken.find((o) => o.object.kind === "Deployment");
-    (deployment?.object.spec as { template: { spec: Record<string, unknown> } }).template.spec.hostNetworkk =
+    if (!deployment) throw new Error("no Deployment rendered");
+    (deployment.object.spec as { template: { spec: Record<string, unknown> } }).template.spec.hostNetworkk =
       true;
     const problems = validateRendered("r", broken);
     expect(problems).toHaveLength(1);
-    expect(problems[0]?.file).toBe(`r/${deployment?.file}`);
+    expect(problems[0]?.file).toBe(`r/${deployment.file}`);
     expect(`${problems[0]?.field} ${problems[0]?.message}`).toMatch(/hostNetworkk/);
   });
 
