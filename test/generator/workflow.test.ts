@@ -124,7 +124,6 @@ describe("deploy, promote, rollback, status", () => {
       /^wms\s+1\.1\.0\s+2026-11-10\s+0\.920\/0\.955\s+0\.910\/0\.950\s+256x256\s+7\.5 MiB\s+sha256:b2b2b2b2b2b2\s+dev:live prod:live$/m,
     );
     expect(r.stdout).toMatch(/^wms\s+1\.0\.0\s.*dev:retained$/m);
-    expect(r.stdout).toMatch(/^wms\s+1\.0\.0\s.*dev:retained$/m);
   });
 
   it("every command answers --help, and a missing flag names it", () => {
