@@ -86,7 +86,8 @@ def tiny_params(data_dir: Path, cache_dir: Path, **train) -> dict:
         "train": {
             "device": "cpu", "threads": 1, "batch_size": 4, "epochs": 4, "lr": 0.01, "weight_decay": 0.0,
             "bce_weight": 1.0, "dice_weight": 1.0, "plateau_factor": 0.5, "plateau_patience": 2,
-            "min_lr": 1e-5, "early_stopping_patience": 10, "max_minutes": 5, **train,
+            "min_lr": 1e-5, "early_stopping_patience": 10, "max_minutes": 5, "init_prior": 0.1,
+            "crop_size": 16, "crop_epochs": 1, "crop_fg_prob": 0.7, **train,
         },
         "augment": {"hflip": 0.5, "rotate_degrees": 10, "scale": [0.9, 1.1], "brightness": 0.1,
                     "contrast": 0.1, "saturation": 0.1},

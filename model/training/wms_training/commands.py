@@ -51,19 +51,21 @@ def cmd_evaluate(a) -> int:
 
         print(json.dumps(evaluate_run(_params(a), a.run_dir), indent=2))
         return 0
-    from .evaluate import evaluate_folder, onnx_mask_fn, url_mask_fn
+    from .data import list_pairs
+    from .evaluate import evaluate_pairs, onnx_mask_fn, url_mask_fn
 
     if not a.folder:
         raise ValueError("evaluate needs a folder with images/ and masks/ (or --run-dir)")
     if bool(a.model) == bool(a.url):
         raise ValueError("evaluate needs exactly one of --model <model.onnx> or --url <server>")
+    pairs = list_pairs(a.folder)  # bad folders fail before any model is loaded
     if a.model:
         card_path = Path(a.card) if a.card else Path(a.model).with_name("model-card.json")
         card = json.loads(card_path.read_text())
         fn = onnx_mask_fn(a.model, card)
     else:
         fn = url_mask_fn(a.url)
-    print(json.dumps(evaluate_folder(a.folder, fn, a.on_bad), indent=2))
+    print(json.dumps(evaluate_pairs(pairs, fn, a.on_bad), indent=2))
     return 0
 
 

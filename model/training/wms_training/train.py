@@ -170,7 +170,7 @@ def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | 
     bs = int(tc["batch_size"])
     crop, crop_epochs = int(tc.get("crop_size", 0)), int(tc.get("crop_epochs", 0))
     for epoch in range(start_epoch, int(tc["epochs"])):
-        if elapsed() >= budget_s:
+        if elapsed() >= budget_s and history:  # always finish one (possibly partial) epoch
             stop_reason = "max_minutes"
             break
         model.train()
