@@ -147,16 +147,22 @@ function toProblems(errors: ErrorObject[], file: string, who: string, key: strin
         message = `must be a valid ${String(e.params.format)}, got ${JSON.stringify(e.data)}`;
         hint = "fix the value";
         break;
-      default:
-        message = `${e.message ?? e.keyword}`;
+      default: {
+        const scalar = e.data === null || typeof e.data !== "object";
+        const shown = typeof e.data === "string" && e.data.length > 80 ? `${e.data.slice(0, 80)}…` : e.data;
+        message = `${e.message ?? e.keyword}${scalar ? `, got ${JSON.stringify(shown)}` : ""}`;
         hint = `see the ${key} schema (Kubernetes ${KUBERNETES_VERSION})`;
+      }
     }
     const id = `${field}\u0000${message}`;
     if (seen.has(id)) continue;
     seen.add(id);
     problems.push({ file, field: `${who} ${field}`.trimEnd(), message, hint });
   }
-  return problems;
+  // Schema order depends on how a schema lists its fields; path order reads better.
+  return problems.sort((a, b) =>
+    (a.field ?? "") < (b.field ?? "") ? -1 : (a.field ?? "") > (b.field ?? "") ? 1 : 0,
+  );
 }
 
 /**

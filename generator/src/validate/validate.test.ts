@@ -604,8 +604,29 @@ describe("validateObjects", () => {
   it("rejects wrong types in custom resources too", () => {
     const problems = check(broken(httpRoute, (r) => (r.spec.rules[1].backendRefs[0].port = "8080")));
     expect(problems.map((p) => [p.field, p.message])).toEqual([
-      ["HTTPRoute/wms spec.rules[1].backendRefs[0].port", "expected number, got string"],
+      ["HTTPRoute/wms spec.rules[1].backendRefs[0].port", "expected integer, got string"],
     ]);
+  });
+
+  it("rejects custom-resource values outside the upstream limits (range, pattern, list size)", () => {
+    const problems = check(
+      broken(httpRoute, (r) => {
+        r.spec.rules[1].backendRefs[0].port = 70000;
+        r.spec.hostnames = ["Bad_Host"];
+        r.spec.rules[1].backendRefs[1].weight = 1.5;
+        r.spec.parentRefs[0].name = "";
+      }),
+    );
+    expect(problems.map((p) => [p.field, p.message])).toEqual([
+      ["HTTPRoute/wms spec.hostnames[0]", expect.stringMatching(/^must match pattern .*, got "Bad_Host"$/)],
+      ["HTTPRoute/wms spec.parentRefs[0].name", 'must NOT have fewer than 1 characters, got ""'],
+      ["HTTPRoute/wms spec.rules[1].backendRefs[0].port", "must be <= 65535, got 70000"],
+      ["HTTPRoute/wms spec.rules[1].backendRefs[1].weight", "expected integer, got number"],
+    ]);
+    const tooMany = broken(httpRoute, (r) => {
+      r.spec.rules = Array.from({ length: 17 }, () => r.spec.rules[0]);
+    });
+    expect(check(tooMany).map((p) => p.message)).toEqual(["must NOT have more than 16 items"]);
   });
 
   it("rejects values outside an enum", () => {

@@ -22,7 +22,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
 type Schema = Record<string, unknown>;
@@ -159,6 +159,8 @@ const longName = (def: string) =>
 
 class DeclarationConverter {
   readonly defs: Record<string, Schema> = {};
+  /** Definition name → the npm package whose compiled validator checks it. */
+  readonly packageOf = new Map<string, string>();
   readonly coreRefs = new Set<string>();
   private readonly aliases = new Map<string, Map<string, string>>();
   private readonly checker: ts.TypeChecker;
@@ -222,6 +224,10 @@ class DeclarationConverter {
       if (!this.defs[named.name]) {
         this.defs[named.name] = {}; // placeholder: recursive types refer to it before it is filled
         this.defs[named.name] = this.structural(type);
+        const pkg = /node_modules\/(@kubernetes-models\/[^/]+|kubernetes-models)\//.exec(
+          named.decl.getSourceFile().fileName,
+        );
+        if (pkg?.[1]) this.packageOf.set(named.name, pkg[1]);
       }
       return { $ref: `#/$defs/${named.name}` };
     }
@@ -276,6 +282,137 @@ class DeclarationConverter {
   }
 }
 
+// ---- value constraints from the models' compiled validators ----
+
+/** Formats the validator (index.ts) knows; others found by probing are left out and reported. */
+const KNOWN_FORMATS = new Set([
+  "date-time",
+  "date",
+  "time",
+  "duration",
+  "uri",
+  "uri-reference",
+  "hostname",
+  "ipv4",
+  "ipv6",
+  "email",
+  "uuid",
+  "int32",
+  "int64",
+  "byte",
+  "double",
+  "float",
+]);
+
+type Compiled = ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; keyword: string; params: Record<string, unknown> }[] | null;
+};
+
+const LONG = "x".repeat(100_000);
+const PROBES: Record<string, unknown[]> = {
+  number: [0.5, 1e15, -1e15],
+  string: ["", LONG, "\u0000~ "],
+};
+
+/**
+ * CRD patterns are Go (RE2) regular expressions; ajv compiles them as JavaScript with the `u`
+ * flag. RE2's `(?i)` has no inline JavaScript form, so it becomes `[aA]`-style classes for the
+ * letters after it (letters inside brackets are left alone, which is at most stricter).
+ * Returns undefined for a pattern that still does not compile.
+ */
+function ecmaPattern(re2: string): string | undefined {
+  let pattern = re2;
+  const flag = pattern.indexOf("(?i)");
+  if (flag >= 0) {
+    let out = pattern.slice(0, flag);
+    let inClass = false;
+    for (let i = flag + 4; i < pattern.length; i++) {
+      const ch = pattern.charAt(i);
+      if (ch === "\\") {
+        out += ch + pattern.charAt(++i);
+        continue;
+      }
+      if (ch === "[") inClass = true;
+      else if (ch === "]") inClass = false;
+      out += !inClass && /[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch;
+    }
+    pattern = out;
+  }
+  try {
+    new RegExp(pattern, "u");
+    return pattern;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The type declarations carry shapes but not value constraints (integer, format, minimum,
+ * maxLength, pattern, enum). The models' compiled validators do, so we ask them: give each
+ * scalar field (and scalar array item) a few out-of-range values and record what they reject.
+ */
+async function addValueConstraints(
+  defs: Record<string, Schema>,
+  packageOf: Map<string, string>,
+  modules: string,
+): Promise<{ fields: number; skippedFormats: Set<string>; skippedPatterns: Set<string> }> {
+  let fields = 0;
+  const skippedFormats = new Set<string>();
+  const skippedPatterns = new Set<string>();
+  for (const [name, def] of Object.entries(defs)) {
+    const pkg = packageOf.get(name);
+    const props = def.properties as Record<string, Schema> | undefined;
+    if (!pkg || !props) continue;
+    const url = pathToFileURL(join(modules, pkg, "_schemas", `${name}.js`)).href;
+    const validate = ((await import(url)) as { validate: Compiled }).validate;
+    for (const [field, schema] of Object.entries(props)) {
+      const isArray = schema.type === "array";
+      const target = (isArray ? schema.items : schema) as Schema;
+      if (isArray) {
+        validate({ [field]: [] });
+        for (const e of validate.errors ?? []) {
+          if (e.instancePath === `/${field}` && e.keyword === "minItems") schema.minItems = e.params.limit;
+        }
+        validate({ [field]: new Array(10_000).fill(target.type === "number" ? 1 : target.type ? "a" : {}) });
+        for (const e of validate.errors ?? []) {
+          if (e.instancePath === `/${field}` && e.keyword === "maxItems") schema.maxItems = e.params.limit;
+        }
+      }
+      const probes = PROBES[String(target?.type)];
+      if (!probes) continue;
+      const at = isArray ? `/${field}/0` : `/${field}`;
+      const found = new Map<string, Record<string, unknown>>();
+      for (const value of probes) {
+        validate({ [field]: isArray ? [value] : value });
+        for (const e of validate.errors ?? [])
+          if (e.instancePath === at)
+            found.set(`${e.keyword}:${String(e.params.comparison ?? e.params.format ?? "")}`, e.params);
+      }
+      for (const [key, params] of found) {
+        const keyword = key.slice(0, key.indexOf(":"));
+        if (keyword === "type" && params.type === "integer") target.type = "integer";
+        else if (keyword === "format") {
+          const format = String(params.format);
+          if (KNOWN_FORMATS.has(format)) target.format = format;
+          else skippedFormats.add(format);
+        } else if (keyword === "minimum" || keyword === "maximum") {
+          const exclusive = params.comparison === ">" || params.comparison === "<";
+          target[exclusive ? `exclusive${keyword.charAt(0).toUpperCase()}${keyword.slice(1)}` : keyword] =
+            params.limit;
+        } else if (keyword === "minLength" || keyword === "maxLength") target[keyword] = params.limit;
+        else if (keyword === "pattern") {
+          const pattern = ecmaPattern(String(params.pattern));
+          if (pattern) target.pattern = pattern;
+          else skippedPatterns.add(String(params.pattern));
+        } else if (keyword === "enum" && !target.enum) target.enum = params.allowedValues;
+        else continue;
+        fields++;
+      }
+    }
+  }
+  return { fields, skippedFormats, skippedPatterns };
+}
+
 function fetchSources(work: string): { kv: string; modules: string } {
   const py = join(work, "py");
   execFileSync(
@@ -308,7 +445,7 @@ function fetchSources(work: string): { kv: string; modules: string } {
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const out = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "schemas", "k8s");
   const work = mkdtempSync(join(tmpdir(), "k8s-schemas-"));
   const { kv, modules } = fetchSources(work);
@@ -336,6 +473,7 @@ function main(): void {
     const apiVersion = key.slice(0, key.lastIndexOf("/"));
     crdKinds[key] = String(conv.kind(join(modules, file), kind, apiVersion).$ref);
   }
+  const constraints = await addValueConstraints(conv.defs, conv.packageOf, modules);
 
   // Core closure: the kinds we validate plus whatever the custom resources reference.
   const keep = new Set<string>([...Object.values(CORE_KINDS), ...conv.coreRefs]);
@@ -392,8 +530,11 @@ function main(): void {
   writeFileSync(join(out, "index.json"), `${JSON.stringify(index, null, 2)}\n`);
   console.log(
     `core: ${Object.keys(coreDefs).length} definitions (${coreChanged} objects closed by us); ` +
-      `custom resources: ${Object.keys(conv.defs).length} definitions (${crdChanged} closed); → ${out}`,
+      `custom resources: ${Object.keys(conv.defs).length} definitions (${crdChanged} closed), ` +
+      `${constraints.fields} value constraints from the compiled validators ` +
+      `(formats left out: ${[...constraints.skippedFormats].join(", ") || "none"}; ` +
+      `patterns left out: ${[...constraints.skippedPatterns].join(" ") || "none"}); → ${out}`,
   );
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
