@@ -19,6 +19,7 @@ def smoke_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke")
     data = make_dataset(root / "water-meters", n=40, size=(64, 48))
     params = tiny_params(data, root / "cache", epochs=6)
+    params["export"]["quantize_int8"] = True
     t = time.time()
     summary = train(params, root / "run")
     metrics = evaluate_run(params, root / "run")
@@ -87,3 +88,16 @@ def test_seeded_runs_are_identical(tmp_path):
     ha = json.loads((tmp_path / "a" / "history.json").read_text())
     hb = json.loads((tmp_path / "b" / "history.json").read_text())
     assert ha[0]["train_loss"] == hb[0]["train_loss"] and a["best_val_iou_256"] == b["best_val_iou_256"]
+
+
+def test_int8_variant_is_measured_beside_fp32(smoke_run):
+    q = smoke_run["report"]["quantization"]
+    run = smoke_run["root"] / "run"
+    assert (run / "model.int8.onnx").is_file()
+    assert q["int8"]["bytes"] < q["fp32"]["bytes"] / 2
+    assert q["int8"]["latencyMs"] > 0 and q["fp32"]["latencyMs"] > 0
+    assert q["int8"]["calibrationImages"] == 4
+    # quantization may cost a little accuracy, not the model
+    assert q["int8"]["test"]["iou"] > q["fp32"]["test"]["iou"] - 0.15
+    card = json.loads((run / "model-card.json").read_text())
+    assert card["quantization"]["int8"]["test"] == q["int8"]["test"]
