@@ -10,7 +10,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import addFormats from "ajv-formats";
 import type { Problem } from "../errors.ts";
 
-export interface RenderedObject {
+export interface ObjectToValidate {
   /** File the object was (or will be) written to; copied into each problem. */
   file: string;
   /** Position of the object in that file (0-based), for objects without a name. */
@@ -169,7 +169,7 @@ function toProblems(errors: ErrorObject[], file: string, who: string, key: strin
  * Validates each object against the schema of its apiVersion/kind. Returns every problem found
  * (an empty list when all are valid); `field` reads `Kind/name path.to[0].field`.
  */
-export function validateObjects(objects: RenderedObject[]): Problem[] {
+export function validateObjects(objects: ObjectToValidate[]): Problem[] {
   const problems: Problem[] = [];
   for (const { file, index: at, object } of objects) {
     const { apiVersion, kind } = object;
@@ -187,7 +187,7 @@ export function validateObjects(objects: RenderedObject[]): Problem[] {
         message: `no schema for apiVersion "${String(apiVersion)}", kind "${String(kind)}"`,
         hint: sameKind.length
           ? `${String(kind)} is known as ${sameKind.map((k) => k.slice(0, k.lastIndexOf("/"))).join(", ")}`
-          : `check apiVersion and kind; known: ${knownKinds().join(", ")}`,
+          : `check apiVersion and kind; to validate a new kind, add it to generator/src/validate/vendor.ts and rerun it (${knownKinds().length} kinds known)`,
       });
       continue;
     }
