@@ -2,6 +2,7 @@
  * Load → plan → render for every environment, collecting the problems of all environments
  * before failing, so one run reports everything that is wrong.
  */
+import { admissionProblems, loadPolicies } from "./admission.ts";
 import { type Catalog, loadCatalog } from "./catalog.ts";
 import { listEnvironments, loadEnvironment } from "./config.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
@@ -30,6 +31,7 @@ export function renderAll(root: string, only?: string[]): { catalog: Catalog; en
       ]);
     }
   }
+  const policies = loadPolicies(root);
   const problems: Problem[] = [];
   const envs: EnvironmentRender[] = [];
   for (const name of only?.length ? only : names) {
@@ -37,6 +39,13 @@ export function renderAll(root: string, only?: string[]): { catalog: Catalog; en
       const plan = planEnvironment(loadEnvironment(root, name), catalog);
       const { files, objects } = renderEnvironment(plan);
       problems.push(...validateRendered(`environments/${name}/rendered`, objects));
+      // What the cluster's admission policies would refuse must not reach git either.
+      problems.push(
+        ...admissionProblems(
+          policies,
+          objects.map((o) => ({ ...o, file: `environments/${name}/rendered/${o.file}` })),
+        ),
+      );
       envs.push({ name, dir: plan.env.dir, plan, files, objects });
     } catch (e) {
       if (e instanceof WmsError) problems.push(...e.problems);

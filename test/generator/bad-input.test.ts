@@ -118,6 +118,30 @@ const cases: Case[] = [
       /prod\/wms\.yaml:2 \[live\] quality gate of prod: 1\.2\.0 is an example \(untrained placeholder\) card/,
     ],
   },
+  {
+    name: "output an admission policy would deny",
+    apply: (r) => {
+      mkdirSync(join(r, "policies/max-two-replicas"), { recursive: true });
+      writeFileSync(
+        join(r, "policies/max-two-replicas/policy.yaml"),
+        [
+          "apiVersion: admissionregistration.k8s.io/v1",
+          "kind: ValidatingAdmissionPolicy",
+          "metadata: { name: max-two-replicas }",
+          "spec:",
+          "  matchConstraints:",
+          "    resourceRules:",
+          '      - { apiGroups: ["autoscaling"], apiVersions: ["v2"], operations: ["CREATE"], resources: ["horizontalpodautoscalers"] }',
+          "  validations:",
+          "    - expression: object.spec.maxReplicas <= 2",
+          '      message: "at most 2 replicas here"',
+        ].join("\n"),
+      );
+    },
+    expect: [
+      /environments\/prod\/rendered\/wms-1\.1\.0\/horizontalpodautoscaler\.wms\.yaml \[HorizontalPodAutoscaler\/wms\] denied by admission policy max-two-replicas: at most 2 replicas here/,
+    ],
+  },
 ];
 
 describe("bad input", () => {
