@@ -1,0 +1,183 @@
+/**
+ * wms model server command line.
+ *
+ *   serve   --model <path|file://|s3://> [--sha256 <hex>] [--card <path|uri>] [--port 8080]
+ *           [--metrics-port 8082] [--threads N] [--queue N] ...
+ *   predict <image>... --model <path|uri> [--card ...] [--sha256 ...] [--out <dir>]
+ *
+ * One top-level catch prints `Error: ...` and sets the exit code (1 failure, 2 usage).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { errorMessage } from "./errors.ts";
+import { restrictDecoders } from "./model/decode.ts";
+import { ModelHost } from "./model/lifecycle.ts";
+import { overlayPng } from "./model/postprocess.ts";
+import { predictImage } from "./predictor.ts";
+import { BatchQueue } from "./queue.ts";
+import { DEFAULTS, type ServerOptions, startServer } from "./server.ts";
+
+class UsageError extends Error {}
+
+const USAGE = `usage:
+  cli.ts serve --model <path|file://...|s3://...> [--sha256 <hex>] [--card <path|uri>]
+               [--port ${DEFAULTS.port}] [--metrics-port ${DEFAULTS.metricsPort}] [--host ${DEFAULTS.host}]
+               [--threads N (0 = one per core)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
+               [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
+               [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
+               [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
+               [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
+               [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}]
+  cli.ts predict <image>... --model <path|uri> [--sha256 <hex>] [--card <path|uri>] [--out <dir>] [--threads N]`;
+
+const NUMBER_FLAGS = {
+  port: "port",
+  "metrics-port": "metricsPort",
+  threads: "threads",
+  queue: "queue",
+  "max-batch": "maxBatch",
+  "batch-delay-ms": "batchDelayMs",
+  "max-body-bytes": "maxBodyBytes",
+  "max-json-bytes": "maxJsonBytes",
+  "max-pixels": "maxPixels",
+  "request-timeout-ms": "requestTimeoutMs",
+  "headers-timeout-ms": "headersTimeoutMs",
+  "keep-alive-timeout-ms": "keepAliveTimeoutMs",
+  "drain-ms": "drainMs",
+  "shutdown-timeout-ms": "shutdownTimeoutMs",
+} as const satisfies Record<string, keyof ServerOptions>;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: "string" },
+        sha256: { type: "string" },
+        card: { type: "string" },
+        host: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
+      },
+    });
+  } catch (err) {
+    throw new UsageError(errorMessage(err));
+  }
+}
+
+function toInt(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${flag} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!values.model) throw new UsageError("--model is required");
+  const opts: ServerOptions = {
+    ...DEFAULTS,
+    model: values.model,
+    sha256: values.sha256,
+    card: values.card,
+    host: values.host ?? DEFAULTS.host,
+  };
+  for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
+    const raw = (values as Record<string, unknown>)[flag];
+    if (typeof raw === "string") opts[key] = toInt(flag, raw);
+  }
+  if (opts.maxBatch < 1) throw new UsageError("--max-batch must be at least 1");
+  const server = await startServer(opts);
+  const stop = (signal: string) => {
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: `${signal} received` })}\n`,
+    );
+    server.shutdown().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`Error: shutdown failed: ${errorMessage(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+async function predict(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv);
+  if (!values.model) throw new UsageError("--model is required");
+  if (positionals.length === 0) throw new UsageError("name at least one image");
+  restrictDecoders();
+  const host = new ModelHost();
+  await host.load({
+    model: values.model,
+    sha256: values.sha256,
+    card: values.card,
+    threads:
+      typeof (values as Record<string, unknown>).threads === "string"
+        ? toInt("threads", (values as Record<string, string>).threads as string)
+        : 0,
+    maxBatch: 1,
+  });
+  const queue = new BatchQueue<Float32Array, Float32Array>(
+    { capacity: 0, maxBatch: 1, maxDelayMs: 0 },
+    (items) => host.infer(items),
+  );
+  try {
+    for (const file of positionals) {
+      const bytes = await readFile(file);
+      const slot = queue.reserve();
+      const p = await predictImage(host, bytes, slot, { maxPixels: DEFAULTS.maxPixels }).finally(() =>
+        slot.release(),
+      );
+      const outDir = values.out ? resolve(values.out) : dirname(resolve(file));
+      await mkdir(outDir, { recursive: true });
+      const stem = basename(file, extname(file));
+      const maskPath = join(outDir, `${stem}.mask.png`);
+      const overlayPath = join(outDir, `${stem}.overlay.png`);
+      await writeFile(maskPath, p.png);
+      await writeFile(overlayPath, await overlayPng(p.image.data, p.mask));
+      process.stdout.write(
+        `${JSON.stringify({
+          image: file,
+          mask: maskPath,
+          overlay: overlayPath,
+          width: p.mask.width,
+          height: p.mask.height,
+          coverage: p.mask.coverage,
+          bbox: p.mask.bbox,
+          model: p.model,
+        })}\n`,
+      );
+    }
+  } finally {
+    await host.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === "serve") return serve(rest);
+  if (command === "predict") return predict(rest);
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  throw new UsageError(`unknown command "${command}"`);
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`Error: ${err.message}\n${USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`Error: ${errorMessage(err)}\n`);
+    process.exitCode = 1;
+  }
+});

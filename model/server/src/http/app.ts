@@ -1,0 +1,174 @@
+/**
+ * The HTTP layer: routing, timeouts, in-flight accounting and the single error -> response
+ * path. No endpoint loads or registers a model, and none fetches a URL from a request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { MethodNotAllowedError, NotFoundError } from "../errors.ts";
+import type { ServerMetrics } from "../metrics.ts";
+import type { AppContext } from "./context.ts";
+import { type ErrorDialect, sendJson, toHttpError } from "./errors.ts";
+import { ping, predictions } from "./routes.ts";
+import * as v2 from "./v2.ts";
+
+export interface TimeoutOptions {
+  /** the whole request (headers and body) must arrive within this (Node's requestTimeout) */
+  requestTimeoutMs: number;
+  /** the headers must arrive within this: the slowloris guard */
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, expectContinue: boolean) => void | Promise<void>;
+
+interface Route {
+  /** low-cardinality label for metrics */
+  endpoint: string;
+  dialect: ErrorDialect;
+  methods: Record<string, Handler>;
+}
+
+const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
+
+function match(ctx: AppContext, path: string): Route | undefined {
+  if (path === "/ping")
+    return { endpoint: "/ping", dialect: "torchserve", methods: { GET: (q, s) => ping(ctx, q, s) } };
+  const pred = /^\/predictions\/([^/]+)$/.exec(path);
+  if (pred) {
+    const model = decodeURIComponent(pred[1] as string);
+    const h: Handler = (q, s, expectContinue) => predictions(ctx, q, s, { model, expectContinue });
+    return { endpoint: "/predictions/{model}", dialect: "torchserve", methods: { POST: h, PUT: h } };
+  }
+  if (path === "/v2/health/live")
+    return { endpoint: path, dialect: "v2", methods: { GET: (q, s) => v2.live(ctx, q, s) } };
+  if (path === "/v2/health/ready")
+    return { endpoint: path, dialect: "v2", methods: { GET: (q, s) => v2.ready(ctx, q, s) } };
+  if (path === "/v2")
+    return { endpoint: path, dialect: "v2", methods: { GET: (q, s) => v2.serverMetadata(ctx, q, s) } };
+  const m = MODEL_PATH.exec(path);
+  if (m) {
+    const p = {
+      model: decodeURIComponent(m[1] as string),
+      version: m[2] ? decodeURIComponent(m[2]) : undefined,
+    };
+    if (m[3] === "/ready") {
+      return {
+        endpoint: "/v2/models/{model}/ready",
+        dialect: "v2",
+        methods: { GET: (q, s) => v2.modelReady(ctx, q, s, p) },
+      };
+    }
+    if (m[3] === "/infer") {
+      const h: Handler = (q, s, expectContinue) => v2.infer(ctx, q, s, { ...p, expectContinue });
+      return { endpoint: "/v2/models/{model}/infer", dialect: "v2", methods: { POST: h } };
+    }
+    return {
+      endpoint: "/v2/models/{model}",
+      dialect: "v2",
+      methods: { GET: (q, s) => v2.modelMetadata(ctx, q, s, p) },
+    };
+  }
+  return undefined;
+}
+
+async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse, expectContinue: boolean) {
+  const { metrics } = ctx;
+  const path = (req.url ?? "/").split("?")[0] as string;
+  let route: Route | undefined;
+  try {
+    route = match(ctx, path);
+  } catch {
+    route = undefined; // malformed %-escapes: answered as an unknown path
+  }
+  const endpoint = route?.endpoint ?? "other";
+  metrics.inFlight.inc();
+  res.once("close", () => {
+    metrics.inFlight.dec();
+    metrics.requests.inc({ endpoint, code: String(res.statusCode) });
+  });
+  try {
+    if (!route) throw new NotFoundError(`no such endpoint: ${path}`);
+    const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
+    const h = route.methods[method];
+    if (!h) throw new MethodNotAllowedError(Object.keys(route.methods));
+    await h(req, res, expectContinue);
+  } catch (err) {
+    const e = toHttpError(err, route?.dialect ?? "torchserve");
+    if (e.kind !== "not_found" && e.kind !== "method_not_allowed") {
+      metrics.rejected.inc({
+        reason: e.kind === "internal" || e.kind === "inference_failed" ? "error" : e.kind,
+      });
+    }
+    if (e.status >= 500 && e.kind !== "not_ready" && e.kind !== "overloaded") {
+      ctx.log("error", "request failed", { path, error: (err as Error)?.stack ?? String(err) });
+    }
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    // A body we did not read would be parsed as the next request: close the connection.
+    if (!req.complete) e.headers.connection = "close";
+    sendJson(res, e.status, e.body, e.headers);
+  }
+}
+
+/**
+ * Requests Node rejects before they reach a handler (header timeout, malformed request line,
+ * oversized headers, body cut short): answer in the same JSON shape and count them.
+ */
+function onClientError(metrics: ServerMetrics, err: NodeJS.ErrnoException, socket: Duplex): void {
+  const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  metrics.rejected.inc({ reason: timeout ? "timeout" : "bad_request" });
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, text] = timeout
+    ? [408, "Request Timeout"]
+    : err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large"]
+      : [400, "Bad Request"];
+  const body = JSON.stringify({
+    code: status,
+    type: "BadRequestException",
+    message: `${text} (${err.code ?? "?"})`,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
+export function createApp(ctx: AppContext, t: TimeoutOptions): Server {
+  const server = createServer({
+    requestTimeout: t.requestTimeoutMs,
+    headersTimeout: t.headersTimeoutMs,
+    keepAliveTimeout: t.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only this often (default 30 s): keep it well below them.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(t.headersTimeoutMs / 4))),
+  });
+  server.on("request", (req, res) => void handle(ctx, req, res, false));
+  // With Expect: 100-continue the upload waits until admission and size checks have passed.
+  server.on("checkContinue", (req, res) => void handle(ctx, req, res, true));
+  server.on("clientError", (err, socket) => onClientError(ctx.metrics, err, socket));
+  return server;
+}
+
+/** /metrics on its own port (and nothing else there). */
+export function createMetricsApp(metrics: ServerMetrics): Server {
+  return createServer(async (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
+      sendJson(res, 404, { error: "only GET /metrics is served on this port" });
+      return;
+    }
+    try {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { "content-type": metrics.registry.contentType });
+      res.end(text);
+    } catch (err) {
+      sendJson(res, 500, { error: (err as Error).message });
+    }
+  });
+}

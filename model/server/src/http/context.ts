@@ -1,0 +1,22 @@
+/** What every handler may use; built once by server.ts. */
+import type { Logger } from "../log.ts";
+import type { ServerMetrics } from "../metrics.ts";
+import type { ModelHost } from "../model/lifecycle.ts";
+import type { BatchQueue } from "../queue.ts";
+
+export interface HttpLimits {
+  /** bytes of an image body (raw or multipart) */
+  maxBodyBytes: number;
+  /** bytes of an Open Inference Protocol JSON body (tensors as JSON numbers are ~20 bytes each) */
+  maxJsonBytes: number;
+  /** width x height an image header may declare */
+  maxPixels: number;
+}
+
+export interface AppContext {
+  host: ModelHost;
+  queue: BatchQueue<Float32Array, Float32Array>;
+  metrics: ServerMetrics;
+  limits: HttpLimits;
+  log: Logger;
+}

@@ -1,0 +1,71 @@
+/** TorchServe-compatible endpoints: POST /predictions/{model} and GET /ping. */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { NotFoundError } from "../errors.ts";
+import { predictImage } from "../predictor.ts";
+import { checkDeclaredLength, imageBodyKind, readBody } from "./body.ts";
+import type { AppContext } from "./context.ts";
+import { sendJson } from "./errors.ts";
+import { imagePart, parseMultipart } from "./multipart.ts";
+
+export function ping(ctx: AppContext, _req: IncomingMessage, res: ServerResponse): void {
+  if (ctx.host.ready) sendJson(res, 200, { status: "Healthy" });
+  else sendJson(res, 503, { status: "Unhealthy", state: ctx.host.state });
+}
+
+export async function predictions(
+  ctx: AppContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: { model: string; expectContinue: boolean },
+): Promise<void> {
+  // Everything that can refuse the request runs before a byte of the body is read.
+  const model = ctx.host.require();
+  if (params.model !== model.spec.name) throw new NotFoundError(`model "${params.model}" is not served here`);
+  const bodyKind = imageBodyKind(req);
+  checkDeclaredLength(req, ctx.limits.maxBodyBytes);
+  const slot = ctx.queue.reserve();
+  try {
+    if (params.expectContinue) res.writeContinue();
+    const body = await readBody(req, ctx.limits.maxBodyBytes);
+    const bytes = bodyKind.kind === "multipart" ? imagePart(parseMultipart(body, bodyKind.boundary)) : body;
+    const p = await predictImage(ctx.host, bytes, slot, { maxPixels: ctx.limits.maxPixels });
+
+    for (const [stage, ms] of Object.entries(p.timings)) {
+      ctx.metrics.stageSeconds.observe({ stage }, ms / 1000);
+    }
+    ctx.metrics.coverage.observe(p.mask.coverage);
+
+    const headers = {
+      "x-model-name": p.model.name,
+      "x-model-version": p.model.version,
+      "x-mask-coverage": p.mask.coverage.toFixed(6),
+    };
+    if (wantsJson(req)) {
+      sendJson(
+        res,
+        200,
+        {
+          model: p.model,
+          width: p.mask.width,
+          height: p.mask.height,
+          coverage: p.mask.coverage,
+          bbox: p.mask.bbox,
+          mask: { contentType: "image/png", base64: p.png.toString("base64") },
+          timings: Object.fromEntries(
+            Object.entries(p.timings).map(([k, v]) => [k, Math.round(v * 100) / 100]),
+          ),
+        },
+        headers,
+      );
+    } else {
+      res.writeHead(200, { "content-type": "image/png", "content-length": p.png.length, ...headers });
+      res.end(p.png);
+    }
+  } finally {
+    slot.release();
+  }
+}
+
+function wantsJson(req: IncomingMessage): boolean {
+  return /\bapplication\/json\b/i.test(req.headers.accept ?? "");
+}

@@ -1,0 +1,77 @@
+/**
+ * Prometheus metrics, one registry per server (tests run several servers in one process).
+ * Served on their own port so that the prediction port never exposes them.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type Stage = "decode" | "preprocess" | "queue" | "inference" | "postprocess" | "total";
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: "wms_http_requests_total",
+    help: "HTTP requests answered, by endpoint and status code",
+    labelNames: ["endpoint", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly stageSeconds = new Histogram({
+    name: "wms_stage_duration_seconds",
+    help: "Time per prediction stage (queue = waiting for the inference worker; total = whole request)",
+    labelNames: ["stage"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: "wms_queue_depth",
+    help: "Admitted prediction requests not yet in inference",
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: "wms_in_flight_requests",
+    help: "HTTP requests being handled",
+    registers: [this.registry],
+  });
+
+  readonly rejected = new Counter({
+    name: "wms_rejected_total",
+    help: "Requests refused, by reason (overloaded, not_ready, too_large, unsupported_media_type, bad_input, timeout, bad_request)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelInfo = new Gauge({
+    name: "wms_model_info",
+    help: "The loaded model (always 1)",
+    labelNames: ["name", "version", "sha256"] as const,
+    registers: [this.registry],
+  });
+
+  readonly modelLoaded = new Gauge({
+    name: "wms_model_loaded",
+    help: "1 when the model is loaded, verified and warmed up (the same condition as /ping)",
+    registers: [this.registry],
+  });
+
+  readonly coverage = new Histogram({
+    name: "wms_mask_coverage_ratio",
+    help: "Share of the photo covered by the predicted mask (drift signal: meters fill a typical share)",
+    buckets: [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1],
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: "wms_batch_size",
+    help: "Images per inference batch",
+    buckets: [1, 2, 4, 8, 16],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.modelLoaded.set(0);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The model card is the one preprocessing/postprocessing spec shared with training: the
+ * server takes input size, normalisation, activation and threshold from it and hard-codes
+ * none of them. It is validated against the shared schema file (model/model-card.schema.json).
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { ModelLoadError } from "../errors.ts";
+
+/** The shared schema, one file for training, generator and server (never copied). */
+export const MODEL_CARD_SCHEMA_PATH = fileURLToPath(
+  new URL("../../../model-card.schema.json", import.meta.url),
+);
+
+/** The parts of the card the server reads (the schema guarantees their presence and types). */
+export interface ModelCard {
+  name: string;
+  version: string;
+  example?: boolean;
+  artifact: { uri: string; sha256: string; bytes: number; format: "onnx"; opset: number };
+  io: {
+    input: {
+      name: string;
+      shape: [number, number, number, number];
+      layout: "NCHW";
+      dtype: "float32";
+      preprocessing: {
+        exifTranspose: boolean;
+        colorSpace: "RGB";
+        resize: { width: number; height: number; mode: "stretch"; interpolation: "bilinear" };
+        scale: number;
+        mean: [number, number, number];
+        std: [number, number, number];
+      };
+    };
+    output: {
+      name: string;
+      activation: "sigmoid" | "none";
+      threshold: number;
+      resizeBack?: "bilinear" | "nearest";
+    };
+  };
+}
+
+/** What the pipeline needs, flattened from the card once at load time. */
+export interface InferenceSpec {
+  name: string;
+  version: string;
+  inputName: string;
+  outputName: string;
+  width: number;
+  height: number;
+  /** null when the batch dimension is dynamic (-1) */
+  fixedBatch: number | null;
+  exifTranspose: boolean;
+  scale: number;
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  activation: "sigmoid" | "none";
+  threshold: number;
+  resizeBack: "bilinear" | "nearest";
+}
+
+let validator: ValidateFunction | undefined;
+
+function validate(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    addFormats.default(ajv);
+    validator = ajv.compile(JSON.parse(readFileSync(MODEL_CARD_SCHEMA_PATH, "utf8")));
+  }
+  return validator;
+}
+
+/** Parse and validate card JSON; every schema problem is reported, as `[path] message`. */
+export function parseCard(text: string, source: string): ModelCard {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ModelLoadError(`${source}: model card is not JSON (${(err as Error).message})`);
+  }
+  const check = validate();
+  if (!check(data)) {
+    const problems = (check.errors ?? []).map(
+      (e) => `  [${e.instancePath || "/"}] ${e.message ?? "invalid"}`,
+    );
+    throw new ModelLoadError(
+      `${source}: model card does not match ${MODEL_CARD_SCHEMA_PATH}:\n${problems.join("\n")}\n` +
+        "hint: cards are written by `python -m wms_training`; do not edit them by hand",
+    );
+  }
+  return data as ModelCard;
+}
+
+export function inferenceSpec(card: ModelCard): InferenceSpec {
+  const { input, output } = card.io;
+  const pre = input.preprocessing;
+  const [n, c, h, w] = input.shape;
+  if (c !== 3 || h !== pre.resize.height || w !== pre.resize.width) {
+    throw new ModelLoadError(
+      `model card: input shape ${JSON.stringify(input.shape)} disagrees with preprocessing.resize ` +
+        `${pre.resize.width}x${pre.resize.height} (expected [N,3,${pre.resize.height},${pre.resize.width}])`,
+    );
+  }
+  return {
+    name: card.name,
+    version: card.version,
+    inputName: input.name,
+    outputName: output.name,
+    width: pre.resize.width,
+    height: pre.resize.height,
+    fixedBatch: n > 0 ? n : null,
+    exifTranspose: pre.exifTranspose,
+    scale: pre.scale,
+    mean: pre.mean,
+    std: pre.std,
+    activation: output.activation,
+    threshold: output.threshold,
+    // Training resizes the probability map bilinearly; older cards without the field did too.
+    resizeBack: output.resizeBack ?? "bilinear",
+  };
+}

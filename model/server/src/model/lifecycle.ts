@@ -1,0 +1,214 @@
+/**
+ * The model's lifecycle, apart from HTTP: load (card -> bytes -> sha256 -> session) -> warm up
+ * -> ready -> draining. Until `ready`, nothing is served; a load failure leaves the host in
+ * `failed` for good (the process stays up and says why, but never reports ready).
+ */
+import ort from "onnxruntime-node";
+import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
+import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
+import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
+
+export type ModelState = "loading" | "ready" | "failed" | "draining";
+
+export interface LoadOptions {
+  /** path, file:// or s3:// URI of model.onnx */
+  model: string;
+  /** expected digest; defaults to the card's artifact.sha256 (and must agree with it) */
+  sha256?: string | undefined;
+  /** path or URI of the card; defaults to model-card.json beside the model */
+  card?: string | undefined;
+  /** ONNX Runtime intra-op threads (0 = ORT's default: one per core) */
+  threads: number;
+  /** largest batch the queue will send; warm-up runs it once so the first real one is not slow */
+  maxBatch: number;
+}
+
+export interface LoadedModel {
+  card: ModelCard;
+  spec: InferenceSpec;
+  sha256: string;
+  bytes: number;
+  /** spatial size of the output map (height, width), found at warm-up */
+  outputSize: { width: number; height: number };
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export class ModelHost {
+  state: ModelState = "loading";
+  failure: Error | undefined;
+  model: LoadedModel | undefined;
+  private session: ort.InferenceSession | undefined;
+  private readonly listeners = new Set<(s: ModelState) => void>();
+
+  get ready(): boolean {
+    return this.state === "ready";
+  }
+
+  onStateChange(fn: (s: ModelState) => void): void {
+    this.listeners.add(fn);
+  }
+
+  private setState(s: ModelState): void {
+    this.state = s;
+    for (const fn of this.listeners) fn(s);
+  }
+
+  /**
+   * The loaded model, or NotReadyError saying why there is none. While draining the model
+   * still serves: readiness is withdrawn first so that traffic stops arriving, and requests
+   * routed before that still get answers.
+   */
+  require(): LoadedModel {
+    if (this.model && (this.state === "ready" || this.state === "draining")) return this.model;
+    if (this.state === "failed") throw new NotReadyError(`model failed to load: ${this.failure?.message}`);
+    throw new NotReadyError(this.state === "draining" ? "server is shutting down" : "model is loading");
+  }
+
+  async load(opts: LoadOptions): Promise<LoadedModel> {
+    try {
+      const model = await this.loadInner(opts);
+      if (this.state === "loading") {
+        this.model = model;
+        this.setState("ready");
+      }
+      return model;
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      if (this.state === "loading") this.setState("failed");
+      throw err;
+    }
+  }
+
+  private async loadInner(opts: LoadOptions): Promise<LoadedModel> {
+    const modelLoc = parseLocation(opts.model);
+    const cardLoc = opts.card ? parseLocation(opts.card) : siblingCard(modelLoc);
+    const cardSource = formatLocation(cardLoc);
+    const card = parseCard((await readArtifact(cardLoc)).toString("utf8"), cardSource);
+    const spec = inferenceSpec(card);
+
+    const pinned = opts.sha256?.toLowerCase();
+    if (pinned !== undefined && !SHA256.test(pinned)) {
+      throw new ModelLoadError(`--sha256 must be 64 hex digits, got "${opts.sha256}"`);
+    }
+    if (pinned && pinned !== card.artifact.sha256) {
+      throw new ModelLoadError(
+        `${cardSource} describes artifact sha256 ${card.artifact.sha256}, not the pinned ${pinned}: wrong card for this model`,
+      );
+    }
+    const expected = pinned ?? card.artifact.sha256;
+
+    // The session is built from these very bytes, so what was verified is what runs.
+    const bytes = await readArtifact(modelLoc);
+    const actual = sha256Hex(bytes);
+    if (actual !== expected) {
+      throw new ModelLoadError(
+        `${formatLocation(modelLoc)}: sha256 ${actual} does not match expected ${expected}`,
+      );
+    }
+    if (bytes.length !== card.artifact.bytes) {
+      throw new ModelLoadError(
+        `${formatLocation(modelLoc)}: ${bytes.length} bytes, the card says ${card.artifact.bytes}`,
+      );
+    }
+
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: opts.threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+        logSeverityLevel: 3,
+      });
+    } catch (err) {
+      throw new ModelLoadError(
+        `${formatLocation(modelLoc)}: not a loadable ONNX model (${errorMessage(err)})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    this.session = session;
+    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
+      throw new ModelLoadError(
+        `model has inputs [${session.inputNames}] and outputs [${session.outputNames}]; ` +
+          `the card names input "${spec.inputName}" and output "${spec.outputName}"`,
+      );
+    }
+    const outputSize = await this.warmUp(spec, opts.maxBatch);
+    return { card, spec, sha256: actual, bytes: bytes.length, outputSize };
+  }
+
+  /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */
+  private async warmUp(spec: InferenceSpec, maxBatch: number): Promise<{ width: number; height: number }> {
+    const n = spec.fixedBatch ?? maxBatch;
+    let dims: readonly number[];
+    try {
+      const outs = await this.runRaw(new Float32Array(n * 3 * spec.height * spec.width), n, spec);
+      dims = outs.dims;
+    } catch (err) {
+      throw new ModelLoadError(`warm-up inference failed: ${errorMessage(err)}`, { cause: err });
+    }
+    const [bn, c, h, w] = dims;
+    if (dims.length !== 4 || bn !== n || c !== 1 || !h || !w) {
+      throw new ModelLoadError(
+        `model output "${spec.outputName}" has shape [${dims}], expected [${n},1,H,W]`,
+      );
+    }
+    return { width: w, height: h };
+  }
+
+  private async runRaw(data: Float32Array, n: number, spec: InferenceSpec): Promise<ort.Tensor> {
+    if (!this.session) throw new Error("no session");
+    const input = new ort.Tensor("float32", data, [n, 3, spec.height, spec.width]);
+    const out = await this.session.run({ [spec.inputName]: input }, [spec.outputName]);
+    const t = out[spec.outputName];
+    if (t?.type !== "float32") throw new Error(`output "${spec.outputName}" missing or not float32`);
+    return t;
+  }
+
+  /**
+   * One batch of preprocessed images (each 3*H*W, CHW) -> one output map each.
+   * A model with a fixed batch dimension gets its items one at a time.
+   */
+  async infer(items: Float32Array[]): Promise<Float32Array[]> {
+    const { spec, outputSize } = this.require();
+    const per = 3 * spec.height * spec.width;
+    const outPer = outputSize.width * outputSize.height;
+    try {
+      if (spec.fixedBatch !== null && items.length !== spec.fixedBatch) {
+        const outs: Float32Array[] = [];
+        for (const item of items) outs.push(...(await this.infer([item])));
+        return outs;
+      }
+      let data: Float32Array;
+      if (items.length === 1) {
+        data = items[0] as Float32Array;
+      } else {
+        data = new Float32Array(per * items.length);
+        items.forEach((x, i) => {
+          data.set(x, i * per);
+        });
+      }
+      for (const x of items)
+        if (x.length !== per) throw new Error(`input of ${x.length} values, expected ${per}`);
+      const t = await this.runRaw(data, items.length, spec);
+      const all = t.data as Float32Array;
+      return items.map((_, i) => all.slice(i * outPer, (i + 1) * outPer));
+    } catch (err) {
+      throw new InferenceError(`inference failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Stop reporting ready (SIGTERM); requests already admitted still finish. */
+  drain(): void {
+    if (this.state !== "draining") this.setState("draining");
+  }
+
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.release();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The running server: model host + queue + prediction port + metrics port, and the shutdown
+ * sequence. The CLI and the tests start it the same way.
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { errorMessage } from "./errors.ts";
+import { createApp, createMetricsApp } from "./http/app.ts";
+import type { AppContext, HttpLimits } from "./http/context.ts";
+import { jsonLogger, type Logger } from "./log.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { restrictDecoders } from "./model/decode.ts";
+import { type LoadedModel, ModelHost } from "./model/lifecycle.ts";
+import { BatchQueue } from "./queue.ts";
+
+export interface ServerOptions extends HttpLimits {
+  model: string;
+  sha256?: string | undefined;
+  card?: string | undefined;
+  host: string;
+  port: number;
+  metricsPort: number;
+  threads: number;
+  /** requests that may wait for inference (beyond the batch being run) */
+  queue: number;
+  maxBatch: number;
+  batchDelayMs: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** after SIGTERM: keep serving (readiness already withdrawn) this long before closing the listener */
+  drainMs: number;
+  /** after closing the listener: how long in-flight requests may take before the process gives up */
+  shutdownTimeoutMs: number;
+  log?: Logger;
+}
+
+export const DEFAULTS = {
+  host: "0.0.0.0",
+  port: 8080,
+  metricsPort: 8082,
+  threads: 0,
+  queue: 16,
+  maxBatch: 1,
+  batchDelayMs: 5,
+  maxBodyBytes: 16 * 1024 * 1024,
+  maxJsonBytes: 64 * 1024 * 1024,
+  maxPixels: 50_000_000,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  drainMs: 0,
+  shutdownTimeoutMs: 20_000,
+} satisfies Partial<ServerOptions>;
+
+export interface RunningServer {
+  url: string;
+  metricsUrl: string;
+  host: ModelHost;
+  metrics: ServerMetrics;
+  /** settles when loading ends: resolves when ready, rejects with the reason it never will be */
+  loaded: Promise<LoadedModel>;
+  /** withdraw readiness, wait drainMs, stop accepting, let in-flight requests finish */
+  shutdown(): Promise<void>;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<string> {
+  server.listen(port, host);
+  await once(server, "listening");
+  const addr = server.address() as AddressInfo;
+  const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return `http://${h === "0.0.0.0" ? "127.0.0.1" : h}:${addr.port}`;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? jsonLogger;
+  restrictDecoders();
+  const metrics = new ServerMetrics();
+  const host = new ModelHost();
+  const queue = new BatchQueue<Float32Array, Float32Array>(
+    { capacity: opts.queue, maxBatch: opts.maxBatch, maxDelayMs: opts.batchDelayMs },
+    (items) => host.infer(items),
+    {
+      depth: (n) => metrics.queueDepth.set(n),
+      batch: (size) => metrics.batchSize.observe(size),
+    },
+  );
+  const ctx: AppContext = {
+    host,
+    queue,
+    metrics,
+    log,
+    limits: { maxBodyBytes: opts.maxBodyBytes, maxJsonBytes: opts.maxJsonBytes, maxPixels: opts.maxPixels },
+  };
+  host.onStateChange((s) => {
+    metrics.modelLoaded.set(s === "ready" ? 1 : 0);
+    log("info", "model state", { state: s });
+  });
+
+  const app = createApp(ctx, opts);
+  const metricsApp = createMetricsApp(metrics);
+  const url = await listen(app, opts.host, opts.port);
+  const metricsUrl = await listen(metricsApp, opts.host, opts.metricsPort);
+  log("info", "listening", { url, metricsUrl });
+
+  // Serve health (live, not ready) while the model loads; a failure keeps it that way.
+  const loaded = host.load({
+    model: opts.model,
+    sha256: opts.sha256,
+    card: opts.card,
+    threads: opts.threads,
+    maxBatch: opts.maxBatch,
+  });
+  loaded.then(
+    (m) => {
+      metrics.modelInfo.set({ name: m.spec.name, version: m.spec.version, sha256: m.sha256 }, 1);
+      log("info", "model ready", {
+        name: m.spec.name,
+        version: m.spec.version,
+        sha256: m.sha256,
+        input: `${m.spec.width}x${m.spec.height}`,
+        example: m.card.example === true,
+      });
+    },
+    (err) => log("error", "model will not become ready", { error: errorMessage(err) }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= (async () => {
+      host.drain();
+      log("info", "draining", { drainMs: opts.drainMs });
+      if (opts.drainMs > 0) await new Promise((r) => setTimeout(r, opts.drainMs));
+      const closed = Promise.all([
+        new Promise<void>((r) => app.close(() => r())),
+        new Promise<void>((r) => metricsApp.close(() => r())),
+      ]);
+      // Keep-alive sockets would hold close() open until they time out: close each one as soon
+      // as its last response is out.
+      metricsApp.closeAllConnections();
+      app.closeIdleConnections();
+      const sweeper = setInterval(() => app.closeIdleConnections(), 50);
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<"timeout">((r) => {
+        timer = setTimeout(() => r("timeout"), opts.shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([closed.then(() => "closed" as const), gaveUp]);
+      clearTimeout(timer);
+      clearInterval(sweeper);
+      if (outcome === "timeout") {
+        app.closeAllConnections();
+        log("warn", "shutdown timeout: closed remaining connections");
+      }
+      await loaded.catch(() => undefined);
+      await host.close();
+      log("info", "stopped");
+    })();
+    return stopping;
+  };
+  return { url, metricsUrl, host, metrics, loaded, shutdown };
+}

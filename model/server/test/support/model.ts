@@ -1,0 +1,94 @@
+/**
+ * Test prerequisites: the untrained example model (exported by the training package, once,
+ * cached under model/server/.cache and never committed) and the dataset. Tests that need
+ * something absent skip and say why.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export const SERVER_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const REPO_ROOT = resolve(SERVER_DIR, "../..");
+export const PYTHON = join(REPO_ROOT, ".venv/bin/python");
+export const TRAINING_DIR = join(REPO_ROOT, "model/training");
+export const CACHE_DIR = join(SERVER_DIR, ".cache");
+export const DATASET_DIR =
+  process.env.WMS_DATASET_DIR ?? resolve(REPO_ROOT, "../shared/datasets/water-meters");
+
+export interface ModelFiles {
+  dir: string;
+  model: string;
+  card: string;
+}
+
+/** Why the model cannot be built here, or null when it can. */
+export function modelUnavailable(): string | null {
+  if (!existsSync(PYTHON))
+    return `no Python venv at ${PYTHON} (create it from model/training/requirements.txt)`;
+  if (!existsSync(join(TRAINING_DIR, "wms_training/untrained.py")))
+    return "model/training/wms_training is missing";
+  return null;
+}
+
+export function datasetUnavailable(): string | null {
+  return existsSync(join(DATASET_DIR, "images"))
+    ? null
+    : `dataset not found at ${DATASET_DIR} (set WMS_DATASET_DIR)`;
+}
+
+/** The cache key follows the training code, so an architecture change rebuilds the model. */
+function trainingCodeHash(): string {
+  const h = createHash("sha256");
+  const pkg = join(TRAINING_DIR, "wms_training");
+  for (const f of readdirSync(pkg)
+    .filter((f) => f.endsWith(".py"))
+    .sort()) {
+    h.update(f).update(readFileSync(join(pkg, f)));
+  }
+  return h.digest("hex").slice(0, 12);
+}
+
+let building: Promise<ModelFiles> | undefined;
+
+/**
+ * The seeded, untrained 512x512 U-Net with its example card, exported by the documented
+ * command (model/training/EXPORT_UNTRAINED_READY). Built into a temp folder and renamed into
+ * place, so parallel test workers never see half a model.
+ */
+export function untrainedModel(): Promise<ModelFiles> {
+  building ??= (async () => {
+    const why = modelUnavailable();
+    if (why) throw new Error(why);
+    const dir = join(CACHE_DIR, `untrained-512-${trainingCodeHash()}`);
+    const files = { dir, model: join(dir, "model.onnx"), card: join(dir, "model-card.json") };
+    if (existsSync(files.card)) return files;
+    await mkdir(CACHE_DIR, { recursive: true });
+    const tmp = join(CACHE_DIR, `tmp-${process.pid}-${Date.now()}`);
+    await run(PYTHON, ["-m", "wms_training", "export-untrained", "--out", tmp, "--size", "512"], {
+      cwd: TRAINING_DIR,
+      timeout: 120_000,
+    });
+    try {
+      await rename(tmp, dir);
+    } catch {
+      await rm(tmp, { recursive: true, force: true }); // another worker won the race
+    }
+    return files;
+  })();
+  return building;
+}
+
+/** Dataset photos, sorted by name. */
+export function datasetImages(): string[] {
+  const dir = join(DATASET_DIR, "images");
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".jpg"))
+    .sort()
+    .map((f) => join(dir, f));
+}

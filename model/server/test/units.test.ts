@@ -1,0 +1,180 @@
+/** Pure pieces: queue, multipart, sniffing, card checks, the resize-back filter. */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { OverloadedError } from "../src/errors.ts";
+import { imagePart, parseMultipart } from "../src/http/multipart.ts";
+import { inferenceSpec, type ModelCard, parseCard } from "../src/model/card.ts";
+import { sniffFormat } from "../src/model/decode.ts";
+import { activate, resizeAndThreshold } from "../src/model/postprocess.ts";
+import { normalizeToChw } from "../src/model/preprocess.ts";
+import { BatchQueue } from "../src/queue.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("BatchQueue", () => {
+  it("admits capacity + maxBatch requests, then refuses at once with a Retry-After", async () => {
+    const q = new BatchQueue<number, number>({ capacity: 2, maxBatch: 1, maxDelayMs: 0 }, async (xs) => xs);
+    const slots = [q.reserve(), q.reserve(), q.reserve()];
+    const t0 = performance.now();
+    let err: unknown;
+    try {
+      q.reserve();
+    } catch (e) {
+      err = e;
+    }
+    expect(performance.now() - t0).toBeLessThan(5);
+    expect(err).toBeInstanceOf(OverloadedError);
+    expect((err as OverloadedError).retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    slots[0]?.release();
+    slots[0]?.release(); // idempotent: one release per slot
+    expect(() => q.reserve()).not.toThrow();
+    expect(() => q.reserve()).toThrow(OverloadedError);
+  });
+
+  it("batches items that arrive within maxDelayMs, up to maxBatch, and reports the wait", async () => {
+    const batches: number[][] = [];
+    const q = new BatchQueue<number, number>({ capacity: 8, maxBatch: 3, maxDelayMs: 30 }, async (xs) => {
+      batches.push(xs);
+      await sleep(20);
+      return xs.map((x) => x * 10);
+    });
+    const slots = Array.from({ length: 5 }, () => q.reserve());
+    const outs = await Promise.all(slots.map((s, i) => s.submit(i)));
+    expect(outs.map((o) => o.value)).toEqual([0, 10, 20, 30, 40]);
+    expect(batches).toEqual([
+      [0, 1, 2],
+      [3, 4],
+    ]);
+    // The second batch waited for the first to run.
+    expect(outs[4]?.waitedMs).toBeGreaterThanOrEqual(15);
+  });
+
+  it("rejects every item of a failed batch and keeps serving", async () => {
+    let fail = true;
+    const q = new BatchQueue<number, number>({ capacity: 4, maxBatch: 2, maxDelayMs: 0 }, async (xs) => {
+      if (fail) throw new Error("boom");
+      return xs;
+    });
+    await expect(q.reserve().submit(1)).rejects.toThrow("boom");
+    fail = false;
+    await expect(q.reserve().submit(2)).resolves.toMatchObject({ value: 2 });
+  });
+});
+
+describe("multipart", () => {
+  const body = (parts: string[], boundary = "XyZ") =>
+    Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join("")}--${boundary}--\r\n`, "latin1");
+
+  it("finds the file part whatever the field order", () => {
+    const b = body([
+      'Content-Disposition: form-data; name="note"\r\n\r\nhello',
+      'Content-Disposition: form-data; name="upload"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\r\n--not-the-boundary',
+    ]);
+    expect(imagePart(parseMultipart(b, "XyZ")).toString("latin1")).toBe("\xff\xd8\xff\r\n--not-the-boundary");
+  });
+
+  it("takes a TorchServe-style 'data' field without a filename", () => {
+    const b = body(['Content-Disposition: form-data; name="data"\r\n\r\nPNGBYTES']);
+    expect(imagePart(parseMultipart(b, "XyZ")).toString()).toBe("PNGBYTES");
+  });
+
+  it("refuses multipart without a file, and truncated multipart", () => {
+    const noFile = body(['Content-Disposition: form-data; name="note"\r\n\r\nhello']);
+    expect(() => imagePart(parseMultipart(noFile, "XyZ"))).toThrow(/no file part/);
+    expect(() =>
+      parseMultipart(Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="data"\r\n\r\nabc'), "XyZ"),
+    ).toThrow(/truncated/);
+  });
+});
+
+describe("format sniffing", () => {
+  it("knows PNG and JPEG by magic bytes only", () => {
+    expect(sniffFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe("jpeg");
+    expect(sniffFormat(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"))).toBe("png");
+    expect(sniffFormat(Buffer.from("GIF89a"))).toBeNull();
+    expect(sniffFormat(Buffer.from("II*\0"))).toBeNull();
+    expect(sniffFormat(Buffer.from("\x89PNG\r\n", "latin1"))).toBeNull(); // truncated signature
+  });
+});
+
+describe("model card", () => {
+  const base = () =>
+    JSON.parse(readFileSync(new URL("./support/card.example.json", import.meta.url), "utf8")) as ModelCard;
+
+  it("takes size, normalisation and threshold from the card, not from constants", () => {
+    const card = base();
+    card.io.input.shape = [-1, 3, 256, 320];
+    card.io.input.preprocessing.resize = {
+      width: 320,
+      height: 256,
+      mode: "stretch",
+      interpolation: "bilinear",
+    };
+    card.io.output.threshold = 0.7;
+    const spec = inferenceSpec(parseCard(JSON.stringify(card), "card"));
+    expect(spec).toMatchObject({
+      width: 320,
+      height: 256,
+      threshold: 0.7,
+      fixedBatch: null,
+      resizeBack: "bilinear",
+    });
+  });
+
+  it("reports every schema problem with its path", () => {
+    const card = base();
+    card.io.output.threshold = 2;
+    card.artifact.sha256 = "xyz";
+    expect(() => parseCard(JSON.stringify(card), "card.json")).toThrow(
+      /\[\/artifact\/sha256\][\s\S]*\[\/io\/output\/threshold\]/,
+    );
+  });
+
+  it("refuses a card whose input shape disagrees with its resize", () => {
+    const card = base();
+    card.io.input.shape = [-1, 3, 512, 256];
+    expect(() => inferenceSpec(parseCard(JSON.stringify(card), "card"))).toThrow(/disagrees/);
+  });
+});
+
+describe("pre/postprocessing arithmetic", () => {
+  it("normalises HWC bytes into CHW planes with (x*scale-mean)/std", () => {
+    const spec = {
+      width: 2,
+      height: 1,
+      scale: 1 / 255,
+      mean: [0.5, 0.25, 0] as const,
+      std: [0.5, 0.25, 1] as const,
+    };
+    const x = normalizeToChw(Uint8Array.from([255, 0, 51, 0, 255, 102]), spec);
+    expect(Array.from(x).map((v) => Number(v.toFixed(4)))).toEqual([1, -1, -1, 3, 0.2, 0.4]);
+  });
+
+  it("resizes probabilities back exactly like Pillow's BILINEAR on mode F", () => {
+    // Reference rows printed by Pillow 13 for this 4x4 map resized to 8x8.
+    const map = Float32Array.from([
+      0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.0, 0.25, 0.1, 0.1, 0.1, 0.1,
+    ]);
+    const row0 = [0.1, 0.125, 0.175, 0.225, 0.275, 0.325, 0.375, 0.4];
+    const row1 = [0.2, 0.225, 0.275, 0.325, 0.375, 0.425, 0.475, 0.5];
+    for (const [i, t] of row0.entries()) {
+      // Thresholding just above / below the reference value flips exactly that pixel.
+      expect(resizeAndThreshold(map, 4, 4, 8, 8, t - 1e-6, "bilinear").data[i]).toBe(255);
+      expect(resizeAndThreshold(map, 4, 4, 8, 8, t + 1e-6, "bilinear").data[i]).toBe(0);
+    }
+    for (const [i, t] of row1.entries()) {
+      expect(resizeAndThreshold(map, 4, 4, 8, 8, t - 1e-6, "bilinear").data[8 + i]).toBe(255);
+      expect(resizeAndThreshold(map, 4, 4, 8, 8, t + 1e-6, "bilinear").data[8 + i]).toBe(0);
+    }
+  });
+
+  it("reports coverage and the bounding box of the mask", () => {
+    const map = new Float32Array(16);
+    map[5] = 1; // (1,1) of 4x4
+    const m = resizeAndThreshold(map, 4, 4, 8, 8, 0.5, "nearest");
+    expect(m.bbox).toEqual({ x: 2, y: 2, width: 2, height: 2 });
+    expect(m.coverage).toBeCloseTo(4 / 64);
+    expect(resizeAndThreshold(new Float32Array(16), 4, 4, 8, 8, 0.5, "bilinear").bbox).toBeNull();
+    expect(Array.from(activate(Float32Array.from([0, 100, -200]), "sigmoid"))).toEqual([0.5, 1, 0]);
+  });
+});
