@@ -3,9 +3,9 @@
  * -> ready -> draining. Until `ready`, nothing is served; a load failure leaves the host in
  * `failed` for good (the process stays up and says why, but never reports ready).
  */
-import ort from "onnxruntime-node";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
+import { WorkerSession } from "./session.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining";
@@ -38,7 +38,7 @@ export class ModelHost {
   state: ModelState = "loading";
   failure: Error | undefined;
   model: LoadedModel | undefined;
-  private session: ort.InferenceSession | undefined;
+  private session: WorkerSession | undefined;
   private readonly listeners = new Set<(s: ModelState) => void>();
 
   get ready(): boolean {
@@ -100,6 +100,7 @@ export class ModelHost {
 
     // The session is built from these very bytes, so what was verified is what runs.
     const bytes = await readArtifact(modelLoc);
+    const size = bytes.length;
     const actual = sha256Hex(bytes);
     if (actual !== expected) {
       throw new ModelLoadError(
@@ -112,9 +113,9 @@ export class ModelHost {
       );
     }
 
-    let session: ort.InferenceSession;
+    let session: WorkerSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
+      session = await WorkerSession.create(bytes, {
         intraOpNumThreads: opts.threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
@@ -137,7 +138,7 @@ export class ModelHost {
       );
     }
     const outputSize = await this.warmUp(spec, opts.maxBatch);
-    return { card, spec, sha256: actual, bytes: bytes.length, outputSize };
+    return { card, spec, sha256: actual, bytes: size, outputSize };
   }
 
   /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */
@@ -159,13 +160,9 @@ export class ModelHost {
     return { width: w, height: h };
   }
 
-  private async runRaw(data: Float32Array, n: number, spec: InferenceSpec): Promise<ort.Tensor> {
+  private async runRaw(data: Float32Array, n: number, spec: InferenceSpec) {
     if (!this.session) throw new Error("no session");
-    const input = new ort.Tensor("float32", data, [n, 3, spec.height, spec.width]);
-    const out = await this.session.run({ [spec.inputName]: input }, [spec.outputName]);
-    const t = out[spec.outputName];
-    if (t?.type !== "float32") throw new Error(`output "${spec.outputName}" missing or not float32`);
-    return t;
+    return this.session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
   }
 
   /**
@@ -194,7 +191,7 @@ export class ModelHost {
       for (const x of items)
         if (x.length !== per) throw new Error(`input of ${x.length} values, expected ${per}`);
       const t = await this.runRaw(data, items.length, spec);
-      const all = t.data as Float32Array;
+      const all = t.data;
       return items.map((_, i) => all.slice(i * outPer, (i + 1) * outPer));
     } catch (err) {
       throw new InferenceError(`inference failed: ${errorMessage(err)}`, { cause: err });

@@ -1,0 +1,243 @@
+/** The HTTP surface against a real server on a loopback port, with the untrained example model. */
+import { readFileSync } from "node:fs";
+import ort from "onnxruntime-node";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/server.ts";
+import { exchange, jpegPhoto, openSocket, request } from "./support/images.ts";
+import { type ModelFiles, modelUnavailable, untrainedModel } from "./support/model.ts";
+import { testServer } from "./support/server.ts";
+
+const skip = modelUnavailable();
+if (skip) console.warn(`SKIP http tests: ${skip}`);
+
+interface PredictionJson {
+  model: { name: string; version: string; sha256: string };
+  width: number;
+  height: number;
+  coverage: number;
+  bbox: { x: number; y: number; width: number; height: number } | null;
+  mask: { contentType: string; base64: string };
+  timings: Record<string, number>;
+}
+
+interface InferJson {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
+  error?: string;
+}
+
+async function maskOf(png: Buffer) {
+  const meta = await sharp(png).metadata();
+  const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return { data, info: { ...info, channels: meta.channels } };
+}
+
+describe.skipIf(skip !== null)("model server over HTTP", () => {
+  let files: ModelFiles;
+  let server: RunningServer;
+  let card: { version: string; artifact: { sha256: string } };
+
+  beforeAll(async () => {
+    files = await untrainedModel();
+    card = JSON.parse(readFileSync(files.card, "utf8"));
+    server = await testServer({ model: files.model });
+    await server.loaded;
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("reports health the TorchServe and Open Inference Protocol ways", async () => {
+    const ping = await fetch(`${server.url}/ping`);
+    expect(ping.status).toBe(200);
+    expect(await ping.json()).toEqual({ status: "Healthy" });
+    for (const path of ["/v2/health/live", "/v2/health/ready", "/v2/models/wms/ready"]) {
+      expect((await fetch(server.url + path)).status, path).toBe(200);
+    }
+    expect((await fetch(`${server.url}/v2/models/other/ready`)).status).toBe(404);
+  });
+
+  it("describes the model from its card (input size is the card's, not a constant)", async () => {
+    const meta = await (await fetch(`${server.url}/v2/models/wms`)).json();
+    expect(meta).toMatchObject({
+      name: "wms",
+      versions: [card.version],
+      platform: "onnxruntime_onnx",
+      inputs: [{ name: "input", datatype: "FP32", shape: [-1, 3, 512, 512] }],
+      outputs: [{ name: "logits", datatype: "FP32", shape: [-1, 1, 512, 512] }],
+    });
+    expect((await fetch(`${server.url}/v2/models/wms/versions/9.9.9`)).status).toBe(404);
+  });
+
+  it("returns a PNG mask the size and orientation of the photo as displayed", async () => {
+    // Stored 96x64 with EXIF orientation 6: displayed 64 wide, 96 tall.
+    const photo = await jpegPhoto(96, 64, 6);
+    const res = await fetch(`${server.url}/predictions/wms`, {
+      method: "POST",
+      body: photo,
+      headers: { "content-type": "image/jpeg" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(res.headers.get("x-model-version")).toBe(card.version);
+    const { data, info } = await maskOf(Buffer.from(await res.arrayBuffer()));
+    expect([info.width, info.height, info.channels]).toEqual([64, 96, 1]);
+    expect([...new Set(data)].every((v) => v === 0 || v === 255)).toBe(true);
+  });
+
+  it("answers JSON with mask, coverage, bounding box, version and stage timings", async () => {
+    const photo = await jpegPhoto(120, 90);
+    const res = await fetch(`${server.url}/predictions/wms`, {
+      method: "POST",
+      body: photo,
+      headers: { "content-type": "application/octet-stream", accept: "application/json" },
+    });
+    expect(res.status).toBe(200);
+    const j = (await res.json()) as PredictionJson;
+    expect(j.model).toEqual({ name: "wms", version: card.version, sha256: card.artifact.sha256 });
+    expect([j.width, j.height]).toEqual([120, 90]);
+    expect(Object.keys(j.timings).sort()).toEqual([
+      "decode",
+      "inference",
+      "postprocess",
+      "preprocess",
+      "queue",
+      "total",
+    ]);
+    expect(j.timings.inference).toBeGreaterThan(0);
+    const { data, info } = await maskOf(Buffer.from(j.mask.base64, "base64"));
+    expect([info.width, info.height]).toEqual([120, 90]);
+    // coverage and bbox describe the very mask that was returned
+    let set = 0;
+    let minX = Infinity;
+    let maxX = -1;
+    let minY = Infinity;
+    let maxY = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (data[i]) {
+        set++;
+        const x = i % 120;
+        const y = Math.floor(i / 120);
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+        minY = Math.min(minY, y);
+        maxY = Math.max(maxY, y);
+      }
+    }
+    expect(j.coverage).toBeCloseTo(set / data.length, 6);
+    expect(j.bbox).toEqual(
+      set ? { x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1 } : null,
+    );
+  });
+
+  it("takes multipart uploads and gives the same mask as a raw body", async () => {
+    const photo = await jpegPhoto(80, 60);
+    const raw = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo });
+    const form = new FormData();
+    form.append("note", "hello");
+    form.append("data", new Blob([photo], { type: "image/jpeg" }), "meter.jpg");
+    const multi = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: form });
+    expect(multi.status).toBe(200);
+    expect(Buffer.from(await multi.arrayBuffer()).equals(Buffer.from(await raw.arrayBuffer()))).toBe(true);
+  });
+
+  it("runs Open Inference Protocol tensors through the same session as ONNX Runtime does", async () => {
+    const n = 3 * 512 * 512;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = Math.sin(i / 977);
+    const res = await fetch(`${server.url}/v2/models/wms/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "r1",
+        inputs: [{ name: "input", shape: [1, 3, 512, 512], datatype: "FP32", data: Array.from(x) }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    const j = (await res.json()) as InferJson;
+    const out = j.outputs[0] as InferJson["outputs"][number];
+    expect(j).toMatchObject({ model_name: "wms", model_version: card.version, id: "r1" });
+    expect(out).toMatchObject({ name: "logits", datatype: "FP32", shape: [1, 1, 512, 512] });
+    const session = await ort.InferenceSession.create(files.model);
+    const ref = (await session.run({ input: new ort.Tensor("float32", x, [1, 3, 512, 512]) })).logits
+      ?.data as Float32Array;
+    let maxDiff = 0;
+    for (let i = 0; i < ref.length; i++)
+      maxDiff = Math.max(maxDiff, Math.abs((ref[i] as number) - (out.data[i] as number)));
+    expect(maxDiff).toBeLessThan(1e-4);
+    await session.release();
+
+    const bad = await fetch(`${server.url}/v2/models/wms/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        inputs: [{ name: "input", shape: [1, 3, 256, 256], datatype: "FP32", data: [0] }],
+      }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as InferJson).error).toMatch(/shape/);
+  });
+
+  it("keeps /metrics off the prediction port and serves it on its own", async () => {
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
+    const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(text).toContain(
+      `wms_model_info{name="wms",version="${card.version}",sha256="${card.artifact.sha256}"} 1`,
+    );
+    expect(text).toMatch(/^wms_model_loaded 1$/m);
+    expect(text).toMatch(/^wms_http_requests_total\{endpoint="\/predictions\/\{model\}",code="200"\} \d+/m);
+    for (const stage of ["decode", "preprocess", "inference", "postprocess", "total"]) {
+      expect(text).toMatch(new RegExp(`^wms_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9]`, "m"));
+    }
+    expect(text).toMatch(/^wms_mask_coverage_ratio_count [1-9]/m);
+    expect(text).toContain("wms_queue_depth");
+    expect(text).toContain("wms_in_flight_requests");
+    expect(text).toContain("process_resident_memory_bytes");
+  });
+});
+
+describe.skipIf(skip !== null)("overload", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await testServer({ model: (await untrainedModel()).model, queue: 1, maxBatch: 1 });
+    await server.loaded;
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("refuses beyond the queue with 503 + Retry-After in under 50 ms, and counts it", async () => {
+    const photo = await jpegPhoto(64, 64);
+    const port = Number(new URL(server.url).port);
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => openSocket(port)));
+    const req = request(
+      "POST",
+      "/predictions/wms",
+      { "content-type": "image/jpeg", "content-length": photo.length },
+      photo,
+    );
+    const results = await Promise.all(
+      sockets.map(async (s) => {
+        const r = await exchange(s, req);
+        s.destroy();
+        return { status: r.status, ms: r.ms, retryAfter: /^retry-after: (\d+)/im.exec(r.head)?.[1] };
+      }),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const busy = results.filter((r) => r.status === 503);
+    // queue 1 + batch 1: two admitted, the other six refused
+    expect(ok.length).toBe(2);
+    expect(busy.length).toBe(6);
+    for (const r of busy) {
+      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+      expect(r.ms).toBeLessThan(50);
+    }
+    const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(text).toMatch(/^wms_rejected_total\{reason="overloaded"\} 6$/m);
+    // and it recovers
+    expect((await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo })).status).toBe(200);
+  });
+});
