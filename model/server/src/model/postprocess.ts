@@ -212,8 +212,13 @@ export async function overlayPng(rgb: Uint8Array, mask: Mask): Promise<Buffer> {
       rgba[j + 3] = 110;
     }
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } })
+  const composed = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .composite([{ input: Buffer.from(rgba.buffer), raw: { width, height, channels: 4 } }])
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  // composite leaves an alpha band; the photo had none
+  return sharp(composed.data, { raw: { width, height, channels: composed.info.channels as 3 | 4 } })
+    .removeAlpha()
     .png()
     .toBuffer();
 }

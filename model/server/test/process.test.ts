@@ -1,0 +1,147 @@
+/** The CLI as a real process: graceful shutdown on SIGTERM, `predict`, exit codes. */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jpegPhoto } from "./support/images.ts";
+import { type ModelFiles, modelUnavailable, REPO_ROOT, untrainedModel } from "./support/model.ts";
+
+const skip = modelUnavailable();
+if (skip) console.warn(`SKIP process tests: ${skip}`);
+
+const CLI = join(REPO_ROOT, "model/server/src/cli.ts");
+const NODE_ARGS = ["--import", "tsx", CLI];
+const run = promisify(execFile);
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [...NODE_ARGS, ...args], { cwd: REPO_ROOT, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Start `serve`, wait for the model to be ready, return the process and its URL. */
+async function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
+  const proc = spawn(process.execPath, [...NODE_ARGS, "serve", ...args], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  proc.stderr?.on("data", (d) => {
+    log += d;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server not ready in 60 s:\n${log}`)), 60_000);
+    const check = () => {
+      const listening = /"msg":"listening","url":"([^"]+)"/.exec(log);
+      if (listening && log.includes('"msg":"model ready"')) {
+        clearTimeout(timer);
+        resolve(listening[1] as string);
+      }
+    };
+    proc.stderr?.on("data", check);
+    proc.once("exit", (code) => reject(new Error(`server exited ${code}:\n${log}`)));
+  });
+  return { proc, url, log: () => log };
+}
+
+describe.skipIf(skip !== null)("serve: graceful shutdown", () => {
+  let files: ModelFiles;
+  beforeAll(async () => {
+    files = await untrainedModel();
+  });
+
+  it("on SIGTERM withdraws readiness, finishes in-flight requests and exits 0 well inside 30 s", async () => {
+    const { proc, url, log } = await serve([
+      "--model",
+      files.model,
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--threads",
+      "1",
+      "--drain-ms",
+      "700",
+    ]);
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    const photo = await jpegPhoto(200, 150);
+    // Three requests: one runs, two wait in the queue when SIGTERM arrives.
+    const inFlight = Array.from({ length: 3 }, () =>
+      fetch(`${url}/predictions/wms`, { method: "POST", body: photo }).then(async (r) => {
+        await r.arrayBuffer();
+        return r.status;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const termAt = performance.now();
+    proc.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 150));
+    const ping = await fetch(`${url}/ping`);
+    expect(ping.status).toBe(503);
+    expect(await Promise.all(inFlight)).toEqual([200, 200, 200]);
+    expect(await exited).toBe(0);
+    const seconds = (performance.now() - termAt) / 1000;
+    expect(seconds).toBeLessThan(10);
+    expect(log()).toContain('"msg":"stopped"');
+    await expect(fetch(`${url}/ping`)).rejects.toThrow();
+  });
+});
+
+describe.skipIf(skip !== null)("predict command", () => {
+  let files: ModelFiles;
+  let dir: string;
+  beforeAll(async () => {
+    files = await untrainedModel();
+    dir = await mkdtemp(join(tmpdir(), "wms-predict-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes <stem>.mask.png and <stem>.overlay.png at the displayed size", async () => {
+    const photo = join(dir, "meter.jpg");
+    await writeFile(photo, await jpegPhoto(90, 60, 6)); // displayed 60 x 90
+    const r = await cli([
+      "predict",
+      photo,
+      "--model",
+      files.model,
+      "--threads",
+      "1",
+      "--out",
+      join(dir, "out"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const line = JSON.parse(r.stdout.trim()) as { coverage: number; width: number; height: number };
+    expect([line.width, line.height]).toEqual([60, 90]);
+    const mask = await sharp(await readFile(join(dir, "out/meter.mask.png"))).metadata();
+    const overlay = await sharp(await readFile(join(dir, "out/meter.overlay.png"))).metadata();
+    expect([mask.width, mask.height, mask.channels]).toEqual([60, 90, 1]);
+    expect([overlay.width, overlay.height, overlay.channels]).toEqual([60, 90, 3]);
+  });
+
+  it("exits 2 with usage on a missing flag and 1 on an unreadable photo", async () => {
+    const usage = await cli(["serve"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/^Error: --model is required\n/);
+    const gif = join(dir, "x.gif");
+    await writeFile(
+      gif,
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: "#fff" } })
+        .gif()
+        .toBuffer(),
+    );
+    const bad = await cli(["predict", gif, "--model", files.model]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^Error: only PNG and JPEG are accepted \(the bytes look like GIF\)/);
+  });
+});
