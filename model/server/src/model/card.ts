@@ -9,10 +9,13 @@ import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { ModelLoadError } from "../errors.ts";
 
-/** The shared schema, one file for training, generator and server (never copied). */
-export const MODEL_CARD_SCHEMA_PATH = fileURLToPath(
-  new URL("../../../model-card.schema.json", import.meta.url),
-);
+/**
+ * The shared schema, one file for training, generator and server (never copied). The container
+ * runs a bundle from another folder, so it names the file through WMS_MODEL_CARD_SCHEMA.
+ */
+export const MODEL_CARD_SCHEMA_PATH =
+  process.env.WMS_MODEL_CARD_SCHEMA ||
+  fileURLToPath(new URL("../../../model-card.schema.json", import.meta.url));
 
 /** The parts of the card the server reads (the schema guarantees their presence and types). */
 export interface ModelCard {
