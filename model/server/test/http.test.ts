@@ -241,3 +241,35 @@ describe.skipIf(skip !== null)("overload", () => {
     expect((await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo })).status).toBe(200);
   });
 });
+
+describe.skipIf(skip !== null)("dynamic batching", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await testServer({
+      model: (await untrainedModel()).model,
+      maxBatch: 3,
+      batchDelayMs: 200,
+      queue: 4,
+    });
+    await server.loaded;
+  });
+  afterAll(async () => {
+    await server?.shutdown();
+  });
+
+  it("runs concurrent requests as one batch and gives each the mask it would get alone", async () => {
+    const photos = await Promise.all([jpegPhoto(64, 48), jpegPhoto(48, 64, 6), jpegPhoto(80, 80)]);
+    const post = async (b: Buffer) => {
+      const r = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: b });
+      expect(r.status).toBe(200);
+      return Buffer.from(await r.arrayBuffer());
+    };
+    const together = await Promise.all(photos.map(post));
+    const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    expect(text).toMatch(/^wms_batch_size_bucket\{le="2"\} 0$/m); // no batch of 1 or 2 ...
+    expect(text).toMatch(/^wms_batch_size_count 1$/m); // ... but one batch of 3
+    for (const [i, p] of photos.entries()) {
+      expect((await post(p)).equals(together[i] as Buffer)).toBe(true);
+    }
+  });
+});

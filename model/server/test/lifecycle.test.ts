@@ -63,6 +63,24 @@ describe.skipIf(skip !== null)("model lifecycle", () => {
     expect((await fetch(`${s.url}/ping`)).status).toBe(200);
   });
 
+  it("takes the input size from the card: a 256x256 model serves photos of any size", async () => {
+    const small = await untrainedModel(256);
+    const s = await start({ model: small.model });
+    await s.loaded;
+    const meta = (await (await fetch(`${s.url}/v2/models/wms`)).json()) as { inputs: { shape: number[] }[] };
+    expect(meta.inputs[0]?.shape).toEqual([-1, 3, 256, 256]);
+    const res = await fetch(`${s.url}/predictions/wms`, {
+      method: "POST",
+      body: await jpegPhoto(300, 200),
+      headers: { accept: "application/json" },
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()) as { width: number; height: number }).toMatchObject({
+      width: 300,
+      height: 200,
+    });
+  });
+
   it("never becomes ready when the sha256 does not match", async () => {
     const s = await start({ model: files.model, sha256: "0".repeat(64), card: files.card });
     await expectNeverReady(s, /sha256|describes artifact/);

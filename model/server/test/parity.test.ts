@@ -30,6 +30,7 @@ import {
   type ModelFiles,
   modelUnavailable,
   PYTHON,
+  shippedReleaseModels,
   TRAINING_DIR,
   untrainedModel,
 } from "./support/model.ts";
@@ -128,8 +129,13 @@ describe.skipIf(skip !== null)(`parity with the training pipeline (dataset: ${DA
     }
   });
 
-  async function serverMasks(card: string, dir: string, photos: string[]): Promise<void> {
-    const server: RunningServer = await testServer({ model: files.model, card });
+  async function serverMasks(
+    card: string,
+    dir: string,
+    photos: string[],
+    model = files.model,
+  ): Promise<void> {
+    const server: RunningServer = await testServer({ model, card });
     try {
       await server.loaded;
       await mkdir(dir, { recursive: true });
@@ -250,4 +256,39 @@ describe.skipIf(skip !== null)(`parity with the training pipeline (dataset: ${DA
     }
     console.info(report.join("\n"));
   });
+
+  // A trained release whose model.onnx the repository ships is checked too: with real
+  // probabilities the card's own threshold is informative.
+  for (const release of shippedReleaseModels()) {
+    it(`gives masks with IoU >= 0.99 on 20 photos with the shipped release ${release.dir}`, {
+      timeout: 240_000,
+    }, async () => {
+      const refDir = join(work, `ref-${basename(release.dir)}`);
+      const srvDir = join(work, `srv-${basename(release.dir)}`);
+      const py = run(
+        PYTHON,
+        [
+          "-m",
+          "wms_training",
+          "predict",
+          "--model",
+          release.model,
+          "--card",
+          release.card,
+          "--out",
+          refDir,
+          ...photos,
+        ],
+        {
+          cwd: TRAINING_DIR,
+          timeout: 120_000,
+        },
+      );
+      await serverMasks(release.card, srvDir, photos, release.model);
+      await py;
+      const rows = await compare(refDir, srvDir, photos);
+      console.info(`${release.dir}: min IoU ${Math.min(...rows.map((r) => r.iou)).toFixed(4)}`);
+      for (const row of rows) expect.soft(row.iou, row.photo).toBeGreaterThanOrEqual(0.99);
+    });
+  }
 });

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,23 +54,25 @@ function trainingCodeHash(): string {
   return h.digest("hex").slice(0, 12);
 }
 
-let building: Promise<ModelFiles> | undefined;
+const building = new Map<number, Promise<ModelFiles>>();
 
 /**
- * The seeded, untrained 512x512 U-Net with its example card, exported by the documented
- * command (model/training/EXPORT_UNTRAINED_READY). Built into a temp folder and renamed into
- * place, so parallel test workers never see half a model.
+ * The seeded, untrained U-Net (512x512 unless asked otherwise) with its example card, exported
+ * by the documented command (model/training/EXPORT_UNTRAINED_READY). Built into a temp folder
+ * and renamed into place, so parallel test workers never see half a model.
  */
-export function untrainedModel(): Promise<ModelFiles> {
-  building ??= (async () => {
+export function untrainedModel(size = 512): Promise<ModelFiles> {
+  const cached = building.get(size);
+  if (cached) return cached;
+  const promise = (async () => {
     const why = modelUnavailable();
     if (why) throw new Error(why);
-    const dir = join(CACHE_DIR, `untrained-512-${trainingCodeHash()}`);
+    const dir = join(CACHE_DIR, `untrained-${size}-${trainingCodeHash()}`);
     const files = { dir, model: join(dir, "model.onnx"), card: join(dir, "model-card.json") };
     if (existsSync(files.card)) return files;
     await mkdir(CACHE_DIR, { recursive: true });
     const tmp = join(CACHE_DIR, `tmp-${process.pid}-${Date.now()}`);
-    await run(PYTHON, ["-m", "wms_training", "export-untrained", "--out", tmp, "--size", "512"], {
+    await run(PYTHON, ["-m", "wms_training", "export-untrained", "--out", tmp, "--size", String(size)], {
       cwd: TRAINING_DIR,
       timeout: 120_000,
     });
@@ -81,7 +83,25 @@ export function untrainedModel(): Promise<ModelFiles> {
     }
     return files;
   })();
-  return building;
+  building.set(size, promise);
+  return promise;
+}
+
+/** Release models the repository ships for local use (model/releases/<model>/<version>/model.onnx). */
+export function shippedReleaseModels(): ModelFiles[] {
+  const root = join(REPO_ROOT, "model/releases");
+  if (!existsSync(root)) return [];
+  const found: ModelFiles[] = [];
+  for (const model of readdirSync(root)) {
+    const versions = join(root, model);
+    if (!existsSync(versions) || !statSync(versions).isDirectory()) continue;
+    for (const version of readdirSync(versions)) {
+      const dir = join(versions, version);
+      const files = { dir, model: join(dir, "model.onnx"), card: join(dir, "model-card.json") };
+      if (existsSync(files.model) && existsSync(files.card)) found.push(files);
+    }
+  }
+  return found;
 }
 
 /** Dataset photos, sorted by name. */
