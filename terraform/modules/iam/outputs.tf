@@ -1,0 +1,24 @@
+output "github_oidc_provider_arn" {
+  description = "ARN of the GitHub Actions OIDC provider (null without github_ci)."
+  value       = local.github_provider_arn
+}
+
+output "ci_role_arn" {
+  description = "Role the GitHub workflows assume: set it as the repository variable CI_ROLE_ARN (null without github_ci)."
+  value       = one(aws_iam_role.ci[*].arn)
+}
+
+output "model_reader_role_arn" {
+  description = "IRSA role of the model server (environment.yaml modelStore.readRoleArn; null without model_reader)."
+  value       = one(aws_iam_role.model_reader[*].arn)
+}
+
+output "mlflow_role_arn" {
+  description = "IRSA role of MLflow (apps/platform/mlflow.yaml serviceAccount annotation; null without mlflow)."
+  value       = one(aws_iam_role.mlflow[*].arn)
+}
+
+output "argocd_hub_role_arn" {
+  description = "IRSA role of Argo CD in the hub cluster (annotate its service accounts with it; the spokes' access entries name it; null without argocd_hub)."
+  value       = one(aws_iam_role.argocd_hub[*].arn)
+}
