@@ -145,9 +145,9 @@ resource "aws_iam_role_policy" "ci" {
 data "aws_iam_policy_document" "irsa_assume" {
   for_each = {
     for k, v in {
-      model_reader = var.model_reader == null ? null : ["system:serviceaccount:${var.model_reader.environment}-wms-*:${var.model_reader.service_account}"]
-      mlflow       = var.mlflow == null ? null : ["system:serviceaccount:${var.mlflow.namespace}:${var.mlflow.service_account}"]
-      argocd_hub   = var.argocd_hub == null ? null : [for sa in var.argocd_hub.service_accounts : "system:serviceaccount:${var.argocd_hub.namespace}:${sa}"]
+      model_reader = var.model_reader == null ? null : tolist(["system:serviceaccount:${var.model_reader.environment}-wms-*:${var.model_reader.service_account}"])
+      mlflow       = var.mlflow == null ? null : tolist(["system:serviceaccount:${var.mlflow.namespace}:${var.mlflow.service_account}"])
+      argocd_hub   = var.argocd_hub == null ? null : tolist([for sa in var.argocd_hub.service_accounts : "system:serviceaccount:${var.argocd_hub.namespace}:${sa}"])
     } : k => v if v != null
   }
 
