@@ -1,0 +1,490 @@
+/**
+ * npm run bench:server [-- --size 256 --requests 24 --levels 1,2,4,8 --photos 16 --no-torchserve]
+ *
+ * Over HTTP on 127.0.0.1 with real dataset photos, at each concurrency level: this server
+ * (a child process, `cli.ts serve`), beside the bare ONNX Runtime session on the same
+ * preprocessed tensors (no HTTP, no pre/postprocessing), and TorchServe 0.12 serving the same
+ * weights (eager PyTorch, rebuilt and checked against the ONNX file) with training's own
+ * preprocessing. Prints throughput, p50/p95/p99 latency and peak RSS, the model's FLOPs per
+ * image and how close the bare session gets to this CPU's peak.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs, promisify } from "node:util";
+import ort from "onnxruntime-node";
+import sharp from "sharp";
+import { decodeImage } from "../src/model/decode.ts";
+import { preprocess } from "../src/model/preprocess.ts";
+import {
+  datasetImages,
+  datasetUnavailable,
+  PYTHON,
+  REPO_ROOT,
+  TRAINING_DIR,
+  untrainedModel,
+} from "../test/support/model.ts";
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const VENV_BIN = join(REPO_ROOT, ".venv/bin");
+const BENCH_PY = join(REPO_ROOT, "model/server/bench/py");
+
+const { values: args } = parseArgs({
+  options: {
+    size: { type: "string", default: "256" },
+    requests: { type: "string", default: "24" },
+    levels: { type: "string", default: "1,2,4,8" },
+    photos: { type: "string", default: "16" },
+    threads: { type: "string", default: String(cpus().length) },
+    "no-torchserve": { type: "boolean", default: false },
+  },
+});
+const SIZE = Number(args.size);
+const REQUESTS = Number(args.requests);
+const LEVELS = (args.levels as string).split(",").map(Number);
+const THREADS = Number(args.threads);
+
+interface Row {
+  system: string;
+  concurrency: number | string;
+  requests: number;
+  errors: number;
+  throughput: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  peakRssMiB: number | null;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+}
+
+function summarise(
+  system: string,
+  concurrency: number | string,
+  lat: number[],
+  wallMs: number,
+  errors: number,
+  rss: number | null,
+): Row {
+  const s = [...lat].sort((a, b) => a - b);
+  const row = {
+    system,
+    concurrency,
+    requests: lat.length,
+    errors,
+    throughput: (lat.length / wallMs) * 1000,
+    p50: quantile(s, 0.5),
+    p95: quantile(s, 0.95),
+    p99: quantile(s, 0.99),
+    peakRssMiB: rss,
+  };
+  rows.push(row);
+  console.error(
+    `  ${system} c=${concurrency}: ${row.throughput.toFixed(2)} img/s, p50 ${row.p50.toFixed(0)} ms, errors ${errors}`,
+  );
+  return row;
+}
+
+/** Closed loop: `concurrency` clients, each sending the next photo as soon as its last answer is in. */
+async function drive(url: string, photos: Buffer[], concurrency: number, n: number) {
+  const post = async (i: number) => {
+    const t0 = performance.now();
+    const res = await fetch(url, {
+      method: "POST",
+      body: photos[i % photos.length],
+      headers: { "content-type": "image/jpeg" },
+    });
+    await res.arrayBuffer();
+    return { ms: performance.now() - t0, ok: res.status === 200 };
+  };
+  // warm-up: one request per client, not measured
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => post(i)));
+  let next = 0;
+  let errors = 0;
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const r = await post(i);
+        if (r.ok) lat.push(r.ms);
+        else errors++;
+      }
+    }),
+  );
+  return { lat, wallMs: performance.now() - t0, errors };
+}
+
+/** Peak resident set (VmHWM) of a process and all its descendants, in MiB. */
+function peakRssMiB(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {}
+  }
+  let kb = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop() as number;
+    try {
+      kb += Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+    } catch {}
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return kb / 1024;
+}
+
+async function waitFor(url: string, proc: ChildProcess, seconds: number, log: () => string) {
+  for (let i = 0; i < seconds * 5; i++) {
+    if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${log().slice(-2000)}`);
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await sleep(200);
+  }
+  throw new Error(`${url} not healthy after ${seconds} s: ${log().slice(-2000)}`);
+}
+
+/** Start in its own process group, so that stopping it stops everything it started. */
+function start(cmd: string, argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const proc = spawn(cmd, argv, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  proc.stdout?.on("data", (d) => {
+    log = (log + d).slice(-20_000);
+  });
+  proc.stderr?.on("data", (d) => {
+    log = (log + d).slice(-20_000);
+  });
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.pid === undefined) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    process.kill(-proc.pid, "SIGTERM");
+    await Promise.race([exited, sleep(10_000)]);
+    if (proc.exitCode === null) process.kill(-proc.pid, "SIGKILL");
+  };
+  return { proc, stop, log: () => log };
+}
+
+async function maskIou(a: Buffer, b: Buffer): Promise<number> {
+  const [x, y] = await Promise.all([a, b].map((p) => sharp(p).extractChannel(0).raw().toBuffer()));
+  if (!x || !y || x.length !== y.length) return Number.NaN;
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = (x[i] as number) >= 127;
+    const q = (y[i] as number) >= 127;
+    if (p && q) inter++;
+    if (p || q) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+async function benchBare(modelPath: string, tensors: Float32Array[]) {
+  const session = await ort.InferenceSession.create(modelPath, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+  const runOne = async (x: Float32Array) => {
+    const t0 = performance.now();
+    await session.run({ input: new ort.Tensor("float32", x, [1, 3, SIZE, SIZE]) });
+    return performance.now() - t0;
+  };
+  for (const x of tensors.slice(0, 2)) await runOne(x);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < REQUESTS; i++) lat.push(await runOne(tensors[i % tensors.length] as Float32Array));
+  const row = summarise(
+    "bare ONNX Runtime session (no HTTP, tensors only)",
+    1,
+    lat,
+    performance.now() - t0,
+    0,
+    null,
+  );
+  await session.release();
+  return row;
+}
+
+async function benchNode(modelPath: string, photos: Buffer[]) {
+  const port = 18400 + Math.floor(Math.random() * 500);
+  const s = start(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "model/server/src/cli.ts",
+      "serve",
+      "--model",
+      modelPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--metrics-port",
+      String(port + 1),
+      "--threads",
+      String(THREADS),
+      "--queue",
+      "64",
+    ],
+    { cwd: REPO_ROOT },
+  );
+  try {
+    await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 60, s.log);
+    const url = `http://127.0.0.1:${port}/predictions/wms`;
+    for (const c of LEVELS) {
+      const r = await drive(url, photos, c, REQUESTS);
+      summarise(
+        "this server (Node, onnxruntime-node, sharp)",
+        c,
+        r.lat,
+        r.wallMs,
+        r.errors,
+        peakRssMiB(s.proc.pid as number),
+      );
+    }
+    // Where a request's time goes, from the server's own stage histograms (all levels together).
+    const metrics = await (await fetch(`http://127.0.0.1:${port + 1}/metrics`)).text();
+    const mean = (stage: string) => {
+      const line = (kind: string) =>
+        Number(
+          metrics
+            .split("\n")
+            .find((l) => l.startsWith(`wms_stage_duration_seconds_${kind}{stage="${stage}"}`))
+            ?.split(" ")[1],
+        );
+      return `${stage} ${((1000 * line("sum")) / line("count")).toFixed(1)} ms`;
+    };
+    const stages = ["decode", "preprocess", "queue", "inference", "postprocess", "total"];
+    notes.push(`this server, mean per stage over all levels: ${stages.map(mean).join(", ")}`);
+    return Buffer.from(await (await fetch(url, { method: "POST", body: photos[0] })).arrayBuffer());
+  } finally {
+    await s.stop();
+  }
+}
+
+async function benchTorchServe(modelPath: string, cardPath: string, photos: Buffer[]) {
+  const work = await mkdtemp(join(tmpdir(), "wms-torchserve-"));
+  const port = 18900 + Math.floor(Math.random() * 50);
+  let s: ReturnType<typeof start> | undefined;
+  try {
+    const torchserve = join(VENV_BIN, "torchserve");
+    const archiver = join(VENV_BIN, "torch-model-archiver");
+    if (!existsSync(torchserve) || !existsSync(archiver)) {
+      throw new Error(`${torchserve} not installed (pip install torchserve torch-model-archiver into .venv)`);
+    }
+    const weights = await run(
+      PYTHON,
+      [join(BENCH_PY, "untrained_weights.py"), modelPath, cardPath, join(work, "model.pt")],
+      {
+        cwd: TRAINING_DIR,
+        env: { ...process.env, PYTHONPATH: TRAINING_DIR },
+      },
+    );
+    notes.push(`TorchServe weights rebuilt in PyTorch; against the ONNX file: ${weights.stdout.trim()}`);
+    // Eager PyTorch alone on the same weights: what TorchServe's model step costs by itself.
+    const eager = JSON.parse(
+      (
+        await run(
+          PYTHON,
+          [
+            join(BENCH_PY, "bare_torch.py"),
+            join(work, "model.pt"),
+            cardPath,
+            String(THREADS),
+            String(Math.min(REQUESTS, 8)),
+          ],
+          {
+            cwd: TRAINING_DIR,
+            env: { ...process.env, PYTHONPATH: TRAINING_DIR },
+          },
+        )
+      ).stdout,
+    ) as { latenciesMs: number[]; wallMs: number };
+    summarise("bare PyTorch eager (no HTTP, random tensor)", 1, eager.latenciesMs, eager.wallMs, 0, null);
+    await copyFile(cardPath, join(work, "model-card.json"));
+    await writeFile(
+      join(work, "bench-config.json"),
+      JSON.stringify({ trainingDir: TRAINING_DIR, threads: THREADS }),
+    );
+    await run(archiver, [
+      "--model-name",
+      "wms",
+      "--version",
+      "1.0",
+      "--serialized-file",
+      join(work, "model.pt"),
+      "--handler",
+      join(BENCH_PY, "ts_handler.py"),
+      "--extra-files",
+      `${join(work, "model-card.json")},${join(work, "bench-config.json")}`,
+      "--export-path",
+      work,
+      "--force",
+    ]);
+    await writeFile(
+      join(work, "config.properties"),
+      [
+        `inference_address=http://127.0.0.1:${port}`,
+        `management_address=http://127.0.0.1:${port + 1}`,
+        `metrics_address=http://127.0.0.1:${port + 2}`,
+        "default_workers_per_model=1",
+        "disable_token_authorization=true",
+        "install_py_dep_per_model=false",
+        "",
+      ].join("\n"),
+    );
+    s = start(
+      torchserve,
+      [
+        "--start",
+        "--foreground",
+        "--ncs",
+        "--disable-token-auth",
+        "--ts-config",
+        "config.properties",
+        "--model-store",
+        work,
+        "--models",
+        "wms=wms.mar",
+      ],
+      { cwd: work, env: { ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}` } },
+    );
+    await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 90, s.log);
+    const url = `http://127.0.0.1:${port}/predictions/wms`;
+    // The worker loads lazily: wait until a prediction succeeds.
+    for (let i = 0; i < 60; i++) {
+      if (
+        (await fetch(url, { method: "POST", body: photos[0] }).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200
+      )
+        break;
+      await sleep(1000);
+    }
+    for (const c of LEVELS) {
+      const r = await drive(url, photos, c, REQUESTS);
+      summarise(
+        "TorchServe 0.12 (eager PyTorch, 1 worker)",
+        c,
+        r.lat,
+        r.wallMs,
+        r.errors,
+        peakRssMiB(s.proc.pid as number),
+      );
+    }
+    return Buffer.from(await (await fetch(url, { method: "POST", body: photos[0] })).arrayBuffer());
+  } finally {
+    await s?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function table(): string {
+  const fmt = (v: number | null, d = 1) => (v === null ? "n/a" : v.toFixed(d));
+  const lines = [
+    "| system | concurrency | requests | errors | throughput (img/s) | p50 (ms) | p95 (ms) | p99 (ms) | peak RSS (MiB) |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.system} | ${r.concurrency} | ${r.requests} | ${r.errors} | ${r.throughput.toFixed(2)} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${fmt(r.peakRssMiB, 0)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function main() {
+  const missing = datasetUnavailable();
+  if (missing) throw new Error(missing);
+  const started = performance.now();
+  const model = await untrainedModel(SIZE);
+  const files = datasetImages().slice(0, Number(args.photos));
+  const photos = await Promise.all(files.map((f) => readFile(f)));
+  const spec = {
+    width: SIZE,
+    height: SIZE,
+    scale: 1 / 255,
+    mean: [0.485, 0.456, 0.406] as const,
+    std: [0.229, 0.224, 0.225] as const,
+  };
+  const tensors: Float32Array[] = [];
+  for (const p of photos)
+    tensors.push(await preprocess(await decodeImage(p, { exifTranspose: true }, { maxPixels: 5e7 }), spec));
+
+  const machine = JSON.parse(
+    (await run(PYTHON, [join(BENCH_PY, "machine.py"), model.model, String(THREADS)])).stdout,
+  ) as {
+    gflopsPerImage: number;
+    params: number;
+    sgemmGflops: number;
+    clockGhz: number | null;
+  };
+  console.error(`model ${SIZE}x${SIZE}: ${machine.gflopsPerImage.toFixed(2)} GFLOP/image`);
+
+  const bare = await benchBare(model.model, tensors);
+  const nodeMask = await benchNode(model.model, photos);
+  if (!args["no-torchserve"]) {
+    try {
+      const tsMask = await benchTorchServe(model.model, model.card, photos);
+      notes.push(
+        `mask IoU, this server vs TorchServe, on ${files[0]}: ${(await maskIou(nodeMask, tsMask)).toFixed(4)}`,
+      );
+    } catch (err) {
+      notes.push(`TorchServe did not run: ${(err as Error).message.split("\n")[0]}`);
+    }
+  }
+
+  const achieved = machine.gflopsPerImage * bare.throughput;
+  // Zen 3 / AVX2 cores: two 256-bit FMA pipes = 32 float32 FLOP per cycle per core.
+  const theoretical = machine.clockGhz ? machine.clockGhz * 32 * THREADS : null;
+  const cpu = cpus()[0]?.model ?? "unknown";
+  const out = [
+    `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
+      `onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads`,
+    `model: seeded untrained U-Net (seed architecture), input ${SIZE}x${SIZE}, ${machine.params} parameters, ` +
+      `${machine.gflopsPerImage.toFixed(2)} GFLOP per image (2 x Conv MACs)`,
+    `photos: ${files.length} dataset photos, cycled; ${REQUESTS} measured requests per row after a warm-up request per client`,
+    "",
+    table(),
+    "",
+    `bare session: ${achieved.toFixed(1)} GFLOP/s achieved` +
+      ` = ${((100 * achieved) / machine.sgemmGflops).toFixed(0)}% of numpy sgemm on this machine (${machine.sgemmGflops.toFixed(1)} GFLOP/s)` +
+      (theoretical
+        ? ` = ${((100 * achieved) / theoretical).toFixed(0)}% of the AVX2 FMA peak (${theoretical.toFixed(0)} GFLOP/s at ${machine.clockGhz?.toFixed(2)} GHz x 32 FLOP/cycle x ${THREADS} cores)`
+        : ""),
+    ...notes,
+    `bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  ];
+  console.log(out.join("\n"));
+}
+
+main().catch((err) => {
+  console.error(`Error: ${(err as Error).message}`);
+  process.exitCode = 1;
+});
