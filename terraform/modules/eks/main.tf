@@ -206,9 +206,9 @@ resource "aws_iam_role" "node" {
 resource "aws_iam_role_policy_attachment" "node" {
   for_each = toset([
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",                # the VPC CNI runs with the node's role
-    "AmazonEC2ContainerRegistryReadOnly",  # pull wms-server from ECR
-    "AmazonSSMManagedInstanceCore",        # shell access through SSM, no SSH keys or open ports
+    "AmazonEKS_CNI_Policy",               # the VPC CNI runs with the node's role
+    "AmazonEC2ContainerRegistryReadOnly", # pull wms-server from ECR
+    "AmazonSSMManagedInstanceCore",       # shell access through SSM, no SSH keys or open ports
   ])
 
   role       = aws_iam_role.node.name

@@ -35,7 +35,7 @@ variable "eks_oidc" {
   default = null
 
   validation {
-    condition     = var.eks_oidc == null || !startswith(var.eks_oidc.issuer, "https://")
+    condition     = !startswith(try(var.eks_oidc.issuer, ""), "https://")
     error_message = "eks_oidc.issuer must be given without https:// (it prefixes the IRSA condition keys)."
   }
 }

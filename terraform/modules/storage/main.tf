@@ -209,9 +209,9 @@ data "aws_iam_policy_document" "bucket" {
   dynamic "statement" {
     for_each = each.value.immutable ? [1] : []
     content {
-      sid       = "DenyDelete"
-      effect    = "Deny"
-      actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+      sid     = "DenyDelete"
+      effect  = "Deny"
+      actions = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
       resources = [
         "arn:${local.partition}:s3:::${each.value.name}",
         "arn:${local.partition}:s3:::${each.value.name}/*",
