@@ -178,6 +178,71 @@ describe("terraform/ conventions", () => {
     expect(problems).toEqual([]);
   });
 
+  // What `terraform validate` would say about the wiring, without providers: module calls match
+  // the modules' variables and outputs, references name something declared, tfvars set
+  // exactly the stack's variables.
+  it("module calls, var./local./module. references and tfvars match what is declared", () => {
+    const problems: string[] = [];
+    const dirs = [...MODULES.map((m) => `modules/${m}`), ...STACKS.map((s) => `envs/${s}`)];
+    const declared = (dir: string, type: "variable" | "output" | "locals") => {
+      const files = Object.entries(parsed).filter(
+        ([p, d]) => p.startsWith(`${dir}/`) && p.endsWith(".tf") && !("__error__" in d),
+      );
+      if (type === "locals")
+        return new Set(files.flatMap(([, d]) => ((d.locals ?? []) as Hcl[]).flatMap((b) => Object.keys(b))));
+      return new Map(files.flatMap(([, d]) => labelled(d as Hcl, type)));
+    };
+    for (const dir of dirs) {
+      const variables = declared(dir, "variable") as Map<string, Hcl>;
+      const locals = declared(dir, "locals") as Set<string>;
+      const text = readdirSync(join(TF_ROOT, dir))
+        .filter((f) => f.endsWith(".tf"))
+        .map((f) => readFileSync(join(TF_ROOT, dir, f), "utf8").replace(/^\s*#.*$/gm, ""))
+        .join("\n");
+      for (const [, name] of text.matchAll(/\bvar\.([a-z0-9_]+)/g))
+        if (!variables.has(name as string)) problems.push(`${dir}: var.${name} is not declared`);
+      for (const [, name] of text.matchAll(/\blocal\.([a-z0-9_]+)/g))
+        if (!locals.has(name as string)) problems.push(`${dir}: local.${name} is not declared`);
+
+      const calls = Object.entries(parsed)
+        .filter(([p, d]) => p.startsWith(`${dir}/`) && !("__error__" in d))
+        .flatMap(([, d]) => labelled(d as Hcl, "module"));
+      const callee = new Map(
+        calls.map(([name, body]) => [name, join(dir, str(body.source)).replace(/\\/g, "/")]),
+      );
+      for (const [name, body] of calls) {
+        const target = callee.get(name) as string;
+        const vars = declared(target, "variable") as Map<string, Hcl>;
+        const args = Object.keys(body).filter(
+          (k) =>
+            !["source", "version", "count", "for_each", "depends_on", "providers"].includes(k) &&
+            !k.startsWith("__"),
+        );
+        for (const a of args)
+          if (!vars.has(a)) problems.push(`${dir}: module "${name}" has no variable ${a}`);
+        for (const [v, spec] of vars)
+          if (!("default" in spec) && !args.includes(v)) problems.push(`${dir}: module "${name}" needs ${v}`);
+      }
+      for (const [, name, output] of text.matchAll(/\bmodule\.([a-z0-9_]+)\.([a-z0-9_]+)/g)) {
+        const target = callee.get(name as string);
+        if (!target) problems.push(`${dir}: module.${name} is not called`);
+        else if (!(declared(target, "output") as Map<string, Hcl>).has(output as string))
+          problems.push(`${dir}: module.${name} has no output ${output}`);
+      }
+
+      const tfvars = file(`${dir}/terraform.tfvars`);
+      if (dir.startsWith("envs/")) {
+        if (!tfvars) problems.push(`${dir}: no terraform.tfvars`);
+        for (const k of Object.keys(tfvars ?? {}))
+          if (!variables.has(k)) problems.push(`${dir}/terraform.tfvars: ${k} is not a variable`);
+        for (const [v, spec] of variables)
+          if (!("default" in spec) && !(v in (tfvars ?? {})))
+            problems.push(`${dir}/terraform.tfvars: ${v} is not set`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("Terraform deploys no workloads: no helm, kubernetes or kubectl provider or resource", () => {
     const offending = Object.entries(parsed).flatMap(([path, d]) => {
       if ("__error__" in d) return [];
