@@ -84,6 +84,11 @@ function checkovInstalled(): boolean {
 
 let parsed: Parsed = {};
 const file = (path: string) => parsed[path] as Hcl | undefined;
+/** The parsed files under one folder of terraform/ (those that parsed). */
+const hclFiles = (dir: string): [string, Hcl][] =>
+  Object.entries(parsed).flatMap(([p, d]) =>
+    p.startsWith(`${dir}/`) && !("__error__" in d) ? [[p, d as Hcl]] : [],
+  );
 
 beforeAll(() => {
   // Fail, don't skip: a missing tool must not turn into a green run that checked nothing.
@@ -185,12 +190,10 @@ describe("terraform/ conventions", () => {
     const problems: string[] = [];
     const dirs = [...MODULES.map((m) => `modules/${m}`), ...STACKS.map((s) => `envs/${s}`)];
     const declared = (dir: string, type: "variable" | "output" | "locals") => {
-      const files = Object.entries(parsed).filter(
-        ([p, d]) => p.startsWith(`${dir}/`) && p.endsWith(".tf") && !("__error__" in d),
-      );
+      const files = hclFiles(dir).filter(([p]) => p.endsWith(".tf"));
       if (type === "locals")
         return new Set(files.flatMap(([, d]) => ((d.locals ?? []) as Hcl[]).flatMap((b) => Object.keys(b))));
-      return new Map(files.flatMap(([, d]) => labelled(d as Hcl, type)));
+      return new Map(files.flatMap(([, d]) => labelled(d, type)));
     };
     for (const dir of dirs) {
       const variables = declared(dir, "variable") as Map<string, Hcl>;
@@ -204,9 +207,7 @@ describe("terraform/ conventions", () => {
       for (const [, name] of text.matchAll(/\blocal\.([a-z0-9_]+)/g))
         if (!locals.has(name as string)) problems.push(`${dir}: local.${name} is not declared`);
 
-      const calls = Object.entries(parsed)
-        .filter(([p, d]) => p.startsWith(`${dir}/`) && !("__error__" in d))
-        .flatMap(([, d]) => labelled(d as Hcl, "module"));
+      const calls = hclFiles(dir).flatMap(([, d]) => labelled(d, "module"));
       const callee = new Map(
         calls.map(([name, body]) => [name, join(dir, str(body.source)).replace(/\\/g, "/")]),
       );
