@@ -244,6 +244,16 @@ describe("terraform/ conventions", () => {
     expect(problems).toEqual([]);
   });
 
+  it("staging and prod are the same code: only the environment name and the tfvars differ", () => {
+    for (const f of ["main.tf", "variables.tf", "outputs.tf", "versions.tf"]) {
+      const staging = readFileSync(join(TF_ROOT, "envs/staging", f), "utf8");
+      const prod = readFileSync(join(TF_ROOT, "envs/prod", f), "utf8");
+      expect(prod.replace('env          = "prod"', 'env          = "staging"'), `envs/prod/${f}`).toBe(
+        staging,
+      );
+    }
+  });
+
   it("Terraform deploys no workloads: no helm, kubernetes or kubectl provider or resource", () => {
     const offending = Object.entries(parsed).flatMap(([path, d]) => {
       if ("__error__" in d) return [];

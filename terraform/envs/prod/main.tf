@@ -1,7 +1,8 @@
 # A spoke environment: one VPC and EKS cluster that runs only this environment's model
 # versions, deployed by Argo CD from the hub (the dev cluster). The hub's Argo CD role gets
-# cluster access through an access entry, and reaches the API over the public endpoint from the
-# hub's NAT IPs only. Terraform does not deploy workloads; outputs.tf hands over the rest.
+# cluster access through an access entry, and reaches the API over the public endpoint, which
+# admits only the hub's NAT IPs and api_allowed_cidrs. Terraform does not deploy workloads;
+# outputs.tf hands over the rest.
 
 locals {
   env          = "prod"
