@@ -86,11 +86,10 @@ variable "addons" {
     before_compute = optional(bool, false)
   }))
   default = {
-    "vpc-cni"                = { before_compute = true }
-    "kube-proxy"             = { before_compute = true }
-    "eks-pod-identity-agent" = { before_compute = true }
-    "coredns"                = {}
-    "aws-ebs-csi-driver"     = {} # persistent volumes for Prometheus and Grafana
+    "vpc-cni"            = { before_compute = true }
+    "kube-proxy"         = { before_compute = true }
+    "coredns"            = {}
+    "aws-ebs-csi-driver" = {} # persistent volumes for Prometheus and Grafana
   }
 }
 
