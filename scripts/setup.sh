@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests and tools need, idempotently: npm packages, the Python venv
-# (training pipeline, MLflow, DVC, moto's S3 server), and Debian's prometheus (promtool).
+# (training pipeline, MLflow, DVC, moto's S3 server), checkov's venv, and Debian's prometheus
+# (promtool).
 # Nothing is downloaded at run time afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,15 @@ if [ ! -x .venv/bin/python ] || [ model/training/requirements.txt -nt .venv/.ins
   # torch==2.13.0 is pinned in the requirements: the CPU build (a plain 'torch' pulls CUDA).
   .venv/bin/pip install -q -r model/training/requirements.txt
   touch .venv/.installed
+fi
+
+# checkov (static checks of terraform/) lives in its own venv: its pins clash with MLflow's.
+if [ ! -x .venv-checkov/bin/checkov ] || [ terraform/requirements-checkov.txt -nt .venv-checkov/.installed ]; then
+  echo "== checkov venv (.venv-checkov) from terraform/requirements-checkov.txt"
+  "$PY" -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q --upgrade pip
+  .venv-checkov/bin/pip install -q -r terraform/requirements-checkov.txt
+  touch .venv-checkov/.installed
 fi
 
 if ! command -v promtool >/dev/null 2>&1; then
