@@ -28,7 +28,7 @@ const USAGE = `usage:
                [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
-               [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}]
+               [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning]
   cli.ts predict <image>... --model <path|uri> [--sha256 <hex>] [--card <path|uri>] [--out <dir>] [--threads N]`;
 
 const NUMBER_FLAGS = {
@@ -61,6 +61,7 @@ function parse(argv: string[]) {
         host: { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
+        "ort-spinning": { type: "boolean" },
         ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
       },
     });
@@ -86,6 +87,7 @@ async function serve(argv: string[]): Promise<void> {
     sha256: values.sha256,
     card: values.card,
     host: values.host ?? DEFAULTS.host,
+    ortSpinning: values["ort-spinning"] === true,
   };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];

@@ -16,6 +16,14 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly requestSeconds = new Histogram({
+    name: "wms_http_request_duration_seconds",
+    help: "From request headers parsed to response sent, by endpoint and status code",
+    labelNames: ["endpoint", "code"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   readonly stageSeconds = new Histogram({
     name: "wms_stage_duration_seconds",
     help: "Time per prediction stage (queue = waiting for the inference worker; total = whole request)",

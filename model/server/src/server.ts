@@ -22,6 +22,8 @@ export interface ServerOptions extends HttpLimits {
   port: number;
   metricsPort: number;
   threads: number;
+  /** ONNX Runtime's idle-thread spinning (off unless the cores are dedicated) */
+  ortSpinning?: boolean;
   /** requests that may wait for inference (beyond the batch being run) */
   queue: number;
   maxBatch: number;
@@ -111,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     card: opts.card,
     threads: opts.threads,
     maxBatch: opts.maxBatch,
+    spinning: opts.ortSpinning === true,
   });
   loaded.then(
     (m) => {

@@ -231,11 +231,23 @@ describe.skipIf(skip !== null)("overload", () => {
     // queue 1 + batch 1: two admitted, the other six refused
     expect(ok.length).toBe(2);
     expect(busy.length).toBe(6);
-    for (const r of busy) {
-      expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
-      expect(r.ms).toBeLessThan(50);
-    }
+    for (const r of busy) expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
+    // Refusal happens before the body is read or anything decoded. The server's own clock
+    // (headers parsed -> response sent) must say < 50 ms for every one; the client's clock,
+    // in this same process on two cores shared with other test workers, also counts time
+    // spent waiting for the scheduler, so it only gets a loose bound.
     const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+    const bucket = (le: string) =>
+      Number(
+        new RegExp(
+          `^wms_http_request_duration_seconds_bucket\\{le="${le}",endpoint="/predictions/\\{model\\}",code="503"\\} (\\d+)$`,
+          "m",
+        ).exec(text)?.[1],
+      );
+    expect(bucket("0.05")).toBe(6);
+    const ms = busy.map((r) => r.ms).sort((a, b) => a - b);
+    console.info(`503 seen by the client after ${ms.map((m) => m.toFixed(1)).join(", ")} ms`);
+    expect(ms[ms.length - 1]).toBeLessThan(500);
     expect(text).toMatch(/^wms_rejected_total\{reason="overloaded"\} 6$/m);
     // and it recovers
     expect((await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo })).status).toBe(200);

@@ -81,10 +81,13 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     route = undefined; // malformed %-escapes: answered as an unknown path
   }
   const endpoint = route?.endpoint ?? "other";
+  const started = performance.now();
   metrics.inFlight.inc();
   res.once("close", () => {
+    const labels = { endpoint, code: String(res.statusCode) };
     metrics.inFlight.dec();
-    metrics.requests.inc({ endpoint, code: String(res.statusCode) });
+    metrics.requests.inc(labels);
+    metrics.requestSeconds.observe(labels, (performance.now() - started) / 1000);
   });
   try {
     if (!route) throw new NotFoundError(`no such endpoint: ${path}`);
