@@ -124,7 +124,7 @@ export class ModelHost {
         graphOptimizationLevel: "all",
         logSeverityLevel: 3,
         // Idle intra-op threads spin by default, burning the cores that decode and encode need
-        // (and a Kubernetes CPU quota); measured on 2 shared cores: 15-40% more throughput without.
+        // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
         extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
       });
     } catch (err) {
