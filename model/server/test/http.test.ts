@@ -4,7 +4,7 @@ import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.ts";
-import { exchange, jpegPhoto, openSocket, request } from "./support/images.ts";
+import { exchange, jpegPhoto, openSocket, rawExchange, request } from "./support/images.ts";
 import { type ModelFiles, modelUnavailable, untrainedModel } from "./support/model.ts";
 import { testServer } from "./support/server.ts";
 
@@ -179,6 +179,28 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as InferJson).error).toMatch(/shape/);
+  });
+
+  it("answers Expect: 100-continue only after the request passed admission and size checks", async () => {
+    const port = Number(new URL(server.url).port);
+    const photo = await jpegPhoto(40, 30);
+    const head = (length: number) =>
+      request("POST", "/predictions/wms", {
+        "content-type": "image/jpeg",
+        "content-length": length,
+        expect: "100-continue",
+      });
+    // Too large: refused without "100 Continue", so the client never uploads.
+    const big = await rawExchange(port, (s) => void s.write(head(1 << 30)));
+    expect(big.status).toBe(413);
+    // Acceptable: "100 Continue" first, then the body, then the mask.
+    const sock = await openSocket(port);
+    const cont = await exchange(sock, head(photo.length));
+    expect(cont.status).toBe(100);
+    const done = await exchange(sock, photo);
+    expect(done.status).toBe(200);
+    expect(done.head).toMatch(/content-type: image\/png/i);
+    sock.destroy();
   });
 
   it("keeps /metrics off the prediction port and serves it on its own", async () => {

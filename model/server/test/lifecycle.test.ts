@@ -81,6 +81,18 @@ describe.skipIf(skip !== null)("model lifecycle", () => {
     });
   });
 
+  it("withdraws readiness and liveness when the inference thread dies", async () => {
+    const s = await start({ model: files.model });
+    await s.loaded;
+    await s.host.killWorkerForTest();
+    await sleep(50);
+    expect((await fetch(`${s.url}/ping`)).status).toBe(503);
+    expect((await fetch(`${s.url}/v2/health/live`)).status).toBe(503);
+    const pred = await fetch(`${s.url}/predictions/wms`, { method: "POST", body: await jpegPhoto(32, 32) });
+    expect(pred.status).toBe(503);
+    expect(((await pred.json()) as { message: string }).message).toMatch(/inference worker exited/);
+  });
+
   it("never becomes ready when the sha256 does not match", async () => {
     const s = await start({ model: files.model, sha256: "0".repeat(64), card: files.card });
     await expectNeverReady(s, /sha256|describes artifact/);

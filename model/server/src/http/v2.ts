@@ -19,8 +19,9 @@ export interface ModelParams {
   version: string | undefined;
 }
 
-export function live(_ctx: AppContext, _req: IncomingMessage, res: ServerResponse): void {
-  sendJson(res, 200, { live: true });
+/** Live unless the process can no longer serve at all; a model that never loaded is not that. */
+export function live(ctx: AppContext, _req: IncomingMessage, res: ServerResponse): void {
+  sendJson(res, ctx.host.broken ? 503 : 200, { live: !ctx.host.broken });
 }
 
 export function ready(ctx: AppContext, _req: IncomingMessage, res: ServerResponse): void {

@@ -39,6 +39,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 export class ModelHost {
   state: ModelState = "loading";
   failure: Error | undefined;
+  /** the process can no longer serve at all (inference thread died): liveness fails too */
+  broken = false;
   model: LoadedModel | undefined;
   private session: WorkerSession | undefined;
   private readonly listeners = new Set<(s: ModelState) => void>();
@@ -63,7 +65,9 @@ export class ModelHost {
    */
   require(): LoadedModel {
     if (this.model && (this.state === "ready" || this.state === "draining")) return this.model;
-    if (this.state === "failed") throw new NotReadyError(`model failed to load: ${this.failure?.message}`);
+    if (this.state === "failed") {
+      throw new NotReadyError(`model ${this.broken ? "failed" : "failed to load"}: ${this.failure?.message}`);
+    }
     throw new NotReadyError(this.state === "draining" ? "server is shutting down" : "model is loading");
   }
 
@@ -136,6 +140,13 @@ export class ModelHost {
       );
     }
     this.session = session;
+    // A dead inference thread cannot come back: stop reporting ready (and live), so that
+    // Kubernetes routes around this pod and restarts it.
+    session.onDeath = (err) => {
+      this.failure = err;
+      this.broken = true;
+      this.setState("failed");
+    };
     if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
       throw new ModelLoadError(
         `model has inputs [${session.inputNames}] and outputs [${session.outputNames}]; ` +
@@ -206,6 +217,11 @@ export class ModelHost {
   /** Stop reporting ready (SIGTERM); requests already admitted still finish. */
   drain(): void {
     if (this.state !== "draining") this.setState("draining");
+  }
+
+  /** Test hook: end the inference thread as a crash would. */
+  async killWorkerForTest(): Promise<void> {
+    await this.session?.terminateForTest();
   }
 
   async close(): Promise<void> {

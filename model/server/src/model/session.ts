@@ -24,6 +24,9 @@ export class WorkerSession {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;
+  private released = false;
+  /** called once if the worker dies on its own (not after release()) */
+  onDeath: ((err: Error) => void) | undefined;
   inputNames: readonly string[] = [];
   outputNames: readonly string[] = [];
 
@@ -34,7 +37,9 @@ export class WorkerSession {
       p?.resolve(r);
     });
     const fail = (err: Error) => {
+      if (this.dead) return;
       this.dead = err;
+      if (!this.released) this.onDeath?.(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
@@ -71,7 +76,13 @@ export class WorkerSession {
   }
 
   async release(): Promise<void> {
+    this.released = true;
     if (!this.dead) await this.call({ type: "release" }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+
+  /** Test hook: end the thread without a release, as a crash would. */
+  async terminateForTest(): Promise<void> {
     await this.worker.terminate();
   }
 

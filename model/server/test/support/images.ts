@@ -164,7 +164,12 @@ export function exchange(
       data += d.toString("latin1");
       const [head, body] = data.split("\r\n\r\n", 2);
       const len = /content-length: (\d+)/i.exec(head ?? "")?.[1];
-      if (body !== undefined && len !== undefined && Buffer.byteLength(body, "latin1") >= Number(len)) done();
+      const interim = body !== undefined && /^HTTP\/1\.1 1\d\d/.test(head ?? ""); // 100 Continue: no body
+      if (
+        interim ||
+        (body !== undefined && len !== undefined && Buffer.byteLength(body, "latin1") >= Number(len))
+      )
+        done();
     };
     socket.on("data", onData);
     socket.on("error", () => {});
