@@ -17,7 +17,8 @@ import { parseArgs, promisify } from "node:util";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { decodeImage } from "../src/model/decode.ts";
-import { preprocess } from "../src/model/preprocess.ts";
+import { postprocess } from "../src/model/postprocess.ts";
+import { normalizeToChw, preprocess, resizeRgb } from "../src/model/preprocess.ts";
 import {
   datasetImages,
   datasetUnavailable,
@@ -438,6 +439,32 @@ async function main() {
   const tensors: Float32Array[] = [];
   for (const p of photos)
     tensors.push(await preprocess(await decodeImage(p, { exifTranspose: true }, { maxPixels: 5e7 }), spec));
+
+  // The two per-pixel JS loops, timed alone (median of 50): HWC->CHW normalisation of the
+  // resized photo, and resizing the probability map back to the photo's size with threshold.
+  const decoded = await decodeImage(photos[0] as Buffer, { exifTranspose: true }, { maxPixels: 5e7 });
+  const small = await resizeRgb(decoded, spec);
+  const logits = new Float32Array(SIZE * SIZE).map((_, i) => Math.sin(i / 97));
+  const post = {
+    width: SIZE,
+    height: SIZE,
+    activation: "sigmoid" as const,
+    threshold: 0.5,
+    resizeBack: "bilinear" as const,
+  };
+  const median = (f: () => void) => {
+    const t: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      f();
+      t.push(performance.now() - t0);
+    }
+    return t.sort((a, b) => a - b)[25] as number;
+  };
+  notes.push(
+    `JS loops alone (median of 50): HWC->CHW normalisation ${SIZE}x${SIZE} ${median(() => normalizeToChw(small, spec)).toFixed(2)} ms; ` +
+      `sigmoid + bilinear resize back to ${decoded.width}x${decoded.height} + threshold ${median(() => postprocess(logits, post, decoded)).toFixed(2)} ms`,
+  );
 
   const machine = JSON.parse(
     (await run(PYTHON, [join(BENCH_PY, "machine.py"), model.model, String(THREADS)])).stdout,

@@ -5,6 +5,8 @@
 
 export type ErrorKind =
   | "bad_input"
+  | "timeout"
+  | "headers_too_large"
   | "too_large"
   | "unsupported_media_type"
   | "not_found"
@@ -24,6 +26,16 @@ export abstract class WmsError extends Error {
 /** The request cannot be used: empty, truncated or corrupt image, malformed JSON tensor. */
 export class BadInputError extends WmsError {
   readonly kind = "bad_input";
+}
+
+/** The request's headers or body did not arrive in time (slow or stalled client). */
+export class RequestTimeoutError extends WmsError {
+  readonly kind = "timeout";
+}
+
+/** More header bytes than Node accepts. */
+export class HeadersTooLargeError extends WmsError {
+  readonly kind = "headers_too_large";
 }
 
 /** Too many bytes in the body, or too many pixels declared by the image header. */

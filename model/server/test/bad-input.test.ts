@@ -168,6 +168,11 @@ describe.skipIf(skip !== null)("bad input", () => {
         },
       },
       {
+        name: "32 KB of headers",
+        status: 431,
+        send: (s) => void s.write(request("GET", "/ping", { "x-padding": "p".repeat(32 * 1024) })),
+      },
+      {
         name: "malformed request line",
         status: 400,
         send: (s) => void s.write("BLAH /predictions/wms HTTP/9.9\r\n\r\n"),

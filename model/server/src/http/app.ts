@@ -4,10 +4,16 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { MethodNotAllowedError, NotFoundError } from "../errors.ts";
+import {
+  BadInputError,
+  HeadersTooLargeError,
+  MethodNotAllowedError,
+  NotFoundError,
+  RequestTimeoutError,
+} from "../errors.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "./context.ts";
-import { type ErrorDialect, sendJson, toHttpError } from "./errors.ts";
+import { type ErrorDialect, rawResponse, sendJson, toHttpError } from "./errors.ts";
 import { ping, predictions } from "./routes.ts";
 import * as v2 from "./v2.ts";
 
@@ -117,30 +123,22 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
 
 /**
  * Requests Node rejects before they reach a handler (header timeout, malformed request line,
- * oversized headers, body cut short): answer in the same JSON shape and count them.
+ * oversized headers, body cut short): answered through the same typed errors and mapping.
  */
 function onClientError(metrics: ServerMetrics, err: NodeJS.ErrnoException, socket: Duplex): void {
-  const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
-  metrics.rejected.inc({ reason: timeout ? "timeout" : "bad_request" });
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
   if (err.code === "ECONNRESET" || !socket.writable || pending?.headersSent) {
     socket.destroy();
     return;
   }
-  const [status, text] = timeout
-    ? [408, "Request Timeout"]
-    : err.code === "HPE_HEADER_OVERFLOW"
-      ? [431, "Request Header Fields Too Large"]
-      : [400, "Bad Request"];
-  const body = JSON.stringify({
-    code: status,
-    type: "BadRequestException",
-    message: `${text} (${err.code ?? "?"})`,
-  });
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
+  const typed =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? new RequestTimeoutError("request headers or body did not arrive in time")
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? new HeadersTooLargeError("request headers too large")
+        : new BadInputError(`malformed HTTP request (${err.code ?? "unknown"})`);
+  metrics.rejected.inc({ reason: typed.kind === "bad_input" ? "bad_request" : typed.kind });
+  socket.end(rawResponse(toHttpError(typed, "torchserve")), () => socket.destroy());
 }
 
 export function createApp(ctx: AppContext, t: TimeoutOptions): Server {

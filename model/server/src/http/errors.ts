@@ -2,14 +2,16 @@
  * The one place where errors become HTTP statuses. Everything else throws typed errors
  * (src/errors.ts); anything untyped is a bug and answers 500 without internals.
  */
-import type { ServerResponse } from "node:http";
+import { type ServerResponse, STATUS_CODES } from "node:http";
 import { type ErrorKind, MethodNotAllowedError, OverloadedError, WmsError } from "../errors.ts";
 
 export const STATUS: Record<ErrorKind, number> = {
   bad_input: 400,
   not_found: 404,
   method_not_allowed: 405,
+  timeout: 408,
   too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   inference_failed: 500,
   not_ready: 503,
@@ -19,6 +21,8 @@ export const STATUS: Record<ErrorKind, number> = {
 /** TorchServe's exception names, so TorchServe clients read our errors as they read its own. */
 const TORCHSERVE_TYPE: Record<ErrorKind, string> = {
   bad_input: "BadRequestException",
+  timeout: "RequestTimeoutException",
+  headers_too_large: "RequestHeaderFieldsTooLargeException",
   not_found: "ResourceNotFoundException",
   method_not_allowed: "MethodNotAllowedException",
   too_large: "RequestEntityTooLargeException",
@@ -57,6 +61,16 @@ export function toHttpError(err: unknown, dialect: ErrorDialect): HttpError {
     headers: {},
     body: dialect === "v2" ? { error: message } : { code: 500, type: "InternalServerException", message },
   };
+}
+
+/** For sockets Node took away from the handler (parser errors, timeouts): a raw response. */
+export function rawResponse(e: HttpError): string {
+  const body = JSON.stringify(e.body);
+  const reason = STATUS_CODES[e.status] ?? "Error";
+  const headers = Object.entries({ ...e.headers, "content-type": "application/json", connection: "close" })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
+  return `HTTP/1.1 ${e.status} ${reason}\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 export function sendJson(

@@ -155,19 +155,26 @@ export function resizeAndThreshold(
       tmp[y * width + x] = s;
     }
   }
-  // Vertical pass fused with the threshold and the statistics.
+  // Vertical pass, row by row (contiguous reads), fused with the threshold and the statistics.
+  const acc = new Float64Array(width);
   for (let y = 0; y < height; y++) {
     const o = y * cy.stride;
     const lo = cy.first[y] as number;
     const n = cy.count[y] as number;
+    acc.fill(0);
+    for (let i = 0; i < n; i++) {
+      const w = cy.weights[o + i] as number;
+      if (w === 0) continue;
+      const row = (lo + i) * width;
+      for (let x = 0; x < width; x++) acc[x] = (acc[x] as number) + (tmp[row + x] as number) * w;
+    }
     let count = 0;
     let fx = -1;
     let lx = -1;
+    const base = y * width;
     for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += (tmp[(lo + i) * width + x] as number) * (cy.weights[o + i] as number);
-      if (Math.fround(s) >= t) {
-        out[y * width + x] = 255;
+      if (Math.fround(acc[x] as number) >= t) {
+        out[base + x] = 255;
         if (fx < 0) fx = x;
         lx = x;
         count++;
