@@ -23,7 +23,7 @@ class UsageError extends Error {}
 const USAGE = `usage:
   cli.ts serve --model <path|file://...|s3://...> [--sha256 <hex>] [--card <path|uri>]
                [--port ${DEFAULTS.port}] [--metrics-port ${DEFAULTS.metricsPort}] [--host ${DEFAULTS.host}]
-               [--threads N (0 = one per core)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
+               [--threads N (0 = CPUs available; set it to the pod's CPU limit)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
                [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
                [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]

@@ -3,6 +3,7 @@
  * -> ready -> draining. Until `ready`, nothing is served; a load failure leaves the host in
  * `failed` for good (the process stays up and says why, but never reports ready).
  */
+import { availableParallelism } from "node:os";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
 import { WorkerSession } from "./session.ts";
@@ -17,7 +18,7 @@ export interface LoadOptions {
   sha256?: string | undefined;
   /** path or URI of the card; defaults to model-card.json beside the model */
   card?: string | undefined;
-  /** ONNX Runtime intra-op threads (0 = ORT's default: one per core) */
+  /** ONNX Runtime intra-op threads (0 = the CPUs this process may run on) */
   threads: number;
   /** largest batch the queue will send; warm-up runs it once so the first real one is not slow */
   maxBatch: number;
@@ -122,7 +123,10 @@ export class ModelHost {
     let session: WorkerSession;
     try {
       session = await WorkerSession.create(bytes, {
-        intraOpNumThreads: opts.threads,
+        // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
+        // on a 64-core node means 64 threads fighting over a 2-CPU quota. Set --threads to the
+        // CPU limit; without it, the CPUs this process may run on.
+        intraOpNumThreads: opts.threads || availableParallelism(),
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
