@@ -203,6 +203,19 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     sock.destroy();
   });
 
+  it("has no endpoint that loads, registers or fetches a model", async () => {
+    const attempts = [
+      ["POST", "/models?url=http://127.0.0.1:1/evil.mar"], // TorchServe management API
+      ["POST", "/v2/repository/models/wms/load"], // Triton/KServe repository extension
+      ["POST", "/v2/repository/index"],
+      ["DELETE", "/models/wms"],
+    ] as const;
+    for (const [method, path] of attempts) {
+      expect((await fetch(server.url + path, { method })).status, `${method} ${path}`).toBe(404);
+    }
+    expect(server.host.model?.sha256).toBe(card.artifact.sha256);
+  });
+
   it("keeps /metrics off the prediction port and serves it on its own", async () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
     const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
