@@ -86,6 +86,17 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     const { data, info } = await maskOf(Buffer.from(await res.arrayBuffer()));
     expect([info.width, info.height, info.channels]).toEqual([64, 96, 1]);
     expect([...new Set(data)].every((v) => v === 0 || v === 255)).toBe(true);
+
+    // PNG photos too, whatever the label says (the bytes decide)
+    const png = await sharp(photo).rotate().png().toBuffer();
+    const fromPng = await fetch(`${server.url}/predictions/wms`, {
+      method: "POST",
+      body: png,
+      headers: { "content-type": "image/jpeg" },
+    });
+    expect(fromPng.status).toBe(200);
+    const m = await maskOf(Buffer.from(await fromPng.arrayBuffer()));
+    expect([m.info.width, m.info.height]).toEqual([64, 96]);
   });
 
   it("answers JSON with mask, coverage, bounding box, version and stage timings", async () => {
