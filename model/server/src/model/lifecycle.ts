@@ -220,7 +220,8 @@ export class ModelHost {
 
   /** Stop reporting ready (SIGTERM); requests already admitted still finish. */
   drain(): void {
-    if (this.state !== "draining") this.setState("draining");
+    // A failed model stays failed: draining describes a server that was (or would be) serving.
+    if (this.state === "ready" || this.state === "loading") this.setState("draining");
   }
 
   /** Test hook: end the inference thread as a crash would. */
