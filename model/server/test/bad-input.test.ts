@@ -36,7 +36,7 @@ describe.skipIf(skip !== null)("bad input", () => {
       model: (await untrainedModel()).model,
       // Tight timeouts so that stalled clients are cut off inside the 1 s budget of this test.
       headersTimeoutMs: 400,
-      requestTimeoutMs: 700,
+      requestTimeoutMs: 550,
       maxBodyBytes: 8 * 1024 * 1024,
       maxPixels: 40_000_000,
     });
