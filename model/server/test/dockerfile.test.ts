@@ -1,0 +1,37 @@
+/** The container recipe: pinned base, non-root, lint-clean (hadolint, when installed). */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT, SERVER_DIR } from "./support/model.ts";
+
+const DOCKERFILE = join(SERVER_DIR, "Dockerfile");
+const HADOLINT = join(REPO_ROOT, ".venv/bin/hadolint");
+const text = readFileSync(DOCKERFILE, "utf8");
+
+describe("Dockerfile", () => {
+  it("pins every base image by digest", () => {
+    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(text)?.[1];
+    expect(base).toMatch(/^node:20-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(froms.length).toBeGreaterThanOrEqual(2); // multi-stage
+    for (const f of froms) expect(f).toMatch(/^\$\{NODE_IMAGE\}$/); // the pinned ARG, never a tag
+  });
+
+  it("runs as a numeric non-root user and writes nothing at run time", () => {
+    const runtime = text.slice(text.lastIndexOf("\nFROM "));
+    expect(/^USER (\d+):(\d+)$/m.exec(runtime)?.[1]).not.toBe("0");
+    expect(runtime).not.toMatch(/^VOLUME/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/cli\.mjs"\]$/m);
+  });
+
+  it.skipIf(!existsSync(HADOLINT))("passes hadolint", async () => {
+    const r = await promisify(execFile)(HADOLINT, [DOCKERFILE]).then(
+      (x) => ({ code: 0, out: x.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+    expect(r.out).toBe("");
+    expect(r.code).toBe(0);
+  });
+});
