@@ -164,7 +164,7 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
     expect(Number(ratio.value[1])).toBe(0); // a 4xx is the client's fault, not an error of the version
   });
 
-  it("loads all 9 rules healthy; only the drift alert reacts, to the untrained model's meaningless masks", async () => {
+  it("loads all 9 rules healthy; the drift alert reacts to the untrained model's meaningless masks, nothing pages", async () => {
     const rules = await until("rules evaluated", async () => {
       const r = (await (await fetch(`${prom}/api/v1/rules`)).json()) as {
         data: { groups: { rules: { name: string; health: string; lastEvaluation: string }[] }[] };
@@ -183,7 +183,11 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
       };
       return r.data.alerts.length ? r.data.alerts : undefined;
     });
-    expect(alerts.map((a) => [a.labels.alertname, a.state])).toEqual([["WmsMaskCoverageDrift", "pending"]]);
-    expect(alerts[0]?.labels).toMatchObject(LABELS);
+    const drift = alerts.find((a) => a.labels.alertname === "WmsMaskCoverageDrift");
+    expect(drift?.state).toBe("pending");
+    expect(drift?.labels).toMatchObject(LABELS);
+    // Nothing that pages: the server is up, loaded and answers without 5xx. (Latency alerts
+    // depend on how loaded this machine is, so they are not judged here.)
+    expect(alerts.filter((a) => a.labels.severity === "page")).toEqual([]);
   });
 });

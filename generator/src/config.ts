@@ -96,6 +96,20 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
         hint: `set name: ${name}`,
       });
     }
+    // More inference threads than the CPU limit only buys throttling (CFS quota).
+    const cpuLimit = c?.resources?.limits?.cpu;
+    if (c?.server?.threads && typeof cpuLimit === "string") {
+      const cores = cpuLimit.endsWith("m") ? Number(cpuLimit.slice(0, -1)) / 1000 : Number(cpuLimit);
+      if (c.server.threads > Math.max(1, Math.ceil(cores))) {
+        problems.push({
+          file: configSrc.file,
+          line: configSrc.lineOf(["server", "threads"]),
+          field: "server.threads",
+          message: `${c.server.threads} inference threads exceed the CPU limit of ${cpuLimit}`,
+          hint: `set server.threads to at most ${Math.max(1, Math.ceil(cores))} or raise resources.limits.cpu`,
+        });
+      }
+    }
     if (c?.replicas && c.replicas.min > c.replicas.max) {
       problems.push({
         file: configSrc.file,

@@ -119,6 +119,17 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "environment: more inference threads than CPUs",
+    apply: (r) => {
+      const f = join(r, "environments/dev/environment.yaml");
+      writeFileSync(f, readFileSync(f, "utf8").replace(/^ {2}threads: 1 /m, "  threads: 4 "));
+    },
+    expect: [
+      /environments\/dev\/environment\.yaml:12 \[server\.threads\] 4 inference threads exceed the CPU limit of 1/,
+      /fix: set server\.threads to at most 1 or raise resources\.limits\.cpu/,
+    ],
+  },
+  {
     name: "output an admission policy would deny",
     apply: (r) => {
       mkdirSync(join(r, "policies/max-two-replicas"), { recursive: true });

@@ -39,7 +39,8 @@ export function canonical(value: unknown): Json | undefined {
  */
 export function toYaml(object: unknown): string {
   const value = canonical(object);
-  if (value === undefined || typeof value !== "object" || Array.isArray(value)) throw new Error("top level must be a map");
+  if (value === undefined || typeof value !== "object" || Array.isArray(value))
+    throw new Error("top level must be a map");
   const out: string[] = [];
   emitMap(value, 0, out);
   return `${out.join("\n")}\n`;
@@ -53,7 +54,8 @@ function scalar(v: string | number | boolean): string {
   return PLAIN.test(v) && !RESERVED.test(v) ? v : JSON.stringify(v);
 }
 
-const isBlock = (v: Json): v is string => typeof v === "string" && v.includes("\n") && /^[^ \n]/.test(v) && !/[ \t]\n/.test(v) && !/[\r\t]/.test(v);
+const isBlock = (v: Json): v is string =>
+  typeof v === "string" && v.includes("\n") && /^[^ \n]/.test(v) && !/[ \t]\n/.test(v) && !/[\r\t]/.test(v);
 
 function blockLines(v: string, pad: string, out: string[]) {
   const body = v.endsWith("\n") ? v.slice(0, -1) : v;
