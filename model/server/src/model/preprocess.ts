@@ -1,29 +1,25 @@
 /**
  * Displayed RGB pixels -> the model's input tensor, exactly as the card says: stretch-resize
  * (bilinear) to the card's width x height, multiply by `scale`, subtract mean, divide by std,
- * NCHW float32. The resize is done by libvips; only the HWC->CHW normalisation is a JS loop
- * (one pass over width*height*3 bytes, ~1-3 ms at 512x512, reported as the "preprocess" stage).
+ * NCHW float32. The resize reproduces Pillow's exactly (pillow-resize.ts, a JS loop over the
+ * filter taps); the HWC->CHW normalisation is one pass over width*height*3 bytes.
  */
-import sharp from "sharp";
 import type { InferenceSpec } from "./card.ts";
 import type { DecodedImage } from "./decode.ts";
+import { pillowBilinearRgb } from "./pillow-resize.ts";
 
 export type PreprocessSpec = Pick<InferenceSpec, "width" | "height" | "scale" | "mean" | "std">;
 
 /**
- * Resizing from raw pixels (not from the JPEG) keeps libjpeg's shrink-on-load out of the way:
- * training decodes at full size and resizes once, and so must we. libvips' "linear" kernel is
- * the same triangle filter as Pillow's BILINEAR (measured: at most 3 levels of 255 apart).
+ * Resizing from the fully decoded pixels (not from the JPEG) keeps libjpeg's shrink-on-load out
+ * of the way: training decodes at full size and resizes once with Pillow, and so must we.
  */
 export async function resizeRgb(
   img: DecodedImage,
   spec: Pick<InferenceSpec, "width" | "height">,
-): Promise<Buffer> {
+): Promise<Uint8Array> {
   if (img.width === spec.width && img.height === spec.height) return img.data;
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(spec.width, spec.height, { fit: "fill", kernel: "linear" })
-    .raw()
-    .toBuffer();
+  return pillowBilinearRgb(img.data, img.width, img.height, spec.width, spec.height);
 }
 
 /** HWC uint8 -> CHW float32 with (x * scale - mean) / std folded into one multiply-add. */
