@@ -131,16 +131,27 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
     expect(info.metric.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("counts predictions by code, and the recording rules turn them into per-version rates", async () => {
+  it("counts predictions by code, and the recording rules turn them into per-version rates", {
+    timeout: 150_000,
+  }, async () => {
     const photo = await jpegPhoto(640, 480);
-    for (let i = 0; i < 3; i++) {
+    const predict = async () => {
       const r = await fetch(`${server}/predictions/wms`, {
         method: "POST",
         body: photo,
         headers: { "content-type": "image/jpeg" },
       });
       expect(r.status).toBe(200);
-    }
+    };
+    // rate() needs the counter to grow between two scrapes: let Prometheus see the series
+    // first, then add to it (a series first scraped at its final value has rate 0).
+    await predict();
+    await until(
+      "the first 200 scraped",
+      async () => (await query('wms_http_requests_total{endpoint="/predictions/{model}", code="200"}'))[0],
+    );
+    await predict();
+    await predict();
     const bad = await fetch(`${server}/predictions/wms`, {
       method: "POST",
       body: Buffer.from("not an image"),
