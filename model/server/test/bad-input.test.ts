@@ -6,7 +6,15 @@ import type { Socket } from "node:net";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.ts";
-import { corruptPngCrc, jpegPhoto, pngDeclaring, pngImage, rawExchange, request } from "./support/images.ts";
+import {
+  corruptPngCrc,
+  jpegPhoto,
+  openSocket,
+  pngDeclaring,
+  pngImage,
+  rawExchange,
+  request,
+} from "./support/images.ts";
 import { modelUnavailable, untrainedModel } from "./support/model.ts";
 import { testServer } from "./support/server.ts";
 
@@ -188,10 +196,34 @@ describe.skipIf(skip !== null)("bad input", () => {
     expect(cases.length).toBeGreaterThanOrEqual(12);
   });
 
+  it("lingers after refusing an upload, so a client that reads only after sending more still gets its 413", async () => {
+    const socket = await openSocket(port);
+    socket.on("error", () => {}); // a reset is what this test is about: judged by what was read
+    socket.pause();
+    socket.write(
+      request("POST", PATH, { "content-type": "image/jpeg", "content-length": 100 * 1024 * 1024 }),
+    );
+    await sleep(200); // the 413 has arrived and waits, unread
+    const mb = Buffer.alloc(1024 * 1024, 0x41);
+    for (let i = 0; i < 16 && socket.writable; i++) {
+      if (!socket.write(mb)) await sleep(5);
+    }
+    await sleep(200); // without lingering, the server's kernel has answered these bytes with RST
+    const read: Buffer[] = [];
+    socket.on("data", (d: Buffer) => read.push(d));
+    const closed = new Promise((r) => socket.once("close", r));
+    socket.resume();
+    await Promise.race([closed, sleep(3000)]);
+    socket.destroy();
+    expect(Buffer.concat(read).toString("latin1")).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
   it("answers each with its 4xx within 1 s and keeps serving good requests", async () => {
     const seen: string[] = [];
     for (const c of cases) {
-      const res = await rawExchange(port, c.send, 3000);
+      const res = await rawExchange(port, c.send, 3000).catch((err: Error) => {
+        throw new Error(`${c.name}: ${err.message}`);
+      });
       seen.push(`${c.name}: ${res.status} in ${res.ms.toFixed(0)} ms`);
       expect.soft(res.status, c.name).toBe(c.status);
       expect.soft(res.ms, c.name).toBeLessThan(1000);

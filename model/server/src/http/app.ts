@@ -14,6 +14,7 @@ import {
 import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "./context.ts";
 import { type ErrorDialect, rawResponse, sendJson, toHttpError } from "./errors.ts";
+import { isLingering, lingerAfterResponse, lingerClose } from "./linger.ts";
 import { ping, predictions } from "./routes.ts";
 import * as v2 from "./v2.ts";
 
@@ -115,8 +116,13 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
       res.destroy();
       return;
     }
-    // A body we did not read would be parsed as the next request: close the connection.
-    if (!req.complete) e.headers.connection = "close";
+    // A body we did not read would be parsed as the next request: close the connection, but
+    // linger (discarding the rest of the upload) so that the client gets to read this answer.
+    if (!req.complete) {
+      e.headers.connection = "close";
+      req.resume();
+      lingerAfterResponse(req.socket);
+    }
     sendJson(res, e.status, e.body, e.headers);
   }
 }
@@ -127,6 +133,7 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
  */
 function onClientError(metrics: ServerMetrics, err: NodeJS.ErrnoException, socket: Duplex): void {
   const pending = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (isLingering(socket)) return; // more of the same client's bytes after our answer
   if (err.code === "ECONNRESET" || !socket.writable || pending?.headersSent) {
     socket.destroy();
     return;
@@ -138,7 +145,8 @@ function onClientError(metrics: ServerMetrics, err: NodeJS.ErrnoException, socke
         ? new HeadersTooLargeError("request headers too large")
         : new BadInputError(`malformed HTTP request (${err.code ?? "unknown"})`);
   metrics.rejected.inc({ reason: typed.kind === "bad_input" ? "bad_request" : typed.kind });
-  socket.end(rawResponse(toHttpError(typed, "torchserve")), () => socket.destroy());
+  socket.write(rawResponse(toHttpError(typed, "torchserve")));
+  lingerClose(socket);
 }
 
 export function createApp(ctx: AppContext, t: TimeoutOptions): Server {
