@@ -31,13 +31,14 @@ def cmd_prepare(a) -> int:
 
 
 def cmd_train(a) -> int:
-    from .pipeline import evaluate_run, export_run
     from .train import train
 
     p = _params(a)
     summary = train(p, a.run_dir, resume=a.resume, limit=a.limit)
     print(json.dumps(summary, indent=2))
-    if a.finalize:
+    if a.finalize:  # imported only here: a bare GPU machine may lack what evaluation/export need
+        from .pipeline import evaluate_run, export_run
+
         metrics = evaluate_run(p, a.run_dir)
         print(json.dumps({k: metrics[k] for k in ("val", "test")}, indent=2))
         report = export_run(p, a.run_dir)

@@ -137,8 +137,7 @@ def prepare(data_dir: str | Path, cache_dir: str | Path, width: int, height: int
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"dataset_{width}x{height}_{on_bad}_{_cache_key(pairs, width, height)}.npz"
     if path.is_file():
-        z = np.load(path, allow_pickle=False)
-        ds = Dataset(list(z["ids"]), z["splits"], z["images"], z["masks"], list(z["skipped"]))
+        ds = load_cache(path)
         log.info("dataset cache hit: %s (%d pairs)", path, len(ds))
         return ds, path
     log.info("decoding %d pairs from %s at %dx%d", len(pairs), data_dir, width, height)
@@ -174,6 +173,19 @@ def prepare(data_dir: str | Path, cache_dir: str | Path, width: int, height: int
     return ds, path
 
 
+def load_cache(path: str | Path) -> Dataset:
+    """A cache written by prepare(), read as is (train uses this directly when params name
+    data.cache_file, e.g. on a GPU machine that has the cache but not the raw dataset)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such dataset cache (write one with `python -m wms_training prepare`)")
+    z = np.load(path, allow_pickle=False)
+    missing = {"ids", "splits", "images", "masks", "skipped"} - set(z.files)
+    if missing:
+        raise BadInputError(f"{path}: not a dataset cache (missing arrays: {', '.join(sorted(missing))})")
+    return Dataset(list(z["ids"]), z["splits"], z["images"], z["masks"], list(z["skipped"]))
+
+
 def split_counts(ds: Dataset) -> dict:
     return {s: int((ds.splits == s).sum()) for s in SPLITS}
 
@@ -183,12 +195,13 @@ def split_counts(ds: Dataset) -> dict:
 
 def augment(images, masks, rng, cfg: dict):
     """Random flips, small rotation/scale (same warp for image and mask), colour jitter on the
-    image only.  images: (N,3,H,W) float in [0,1]; masks: (N,1,H,W) float 0/1.  Returns both."""
+    image only.  images: (N,3,H,W) float in [0,1]; masks: (N,1,H,W) float 0/1, on any one device
+    (the random draws come from `rng` either way).  Returns both."""
     import torch
     from torch.nn import functional as F
 
-    n = images.shape[0]
-    g = lambda lo, hi: torch.from_numpy(rng.uniform(lo, hi, n).astype(np.float32))  # noqa: E731
+    n, dev = images.shape[0], images.device
+    g = lambda lo, hi: torch.from_numpy(rng.uniform(lo, hi, n).astype(np.float32)).to(dev)  # noqa: E731
     deg = float(cfg.get("rotate_degrees", 15))
     smin, smax = cfg.get("scale", [0.9, 1.1])
     theta_rad = g(-deg, deg) * math.pi / 180
@@ -197,7 +210,7 @@ def augment(images, masks, rng, cfg: dict):
     fy = torch.where(g(0, 1) < cfg.get("vflip", 0.0), -1.0, 1.0)
     cos, sin = torch.cos(theta_rad) / scale, torch.sin(theta_rad) / scale
     # affine_grid maps output coords to input coords: rotation/scale, then flips
-    theta = torch.zeros(n, 2, 3)
+    theta = torch.zeros(n, 2, 3, device=dev)
     theta[:, 0, 0], theta[:, 0, 1] = cos * fx, -sin * fx
     theta[:, 1, 0], theta[:, 1, 1] = sin * fy, cos * fy
     both = torch.cat([images, masks], dim=1)

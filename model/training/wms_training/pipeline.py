@@ -57,6 +57,12 @@ def split_pairs(params: dict, run_dir: Path, split: str):
     return [p for p in pairs if split_of(p.id) == split and p.id not in skipped]
 
 
+def dataset_split(params: dict, run_dir: Path) -> dict:
+    """Pairs per split of the dataset that evaluation reads (not of whatever cache training
+    loaded: a cache carried to a GPU machine may leave the test split behind)."""
+    return {s: len(split_pairs(params, run_dir, s)) for s in ("train", "val", "test")}
+
+
 def _summary(run_dir: Path) -> dict:
     f = run_dir / "train_summary.json"
     return json.loads(f.read_text()) if f.is_file() else {}
@@ -78,8 +84,9 @@ def evaluate_run(params: dict, run_dir: str | Path) -> dict:
         rows[split] = r["per_image"]
         log.info("%s: IoU %.4f Dice %.4f on %d images (%.0fs)", split, r["iou"], r["dice"], r["n"], time.time() - t)
     summary = _summary(run_dir)
-    metrics = {**results, "training": {k: summary.get(k) for k in
-                                       ("best_epoch", "epochs_run", "stop_reason", "train_seconds", "split")}}
+    metrics = {**results, "training": {**{k: summary.get(k) for k in
+                                          ("best_epoch", "epochs_run", "stop_reason", "train_seconds")},
+                                       "split": dataset_split(params, run_dir)}}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_per_image_csv(run_dir / "per_image.csv", rows)
     hist = run_dir / "history.json"
@@ -163,7 +170,7 @@ def export_run(params: dict, run_dir: str | Path, out_dir: str | Path | None = N
         mlflow_run_id=tracker.run_id,
         duration_s=float(summary.get("train_seconds", 0.0)),
         device=summary.get("device"),
-        split=summary.get("split"),
+        split=dataset_split(params, run_dir),
         threshold=float(params["output"]["threshold"]),
     )
     if quant:

@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .config import public, resolve
-from .data import Dataset, augment, prepare, split_counts
+from .data import Dataset, augment, load_cache, prepare, split_counts
 from .metrics import iou_dice
 from .model import build_model, check_input_size
 from .preprocess import IMAGENET_MEAN, IMAGENET_STD
@@ -56,10 +56,11 @@ _MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
 
 
-def to_tensors(images_u8: np.ndarray, masks_u8: np.ndarray):
-    """NHWC uint8 + NHW 0/1 -> NCHW float in [0,1] and N1HW float."""
-    x = torch.from_numpy(images_u8).permute(0, 3, 1, 2).float().div_(255.0)
-    y = torch.from_numpy(masks_u8).unsqueeze(1).float()
+def to_tensors(images_u8: np.ndarray, masks_u8: np.ndarray, device: torch.device | None = None):
+    """NHWC uint8 + NHW 0/1 -> NCHW float in [0,1] and N1HW float, on `device` (the uint8 bytes
+    travel, the float conversion happens there)."""
+    x = torch.from_numpy(np.ascontiguousarray(images_u8)).to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    y = torch.from_numpy(np.ascontiguousarray(masks_u8)).to(device).unsqueeze(1).float()
     return x, y
 
 
@@ -73,8 +74,8 @@ def validate(model, ds: Dataset, device, cfg, batch_size: int = 16) -> dict:
     model.eval()
     losses, ious, dices = [], [], []
     for i in range(0, len(ds), batch_size):
-        x, y = to_tensors(ds.images[i : i + batch_size], ds.masks[i : i + batch_size])
-        x, y = normalize_t(x.to(device)), y.to(device)
+        x, y = to_tensors(ds.images[i : i + batch_size], ds.masks[i : i + batch_size], device)
+        x = normalize_t(x)
         logits = model(x)
         losses.append(float(loss_fn(logits, y, cfg)) * len(x))
         pred = (logits >= 0).cpu().numpy()
@@ -122,15 +123,24 @@ def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | 
     torch.set_num_threads(int(tc.get("threads", 2)))
     seed_everything(int(params["seed"]))
     device = pick_device(tc.get("device", "auto"))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input size: let cuDNN pick its fastest kernels
 
-    ds, cache_path = prepare(
-        resolve(params, params["data"]["dir"]),
-        resolve(params, params["data"]["cache_dir"]),
-        width,
-        height,
-        limit=limit,
-        on_bad=params["data"].get("on_bad", "error"),
-    )
+    if params["data"].get("cache_file"):  # a prepared cache only (no raw dataset at hand)
+        cache_path = resolve(params, params["data"]["cache_file"])
+        ds = load_cache(cache_path)
+        if ds.images.shape[1:3] != (height, width):
+            raise ValueError(f"{cache_path}: images are {ds.images.shape[2]}x{ds.images.shape[1]}, "
+                             f"params say {width}x{height}")
+    else:
+        ds, cache_path = prepare(
+            resolve(params, params["data"]["dir"]),
+            resolve(params, params["data"]["cache_dir"]),
+            width,
+            height,
+            limit=limit,
+            on_bad=params["data"].get("on_bad", "error"),
+        )
     train_ds, val_ds = ds.subset("train"), ds.subset("val")
     if len(train_ds) == 0 or len(val_ds) == 0:
         raise ValueError(f"need train and val images, got split {split_counts(ds)}")
@@ -184,11 +194,11 @@ def train(params: dict, run_dir: str | Path, resume: bool = False, limit: int | 
             idx = np.sort(order[b * bs : (b + 1) * bs])
             if crop and epoch < crop_epochs:
                 x, y = to_tensors(*random_crops(train_ds.images[idx], train_ds.masks[idx], crop, rng,
-                                                float(tc.get("crop_fg_prob", 0.7))))
+                                                float(tc.get("crop_fg_prob", 0.7))), device)
             else:
-                x, y = to_tensors(train_ds.images[idx], train_ds.masks[idx])
-            x, y = augment(x, y, rng, ac)
-            x, y = normalize_t(x.to(device)), y.to(device)
+                x, y = to_tensors(train_ds.images[idx], train_ds.masks[idx], device)
+            x, y = augment(x, y, rng, ac)  # augmentation runs where training does
+            x = normalize_t(x)
             loss = loss_fn(model(x), y, tc)
             opt.zero_grad(set_to_none=True)
             loss.backward()
