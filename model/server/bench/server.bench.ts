@@ -1,5 +1,6 @@
 /**
- * npm run bench:server [-- --size 256 --requests 24 --levels 1,2,4,8 --photos 16 --no-torchserve]
+ * npm run bench:server [-- --model latest | <path/to/model.onnx> | untrained [--size 512]]
+ *                      [-- --requests 24 --levels 1,2,4,8 --photos 16 --no-torchserve]
  *
  * Over HTTP on 127.0.0.1 with real dataset photos, at each concurrency level: this server
  * (a child process, `cli.ts serve`), beside the bare ONNX Runtime session on the same
@@ -12,7 +13,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
@@ -24,6 +25,7 @@ import {
   datasetUnavailable,
   PYTHON,
   REPO_ROOT,
+  shippedReleaseModels,
   TRAINING_DIR,
   untrainedModel,
 } from "../test/support/model.ts";
@@ -35,7 +37,10 @@ const BENCH_PY = join(REPO_ROOT, "model/server/bench/py");
 
 const { values: args } = parseArgs({
   options: {
-    size: { type: "string", default: "256" },
+    // "latest": the newest release the repo ships (model/releases/*/<version>/model.onnx); a path
+    // to a release's model.onnx (its model-card.json beside it); "untrained": the seeded example
+    model: { type: "string", default: "latest" },
+    size: { type: "string", default: "512" },
     requests: { type: "string", default: "24" },
     levels: { type: "string", default: "1,2,4,8" },
     photos: { type: "string", default: "16" },
@@ -43,7 +48,32 @@ const { values: args } = parseArgs({
     "no-torchserve": { type: "boolean", default: false },
   },
 });
-const SIZE = Number(args.size);
+function newestShippedRelease(): string {
+  const semver = (dir: string) => (dir.split("/").at(-1) as string).split(/[.-]/).map((n) => Number(n) || 0);
+  const newest = shippedReleaseModels().sort((a, b) => {
+    const [x, y] = [semver(a.dir), semver(b.dir)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+    return 0;
+  });
+  const last = newest.at(-1);
+  if (!last) throw new Error("no release ships a model.onnx under model/releases: pass --model untrained");
+  return last.model;
+}
+
+const RELEASE =
+  args.model !== "untrained"
+    ? (() => {
+        const model = resolve(args.model === "latest" ? newestShippedRelease() : (args.model as string));
+        const card = join(dirname(model), "model-card.json");
+        const c = JSON.parse(readFileSync(card, "utf8"));
+        const [, , h, w] = c.io.input.shape as number[];
+        if (h !== w) throw new Error(`${card}: the bench assumes a square input, not ${w}x${h}`);
+        const test = c.metrics?.test;
+        const what = `${c.name} ${c.version} (trained; test IoU ${test?.iou?.toFixed(4)} / Dice ${test?.dice?.toFixed(4)})`;
+        return { model, card, size: h as number, what };
+      })()
+    : undefined;
+const SIZE = RELEASE?.size ?? Number(args.size);
 const REQUESTS = Number(args.requests);
 const LEVELS = (args.levels as string).split(",").map(Number);
 const THREADS = Number(args.threads);
@@ -302,7 +332,7 @@ async function benchTorchServe(modelPath: string, cardPath: string, photos: Buff
     }
     const weights = await run(
       PYTHON,
-      [join(BENCH_PY, "untrained_weights.py"), modelPath, cardPath, join(work, "model.pt")],
+      [join(BENCH_PY, "onnx_weights.py"), modelPath, cardPath, join(work, "model.pt")],
       {
         cwd: TRAINING_DIR,
         env: { ...process.env, PYTHONPATH: TRAINING_DIR },
@@ -344,7 +374,7 @@ async function benchTorchServe(modelPath: string, cardPath: string, photos: Buff
       "--handler",
       join(BENCH_PY, "ts_handler.py"),
       "--extra-files",
-      `${join(work, "model-card.json")},${join(work, "bench-config.json")}`,
+      `${join(work, "model-card.json")},${join(work, "bench-config.json")},${join(BENCH_PY, "folded.py")}`,
       "--export-path",
       work,
       "--force",
@@ -426,7 +456,7 @@ async function main() {
   const missing = datasetUnavailable();
   if (missing) throw new Error(missing);
   const started = performance.now();
-  const model = await untrainedModel(SIZE);
+  const model = RELEASE ? { model: RELEASE.model, card: RELEASE.card } : await untrainedModel(SIZE);
   const files = datasetImages().slice(0, Number(args.photos));
   const photos = await Promise.all(files.map((f) => readFile(f)));
   const spec = {
@@ -444,7 +474,14 @@ async function main() {
   // resized photo, and resizing the probability map back to the photo's size with threshold.
   const decoded = await decodeImage(photos[0] as Buffer, { exifTranspose: true }, { maxPixels: 5e7 });
   const small = await resizeRgb(decoded, spec);
-  const logits = new Float32Array(SIZE * SIZE).map((_, i) => Math.sin(i / 97));
+  // The model's own output for that photo: how much of it is near the threshold decides the
+  // cost of the resize back (an untrained model is near 0.5 everywhere, a trained one is not).
+  const probe = await ort.InferenceSession.create(model.model);
+  const probed = await probe.run({
+    input: new ort.Tensor("float32", tensors[0] as Float32Array, [1, 3, SIZE, SIZE]),
+  });
+  const logits = Float32Array.from(Object.values(probed)[0]?.data as Float32Array);
+  await probe.release();
   const post = {
     width: SIZE,
     height: SIZE,
@@ -498,7 +535,7 @@ async function main() {
   const out = [
     `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
       `onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads`,
-    `model: seeded untrained U-Net (seed architecture), input ${SIZE}x${SIZE}, ${machine.params} parameters, ` +
+    `model: ${RELEASE?.what ?? "seeded untrained U-Net"} (seed architecture), input ${SIZE}x${SIZE}, ${machine.params} parameters, ` +
       `${machine.gflopsPerImage.toFixed(2)} GFLOP per image (2 x Conv MACs)`,
     `photos: ${files.length} dataset photos, cycled; ${REQUESTS} measured requests per row after a warm-up request per client`,
     "",

@@ -168,6 +168,78 @@ describe("pre/postprocessing arithmetic", () => {
     }
   });
 
+  it("skips only what cannot reach the threshold: same mask as resizing every pixel", () => {
+    // The plain algorithm (activate all, resize all, threshold all), kept here as the reference.
+    const reference = (logits: Float32Array, w: number, h: number, W: number, H: number, t: number) => {
+      const p = activate(logits, "sigmoid");
+      const weights = (inSize: number, outSize: number) => {
+        const scale = inSize / outSize;
+        const support = Math.max(scale, 1);
+        return Array.from({ length: outSize }, (_, o) => {
+          const c = (o + 0.5) * scale;
+          const lo = Math.max(Math.trunc(c - support + 0.5), 0);
+          const hi = Math.min(Math.trunc(c + support + 0.5), inSize);
+          const ws = Array.from({ length: hi - lo }, (_, i) => {
+            const d = Math.abs((i + lo - c + 0.5) / support);
+            return d < 1 ? 1 - d : 0;
+          });
+          const sum = ws.reduce((a, b) => a + b, 0);
+          return { lo, ws: ws.map((v) => (sum ? v / sum : 0)) };
+        });
+      };
+      const cx = weights(w, W);
+      const cy = weights(h, H);
+      const tmp = new Float32Array(h * W);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < W; x++)
+          tmp[y * W + x] = (cx[x] as { lo: number; ws: number[] }).ws.reduce(
+            (s, wt, i) => s + (p[y * w + (cx[x] as { lo: number }).lo + i] as number) * wt,
+            0,
+          );
+      const out = new Uint8Array(W * H);
+      for (let y = 0; y < H; y++) {
+        const { lo, ws } = cy[y] as { lo: number; ws: number[] };
+        for (let x = 0; x < W; x++) {
+          let s = 0;
+          for (let i = 0; i < ws.length; i++)
+            if (ws[i]) s += (tmp[(lo + i) * W + x] as number) * (ws[i] as number);
+          out[y * W + x] = Math.fround(s) >= Math.fround(t) ? 255 : 0;
+        }
+      }
+      return out;
+    };
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const maps: Array<[string, number, number, (x: number, y: number) => number]> = [
+      ["a blob in a cold map", 40, 32, (x, y) => (Math.hypot(x - 25, y - 10) < 6 ? 4 : -8) + rand()],
+      [
+        "two blobs and noise",
+        33,
+        47,
+        (x, y) => ((x - 5) ** 2 + (y - 40) ** 2 < 20 || (x > 28 && y < 4) ? 3 : -5) + 2 * rand(),
+      ],
+      ["near the threshold everywhere", 24, 24, () => (rand() - 0.5) * 0.02],
+      ["all cold", 16, 16, () => -20 - rand()],
+      ["exactly at the threshold in places", 20, 20, (x, y) => ((x + y) % 7 === 0 ? 0 : -9)],
+    ];
+    for (const [name, w, h, f] of maps) {
+      const logits = new Float32Array(w * h);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) logits[y * w + x] = f(x, y);
+      for (const [W, H] of [
+        [3 * w + 1, 2 * h + 5], // up, as from the model to a photo
+        [Math.ceil(w / 2) + 1, Math.ceil(h / 3)], // down, more taps per pixel
+      ] as const) {
+        const got = resizeAndThreshold(logits, w, h, W, H, 0.5, "bilinear", "sigmoid");
+        const want = reference(logits, w, h, W, H, 0.5);
+        expect(Buffer.from(got.data).equals(Buffer.from(want)), `${name} ${w}x${h} -> ${W}x${H}`).toBe(true);
+        expect(got.coverage).toBe(want.filter((v) => v).length / (W * H));
+      }
+    }
+  });
+
   it("reports coverage and the bounding box of the mask", () => {
     const map = new Float32Array(16);
     map[5] = 1; // (1,1) of 4x4

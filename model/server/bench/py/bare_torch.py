@@ -9,14 +9,13 @@ import sys
 import time
 
 import torch
-from wms_training.model import build_model
+from folded import folded_unet
 
 weights, card_path, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 card = json.load(open(card_path))
-p = card["training"]["params"]
 size = int(card["io"]["input"]["shape"][2])
 torch.set_num_threads(threads)
-model = build_model({"base_filters": p["base_filters"], "depth": p["depth"]})
+model = folded_unet(card)
 model.load_state_dict(torch.load(weights, map_location="cpu"))
 model.eval()
 x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))

@@ -1,4 +1,4 @@
-"""TorchServe handler: the same weights (eager PyTorch) and the same preprocessing as training
+"""TorchServe handler: the same weights (eager PyTorch, batch norm folded as in the ONNX file) and the same preprocessing as training
 (wms_training.preprocess), PNG mask out, so that it answers exactly what the Node server does."""
 
 import io
@@ -17,14 +17,14 @@ class WmsHandler(BaseHandler):
         model_dir = context.system_properties["model_dir"]
         cfg = json.load(open(os.path.join(model_dir, "bench-config.json")))
         sys.path.insert(0, cfg["trainingDir"])
-        from wms_training.model import build_model
+        sys.path.insert(0, model_dir)  # folded.py travels in the .mar
+        from folded import folded_unet
         from wms_training import preprocess
 
         self.pre = preprocess
         self.card = json.load(open(os.path.join(model_dir, "model-card.json")))
-        p = self.card["training"]["params"]
         torch.set_num_threads(int(cfg.get("threads", 2)))
-        self.model = build_model({"base_filters": p["base_filters"], "depth": p["depth"]})
+        self.model = folded_unet(self.card)
         self.model.load_state_dict(torch.load(os.path.join(model_dir, "model.pt"), map_location="cpu"))
         self.model.eval()
         self.initialized = True

@@ -69,45 +69,56 @@ export function pillowBilinearRgb(
 ): Uint8Array {
   const h = precompute(inW, outW);
   const v = precompute(inH, outH);
+  // Locals, not property loads, inside the hot loops.
+  const hb = h.bounds;
+  const hk = h.kk;
+  const hks = h.ksize;
+  const vb = v.bounds;
+  const vk = v.kk;
+  const vks = v.ksize;
   // Rows of the input that the vertical pass will read.
-  const yFirst = v.bounds[0] as number;
-  const yLast = (v.bounds[(outH - 1) * 2] as number) + (v.bounds[(outH - 1) * 2 + 1] as number);
+  const yFirst = vb[0] as number;
+  const yLast = (vb[(outH - 1) * 2] as number) + (vb[(outH - 1) * 2 + 1] as number);
   const rows = yLast - yFirst;
-  const tmp = new Uint8Array(rows * outW * 3);
+  const rowLen = outW * 3;
+  const tmp = new Uint8Array(rows * rowLen);
   for (let y = 0; y < rows; y++) {
     const inRow = (y + yFirst) * inW * 3;
-    const outRow = y * outW * 3;
+    let o = y * rowLen;
     for (let xx = 0; xx < outW; xx++) {
-      const xmin = h.bounds[xx * 2] as number;
-      const n = h.bounds[xx * 2 + 1] as number;
-      const k = xx * h.ksize;
+      const n = hb[xx * 2 + 1] as number;
+      const k = xx * hks;
+      let p = inRow + (hb[xx * 2] as number) * 3;
       let s0 = HALF;
       let s1 = HALF;
       let s2 = HALF;
-      for (let x = 0; x < n; x++) {
-        const w = h.kk[k + x] as number;
-        const p = inRow + (x + xmin) * 3;
+      for (let x = 0; x < n; x++, p += 3) {
+        const w = hk[k + x] as number;
         s0 += (src[p] as number) * w;
         s1 += (src[p + 1] as number) * w;
         s2 += (src[p + 2] as number) * w;
       }
-      const o = outRow + xx * 3;
-      tmp[o] = clip8(s0);
-      tmp[o + 1] = clip8(s1);
-      tmp[o + 2] = clip8(s2);
+      tmp[o++] = clip8(s0);
+      tmp[o++] = clip8(s1);
+      tmp[o++] = clip8(s2);
     }
   }
+  // Vertical pass: accumulate whole rows (contiguous reads and writes), then round and clip.
   const out = new Uint8Array(outW * outH * 3);
+  const acc = new Int32Array(rowLen);
   for (let yy = 0; yy < outH; yy++) {
-    const ymin = (v.bounds[yy * 2] as number) - yFirst;
-    const n = v.bounds[yy * 2 + 1] as number;
-    const k = yy * v.ksize;
-    const outRow = yy * outW * 3;
-    for (let i = 0; i < outW * 3; i++) {
-      let s = HALF;
-      for (let y = 0; y < n; y++) s += (tmp[(y + ymin) * outW * 3 + i] as number) * (v.kk[k + y] as number);
-      out[outRow + i] = clip8(s);
+    const ymin = (vb[yy * 2] as number) - yFirst;
+    const n = vb[yy * 2 + 1] as number;
+    const k = yy * vks;
+    acc.fill(HALF);
+    for (let y = 0; y < n; y++) {
+      const w = vk[k + y] as number;
+      if (w === 0) continue;
+      const row = (y + ymin) * rowLen;
+      for (let i = 0; i < rowLen; i++) acc[i] = (acc[i] as number) + (tmp[row + i] as number) * w;
     }
+    const outRow = yy * rowLen;
+    for (let i = 0; i < rowLen; i++) out[outRow + i] = clip8(acc[i] as number);
   }
   return out;
 }
