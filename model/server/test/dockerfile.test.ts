@@ -1,6 +1,6 @@
 /** The container recipe: pinned base, non-root, lint-clean (hadolint, when installed). */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -24,6 +24,19 @@ describe("Dockerfile", () => {
     expect(/^USER (\d+):(\d+)$/m.exec(runtime)?.[1]).not.toBe("0");
     expect(runtime).not.toMatch(/^VOLUME/m);
     expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/cli\.mjs"\]$/m);
+  });
+
+  it("puts every file the bundle loads by URL beside it (worker script, WebAssembly)", () => {
+    const loaded = new Set<string>();
+    for (const f of readdirSync(join(SERVER_DIR, "src"), { recursive: true }) as string[]) {
+      if (!f.endsWith(".ts")) continue;
+      const src = readFileSync(join(SERVER_DIR, "src", f), "utf8");
+      for (const m of src.matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g))
+        loaded.add(m[1] as string);
+    }
+    expect([...loaded].sort()).toEqual(["ort-worker.mjs", "wasm/pillow-resize.wasm"]);
+    // esbuild bundles src/ into dist/cli.mjs; these must land at the same relative paths in dist/
+    for (const rel of loaded) expect(text).toContain(`dist/${rel}`);
   });
 
   it.skipIf(!existsSync(HADOLINT))("passes hadolint", async () => {

@@ -5,6 +5,7 @@ import { OverloadedError } from "../src/errors.ts";
 import { imagePart, parseMultipart } from "../src/http/multipart.ts";
 import { inferenceSpec, type ModelCard, parseCard } from "../src/model/card.ts";
 import { sniffFormat } from "../src/model/decode.ts";
+import { pillowBilinearRgb, pillowBilinearRgbJs } from "../src/model/pillow-resize.ts";
 import { activate, resizeAndThreshold } from "../src/model/postprocess.ts";
 import { normalizeToChw } from "../src/model/preprocess.ts";
 import { BatchQueue } from "../src/queue.ts";
@@ -134,6 +135,46 @@ describe("model card", () => {
     const card = base();
     card.io.input.shape = [-1, 3, 512, 256];
     expect(() => inferenceSpec(parseCard(JSON.stringify(card), "card"))).toThrow(/disagrees/);
+  });
+});
+
+describe("the Pillow resize in WebAssembly", () => {
+  it("is byte for byte the JavaScript reference, shrinking, enlarging, odd sizes", () => {
+    let seed = 3;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed >>> 23;
+    };
+    for (const [inW, inH, outW, outH] of [
+      [1000, 1333, 512, 512],
+      [640, 480, 256, 256],
+      [101, 77, 333, 517], // enlarging, a row length that is not a multiple of 4
+      [9, 13, 3, 2],
+      [1, 1, 5, 4],
+      [512, 512, 512, 512],
+    ] as const) {
+      const src = Uint8Array.from({ length: inW * inH * 3 }, (_, i) => (i % 97 < 3 ? 255 : rand()));
+      const got = pillowBilinearRgb(src, inW, inH, outW, outH);
+      const want = pillowBilinearRgbJs(src, inW, inH, outW, outH);
+      expect(Buffer.from(got).equals(Buffer.from(want)), `${inW}x${inH} -> ${outW}x${outH}`).toBe(true);
+    }
+  });
+
+  it("lets go of the memory a very large photo needed, and keeps working", () => {
+    const big = new Uint8Array(4800 * 5000 * 3).fill(200); // 72 MB: more than the module keeps
+    expect(pillowBilinearRgb(big, 4800, 5000, 64, 64).every((v) => v === 200)).toBe(true);
+    const small = Uint8Array.from({ length: 30 * 20 * 3 }, (_, i) => i % 251);
+    expect(Buffer.from(pillowBilinearRgb(small, 30, 20, 7, 9))).toEqual(
+      Buffer.from(pillowBilinearRgbJs(small, 30, 20, 7, 9)),
+    );
+  });
+
+  it("ships the .wasm that its .wat compiles to (npm run build:wasm)", async () => {
+    // @ts-expect-error: a plain .mjs build script without types
+    const { compileWat } = await import("../scripts/build-wasm.mjs");
+    const dir = new URL("../src/model/wasm/", import.meta.url);
+    const built: Buffer = await compileWat(new URL("pillow-resize.wat", dir).pathname);
+    expect(built.equals(readFileSync(new URL("pillow-resize.wasm", dir)))).toBe(true);
   });
 });
 

@@ -1,0 +1,114 @@
+;; Pillow's BILINEAR resize of 8-bit RGB (libImaging/Resample.c, ImagingResampleHorizontal_8bpc
+;; and ImagingResampleVertical_8bpc), with 128-bit SIMD: the same 22-bit fixed-point sums as the
+;; C code, one i32x4 lane per channel (horizontal) or per byte (vertical), so the result is
+;; byte-identical. The JavaScript side (../pillow-resize.ts) computes the coefficients, lays the
+;; buffers out in this module's memory and calls the two passes.
+;;
+;; Build: npm run build:wasm (wabt's wat2wasm, SIMD enabled); the .wasm beside this file is
+;; committed and a test checks that it is this file's compilation.
+(module
+  (memory (export "memory") 1)
+
+  ;; tmp[y][x] for y in [0, rows): output column x of input row yFirst + y.
+  ;; bounds: per output column, i32 first input column and i32 tap count; kk: ks i32 weights
+  ;; per output column. Reads 4 bytes per tap (the 4th belongs to the next pixel, unused), so
+  ;; the caller leaves a byte of slack after src.
+  (func (export "horizontal")
+    (param $src i32) (param $inW i32) (param $yFirst i32) (param $rows i32) (param $outW i32)
+    (param $bounds i32) (param $kk i32) (param $ks i32) (param $tmp i32)
+    (local $y i32) (local $x i32) (local $t i32) (local $n i32) (local $row i32)
+    (local $p i32) (local $k i32) (local $o i32) (local $b i32) (local $acc v128)
+    (local.set $o (local.get $tmp))
+    (block $ydone
+      (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $row
+          (i32.add (local.get $src)
+            (i32.mul (i32.add (local.get $y) (local.get $yFirst)) (i32.mul (local.get $inW) (i32.const 3)))))
+        (local.set $x (i32.const 0))
+        (block $xdone
+          (loop $xloop
+            (br_if $xdone (i32.ge_u (local.get $x) (local.get $outW)))
+            (local.set $b (i32.add (local.get $bounds) (i32.shl (local.get $x) (i32.const 3))))
+            (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (i32.const 3))))
+            (local.set $n (i32.load offset=4 (local.get $b)))
+            (local.set $k (i32.add (local.get $kk) (i32.shl (i32.mul (local.get $x) (local.get $ks)) (i32.const 2))))
+            (local.set $acc (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $t (i32.const 0))
+            (block $tdone
+              (loop $tloop
+                (br_if $tdone (i32.ge_u (local.get $t) (local.get $n)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.mul
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
+                      (i32x4.splat (i32.load (local.get $k))))))
+                (local.set $p (i32.add (local.get $p) (i32.const 3)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $tloop)))
+            (local.set $acc
+              (i32x4.min_s
+                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                (v128.const i32x4 255 255 255 255)))
+            (i32.store8 (local.get $o) (i32x4.extract_lane 0 (local.get $acc)))
+            (i32.store8 offset=1 (local.get $o) (i32x4.extract_lane 1 (local.get $acc)))
+            (i32.store8 offset=2 (local.get $o) (i32x4.extract_lane 2 (local.get $acc)))
+            (local.set $o (i32.add (local.get $o) (i32.const 3)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $xloop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $yloop))))
+
+  ;; out[yy] for yy in [0, outH): sum over the taps of tmp rows (bounds[2yy] - yFirst) + t.
+  ;; Works 4 bytes at a time: a row whose length is not a multiple of 4 spills up to 3 bytes
+  ;; into the next row (rewritten right after) or, for the last row, into the caller's slack.
+  (func (export "vertical")
+    (param $tmp i32) (param $rowLen i32) (param $outH i32) (param $bounds i32) (param $kk i32)
+    (param $ks i32) (param $yFirst i32) (param $out i32)
+    (local $yy i32) (local $i i32) (local $t i32) (local $n i32) (local $base i32)
+    (local $kbase i32) (local $k i32) (local $p i32) (local $o i32) (local $b i32) (local $acc v128)
+    (local.set $o (local.get $out))
+    (block $ydone
+      (loop $yloop
+        (br_if $ydone (i32.ge_u (local.get $yy) (local.get $outH)))
+        (local.set $b (i32.add (local.get $bounds) (i32.shl (local.get $yy) (i32.const 3))))
+        (local.set $base
+          (i32.add (local.get $tmp)
+            (i32.mul (i32.sub (i32.load (local.get $b)) (local.get $yFirst)) (local.get $rowLen))))
+        (local.set $n (i32.load offset=4 (local.get $b)))
+        (local.set $kbase (i32.add (local.get $kk) (i32.shl (i32.mul (local.get $yy) (local.get $ks)) (i32.const 2))))
+        (local.set $i (i32.const 0))
+        (block $idone
+          (loop $iloop
+            (br_if $idone (i32.ge_u (local.get $i) (local.get $rowLen)))
+            (local.set $acc (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $p (i32.add (local.get $base) (local.get $i)))
+            (local.set $k (local.get $kbase))
+            (local.set $t (i32.const 0))
+            (block $tdone
+              (loop $tloop
+                (br_if $tdone (i32.ge_u (local.get $t) (local.get $n)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.mul
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
+                      (i32x4.splat (i32.load (local.get $k))))))
+                (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                (br $tloop)))
+            (local.set $acc
+              (i32x4.min_s
+                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
+                (v128.const i32x4 255 255 255 255)))
+            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
+            (v128.store32_lane 0
+              (i32.add (local.get $o) (local.get $i))
+              (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $iloop)))
+        (local.set $o (i32.add (local.get $o) (local.get $rowLen)))
+        (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
+        (br $yloop))))
+)
