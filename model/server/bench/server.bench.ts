@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -238,6 +238,8 @@ async function benchBare(modelPath: string, tensors: Float32Array[], spinning: b
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
+    // the server's options (lifecycle.ts) or ORT's defaults
+    enableMemPattern: spinning,
     extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
   });
   const runOne = async (x: Float32Array) => {
@@ -262,14 +264,41 @@ async function benchBare(modelPath: string, tensors: Float32Array[], spinning: b
   return row;
 }
 
+/**
+ * The server as the container runs it: one esbuild bundle (the Dockerfile's command) with the
+ * worker script and the WebAssembly beside it, run by plain node (no TypeScript loader in the
+ * process, which would add its own memory). Built under model/server/.cache so that the
+ * external packages (sharp, onnxruntime-node) resolve from the repo's node_modules.
+ */
+async function bundleServer(): Promise<string> {
+  const dist = join(REPO_ROOT, "model/server/.cache/bench-dist");
+  await rm(dist, { recursive: true, force: true });
+  const src = join(REPO_ROOT, "model/server/src");
+  await run(join(REPO_ROOT, "node_modules/.bin/esbuild"), [
+    join(src, "cli.ts"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--external:sharp",
+    "--external:onnxruntime-node",
+    "--banner:js=import { createRequire as __wmsCreateRequire } from 'node:module'; const require = __wmsCreateRequire(import.meta.url);",
+    `--outfile=${join(dist, "cli.mjs")}`,
+    "--log-level=warning",
+  ]);
+  await copyFile(join(src, "model/ort-worker.mjs"), join(dist, "ort-worker.mjs"));
+  await mkdir(join(dist, "wasm"));
+  await copyFile(join(src, "model/wasm/pillow-resize.wasm"), join(dist, "wasm/pillow-resize.wasm"));
+  return join(dist, "cli.mjs");
+}
+
 async function benchNode(modelPath: string, photos: Buffer[]) {
   const port = 18400 + Math.floor(Math.random() * 500);
+  const cli = await bundleServer();
   const s = start(
     process.execPath,
     [
-      "--import",
-      "tsx",
-      "model/server/src/cli.ts",
+      cli,
       "serve",
       "--model",
       modelPath,
@@ -284,7 +313,15 @@ async function benchNode(modelPath: string, photos: Buffer[]) {
       "--queue",
       "64",
     ],
-    { cwd: REPO_ROOT },
+    {
+      cwd: REPO_ROOT,
+      // the container image's environment (Dockerfile)
+      env: {
+        ...process.env,
+        WMS_MODEL_CARD_SCHEMA: join(REPO_ROOT, "model/model-card.schema.json"),
+        MALLOC_ARENA_MAX: "2",
+      },
+    },
   );
   try {
     await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 60, s.log);

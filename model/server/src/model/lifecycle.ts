@@ -131,6 +131,10 @@ export class ModelHost {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
         logSeverityLevel: 3,
+        // ORT's memory pattern plans one block for every activation of a run up front; without
+        // it the arena still reuses freed chunks. On the 512x512 U-Net: RSS after 8 runs 286 vs
+        // 431 MiB, median run 206-230 vs 212-221 ms (2 cores; docs/benchmarks/server.md).
+        enableMemPattern: false,
         // Idle intra-op threads spin by default, burning the cores that decode and encode need
         // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
         extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },

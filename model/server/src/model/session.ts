@@ -10,6 +10,7 @@ export interface SessionOptions {
   executionMode: "sequential" | "parallel";
   graphOptimizationLevel: "disabled" | "basic" | "extended" | "all";
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
+  enableMemPattern?: boolean;
   extra?: Record<string, unknown>;
 }
 
