@@ -165,6 +165,22 @@ export function pillowBilinearRgb(
   outW: number,
   outH: number,
 ): Uint8Array {
+  return pillowBilinearRgbInto(src, inW, inH, outW, outH, (rgb) => rgb.slice());
+}
+
+/**
+ * The same, handing `use` a view of the result inside the module's memory, valid only during
+ * the call: the caller that normalises straight from it allocates nothing per photo (every
+ * large allocation is external memory to V8, and enough of them per second trigger full GCs).
+ */
+export function pillowBilinearRgbInto<T>(
+  src: Uint8Array,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+  use: (rgb: Uint8Array) => T,
+): T {
   if (src.length !== inW * inH * 3)
     throw new Error(`expected ${inW * inH * 3} bytes of RGB, got ${src.length}`);
   const h = precompute(inW, outW);
@@ -192,7 +208,9 @@ export function pillowBilinearRgb(
   new Int32Array(mem.buffer, vkOff, v.kk.length).set(v.kk);
   instance.horizontal(srcOff, inW, yFirst, rows, outW, hbOff, hkOff, h.ksize, tmpOff);
   instance.vertical(tmpOff, rowLen, outH, vbOff, vkOff, v.ksize, yFirst, outOff);
-  const out = heap.slice(outOff, outOff + outH * rowLen);
-  if (mem.buffer.byteLength > KEEP_BYTES) instance = undefined; // let a one-off big photo's memory go
-  return out;
+  try {
+    return use(heap.subarray(outOff, outOff + outH * rowLen));
+  } finally {
+    if (mem.buffer.byteLength > KEEP_BYTES) instance = undefined; // let a one-off big photo's memory go
+  }
 }

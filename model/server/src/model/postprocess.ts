@@ -103,6 +103,16 @@ class MaskStats {
   }
 }
 
+/**
+ * The horizontal pass's float32 rows, kept between calls (2 MB for a 512-row map resized to
+ * 1000 columns): a fresh one per photo is external memory to V8 and adds to full-GC pressure.
+ */
+let scratchRows = new Float32Array(0);
+function scratch(n: number): Float32Array {
+  if (scratchRows.length < n) scratchRows = new Float32Array(n);
+  return scratchRows;
+}
+
 /** The card's activation of one logit, in float64 (stored as float32 by the callers). */
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const identity = (x: number) => x;
@@ -175,7 +185,7 @@ export function resizeAndThreshold(
   }
   // Horizontal pass (first, as Pillow does) into float32, one map row at a time, on demand;
   // colLo/colHi: the columns of that row whose value reaches `low`.
-  const tmp = new Float32Array(h * width);
+  const tmp = scratch(h * width); // only rows computed below are read, so no clearing
   const done = new Uint8Array(h);
   const colLo = new Int32Array(h).fill(width);
   const colHi = new Int32Array(h).fill(-1);

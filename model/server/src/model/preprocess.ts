@@ -6,7 +6,7 @@
  */
 import type { InferenceSpec } from "./card.ts";
 import type { DecodedImage } from "./decode.ts";
-import { pillowBilinearRgb } from "./pillow-resize.ts";
+import { pillowBilinearRgb, pillowBilinearRgbInto } from "./pillow-resize.ts";
 
 export type PreprocessSpec = Pick<InferenceSpec, "width" | "height" | "scale" | "mean" | "std">;
 
@@ -46,5 +46,9 @@ export function normalizeToChw(rgb: Uint8Array, spec: PreprocessSpec, out?: Floa
 }
 
 export async function preprocess(img: DecodedImage, spec: PreprocessSpec): Promise<Float32Array> {
-  return normalizeToChw(await resizeRgb(img, spec), spec);
+  if (img.width === spec.width && img.height === spec.height) return normalizeToChw(img.data, spec);
+  // normalised straight from the resize's own memory: no intermediate copy per photo
+  return pillowBilinearRgbInto(img.data, img.width, img.height, spec.width, spec.height, (rgb) =>
+    normalizeToChw(rgb, spec),
+  );
 }
