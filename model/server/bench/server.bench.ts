@@ -264,6 +264,14 @@ async function benchBare(modelPath: string, tensors: Float32Array[], spinning: b
   return row;
 }
 
+/** One row per concurrency level for a system behind `url`; RSS of `pid` and its descendants. */
+async function driveLevels(system: string, url: string, photos: Buffer[], pid: number) {
+  for (const c of LEVELS) {
+    const r = await drive(url, photos, c, REQUESTS);
+    summarise(system, c, r.lat, r.wallMs, r.errors, peakRssMiB(pid));
+  }
+}
+
 /**
  * The server as the container runs it: one esbuild bundle (the Dockerfile's command) with the
  * worker script and the WebAssembly beside it, run by plain node (no TypeScript loader in the
@@ -326,17 +334,7 @@ async function benchNode(modelPath: string, photos: Buffer[]) {
   try {
     await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 60, s.log);
     const url = `http://127.0.0.1:${port}/predictions/wms`;
-    for (const c of LEVELS) {
-      const r = await drive(url, photos, c, REQUESTS);
-      summarise(
-        "this server (Node, onnxruntime-node, sharp)",
-        c,
-        r.lat,
-        r.wallMs,
-        r.errors,
-        peakRssMiB(s.proc.pid as number),
-      );
-    }
+    await driveLevels("this server (Node, onnxruntime-node, sharp)", url, photos, s.proc.pid as number);
     // Where a request's time goes, from the server's own stage histograms (all levels together).
     const metrics = await (await fetch(`http://127.0.0.1:${port + 1}/metrics`)).text();
     const mean = (stage: string) => {
@@ -457,17 +455,7 @@ async function benchTorchServe(modelPath: string, cardPath: string, photos: Buff
         break;
       await sleep(1000);
     }
-    for (const c of LEVELS) {
-      const r = await drive(url, photos, c, REQUESTS);
-      summarise(
-        "TorchServe 0.12 (eager PyTorch, 1 worker)",
-        c,
-        r.lat,
-        r.wallMs,
-        r.errors,
-        peakRssMiB(s.proc.pid as number),
-      );
-    }
+    await driveLevels("TorchServe 0.12 (eager PyTorch, 1 worker)", url, photos, s.proc.pid as number);
     return Buffer.from(await (await fetch(url, { method: "POST", body: photos[0] })).arrayBuffer());
   } finally {
     await s?.stop();

@@ -37,6 +37,9 @@ import {
 import { testServer } from "./support/server.ts";
 
 const run = promisify(execFile);
+// Skipped only without the Python venv (it computes the reference masks) or without the dataset
+// (CC BY-NC-ND photos, never copied into the repo; read from ../shared or WMS_DATASET_DIR): parity
+// needs real photos, and the skip is printed below so that a run without them says so.
 const skip = modelUnavailable() ?? datasetUnavailable();
 if (skip) console.warn(`SKIP parity tests: ${skip}`);
 

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jpegPhoto } from "./support/images.ts";
 import { type ModelFiles, modelUnavailable, REPO_ROOT, untrainedModel } from "./support/model.ts";
 
+// Skipped only where the Python venv is missing (vitest run outside `bash scripts/setup.sh`):
+// the test model is exported by the training package. CI's setup creates the venv, so CI runs these.
 const skip = modelUnavailable();
 if (skip) console.warn(`SKIP process tests: ${skip}`);
 

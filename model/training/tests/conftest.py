@@ -24,6 +24,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
+    # The photos are CC BY-NC-ND and never copied into the repo: tests that need them read
+    # ../shared (or WMS_DATA_DIR) and skip, saying so, where the dataset is not beside the clone.
     if not (REAL_DATA / "images").is_dir():
         pytest.skip(f"real dataset not found at {REAL_DATA} (set WMS_DATA_DIR); skipping tests that need it")
     return REAL_DATA
