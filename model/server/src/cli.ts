@@ -24,7 +24,7 @@ const USAGE = `usage:
   cli.ts serve --model <path|file://...|s3://...> [--sha256 <hex>] [--card <path|uri>]
                [--port ${DEFAULTS.port}] [--metrics-port ${DEFAULTS.metricsPort}] [--host ${DEFAULTS.host}]
                [--threads N (0 = CPUs available; set it to the pod's CPU limit)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
-               [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
+               [--prefetch N (0 = 2 x max-batch)] [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
                [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
@@ -37,6 +37,7 @@ const NUMBER_FLAGS = {
   threads: "threads",
   queue: "queue",
   "max-batch": "maxBatch",
+  prefetch: "prefetch",
   "batch-delay-ms": "batchDelayMs",
   "max-body-bytes": "maxBodyBytes",
   "max-json-bytes": "maxJsonBytes",
@@ -94,6 +95,8 @@ async function serve(argv: string[]): Promise<void> {
     if (typeof raw === "string") opts[key] = toInt(flag, raw);
   }
   if (opts.maxBatch < 1) throw new UsageError("--max-batch must be at least 1");
+  if (opts.prefetch !== 0 && opts.prefetch < opts.maxBatch)
+    throw new UsageError(`--prefetch must be 0 (2 x max-batch) or at least --max-batch (${opts.maxBatch})`);
   const server = await startServer(opts);
   const stop = (signal: string) => {
     process.stderr.write(
@@ -135,16 +138,20 @@ async function predict(argv: string[]): Promise<void> {
     for (const file of positionals) {
       const bytes = await readFile(file);
       const slot = queue.reserve();
-      const p = await predictImage(host, bytes, slot, { maxPixels: DEFAULTS.maxPixels }).finally(() =>
-        slot.release(),
-      );
+      const p = await predictImage(
+        host,
+        bytes,
+        slot,
+        { maxPixels: DEFAULTS.maxPixels },
+        { keepPixels: true },
+      ).finally(() => slot.release());
       const outDir = values.out ? resolve(values.out) : dirname(resolve(file));
       await mkdir(outDir, { recursive: true });
       const stem = basename(file, extname(file));
       const maskPath = join(outDir, `${stem}.mask.png`);
       const overlayPath = join(outDir, `${stem}.overlay.png`);
       await writeFile(maskPath, p.png);
-      await writeFile(overlayPath, await overlayPng(p.image.data, p.mask));
+      await writeFile(overlayPath, await overlayPng(p.image.data as Buffer, p.mask));
       process.stdout.write(
         `${JSON.stringify({
           image: file,

@@ -26,7 +26,7 @@ export class ServerMetrics {
 
   readonly stageSeconds = new Histogram({
     name: "wms_stage_duration_seconds",
-    help: "Time per prediction stage (queue = waiting for the inference worker; total = whole request)",
+    help: "Time per prediction stage (queue = waiting for a preparation turn and for the inference worker; total = whole request)",
     labelNames: ["stage"] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],

@@ -12,7 +12,8 @@ import type { Slot } from "./queue.ts";
 export type Timings = Record<Stage, number>;
 
 export interface Prediction {
-  image: DecodedImage;
+  /** the photo as decoded; its pixels only when asked for (`keepPixels`) */
+  image: Omit<DecodedImage, "data"> & { data?: Buffer };
   mask: Mask;
   png: Buffer;
   /** milliseconds per stage */
@@ -27,12 +28,23 @@ export async function predictImage(
   bytes: Buffer,
   slot: InferenceSlot,
   limits: DecodeLimits,
+  opts: { keepPixels?: boolean } = {},
 ): Promise<Prediction> {
   const { spec, outputSize, sha256 } = host.require();
-  const t0 = performance.now();
-  const image = await decodeImage(bytes, spec, limits);
-  const t1 = performance.now();
-  const tensor = await preprocess(image, spec);
+  let t0 = 0;
+  let t1 = 0;
+  // Decode and preprocess when this request's turn comes (a few ahead of inference, not all).
+  const turn = await slot.prepare(async () => {
+    t0 = performance.now();
+    const decoded = await decodeImage(bytes, spec, limits);
+    t1 = performance.now();
+    const tensor = await preprocess(decoded, spec, host.inputBuffer());
+    // Unless asked for, the pixels (4 MiB for a phone photo) are dropped here, young: kept
+    // through inference they would outlive a minor GC and wait for a full one.
+    const { data, ...dims } = decoded;
+    return { image: opts.keepPixels ? { ...dims, data } : dims, tensor };
+  });
+  const { image, tensor } = turn.value;
   const t2 = performance.now();
   const done = await slot.submit(tensor);
   const output = done.value;
@@ -51,10 +63,10 @@ export async function predictImage(
     timings: {
       decode: t1 - t0,
       preprocess: t2 - t1,
-      queue: done.waitedMs,
+      queue: turn.waitedMs + done.waitedMs,
       inference: t3 - t2 - done.waitedMs,
       postprocess: t4 - t3,
-      total: t4 - t0,
+      total: t4 - t0 + turn.waitedMs,
     },
     model: { name: spec.name, version: spec.version, sha256 },
   };

@@ -3,9 +3,12 @@
  *
  * A request takes a slot *before* its body is read, so that when the server is full the
  * answer (503 + Retry-After) costs no upload, decode or allocation and comes back at once.
- * Admitted requests decode and preprocess in parallel (libuv/libvips threads), then queue for
- * the single inference worker: ONNX Runtime already spreads one batch over all intra-op
- * threads, so two concurrent runs would only fight over the same cores.
+ * Of the admitted requests only `prefetch` at a time decode and preprocess (libuv/libvips
+ * threads) ahead of inference; the rest wait their turn with nothing but their body in memory.
+ * Decoding everything admitted at once would only hold more pixels and tensors at a time and
+ * take CPU from the running inference, which cannot start the next item any sooner. Prepared
+ * items then queue for the single inference worker: ONNX Runtime already spreads one batch
+ * over all intra-op threads, so two concurrent runs would only fight over the same cores.
  */
 import { OverloadedError } from "./errors.ts";
 
@@ -16,6 +19,8 @@ export interface QueueOptions {
   maxBatch: number;
   /** how long the first queued item may wait for companions before a partial batch runs */
   maxDelayMs: number;
+  /** items prepared (or being prepared) ahead of inference; at least maxBatch (default 2 x maxBatch) */
+  prefetch?: number;
 }
 
 export interface QueueObserver {
@@ -26,6 +31,8 @@ export interface QueueObserver {
 interface Pending<I, O> {
   item: I;
   queuedAt: number;
+  /** called when the item's batch starts: its preparation turn passes on */
+  started: () => void;
   resolve: (o: Done<O>) => void;
   reject: (e: unknown) => void;
 }
@@ -38,6 +45,12 @@ export interface Done<O> {
 }
 
 export interface Slot<I, O> {
+  /**
+   * Wait for a preparation turn (at most `prefetch` items are prepared ahead of inference),
+   * then run `prepare`. The turn is held until the item submitted next starts running, or
+   * until the slot is released. Resolves with the result and how long the turn took to come.
+   */
+  prepare<T>(prepare: () => Promise<T>): Promise<{ value: T; waitedMs: number }>;
   /** queue the item for inference; resolves with its output */
   submit(item: I): Promise<Done<O>>;
   /** give the slot back (always, in a finally) */
@@ -49,6 +62,10 @@ export class BatchQueue<I, O> {
   private running = 0;
   private readonly pending: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** preparation turns handed out and not yet passed on */
+  private preparing = 0;
+  private readonly turnWaiters: (() => void)[] = [];
+  private readonly prefetch: number;
   /** moving average of one batch's duration, for Retry-After */
   private batchSeconds = 0.5;
 
@@ -59,6 +76,10 @@ export class BatchQueue<I, O> {
   ) {
     if (opts.capacity < 0 || opts.maxBatch < 1 || opts.maxDelayMs < 0) {
       throw new Error(`invalid queue options ${JSON.stringify(opts)}`);
+    }
+    this.prefetch = opts.prefetch ?? 2 * opts.maxBatch;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < opts.maxBatch) {
+      throw new Error(`prefetch ${this.prefetch} must be an integer >= maxBatch (${opts.maxBatch})`);
     }
   }
 
@@ -84,20 +105,64 @@ export class BatchQueue<I, O> {
     this.admitted++;
     this.report();
     let released = false;
+    // this slot's preparation turn: "none" -> "waiting" -> "held" -> "none" (passed on)
+    let turn: "none" | "waiting" | "held" = "none";
+    const passTurn = () => {
+      if (turn !== "held") return;
+      turn = "none";
+      this.passTurn();
+    };
     return {
-      submit: (item) => this.enqueue(item),
+      prepare: async (prepare) => {
+        const t0 = performance.now();
+        if (turn === "none") {
+          turn = "waiting";
+          await this.takeTurn();
+          if (released) {
+            // released while waiting (cannot happen through predictImage, but never leak a turn)
+            this.passTurn();
+            turn = "none";
+            throw new Error("slot released while waiting for its turn");
+          }
+          turn = "held";
+        }
+        const waitedMs = performance.now() - t0;
+        try {
+          return { value: await prepare(), waitedMs };
+        } catch (err) {
+          passTurn();
+          throw err;
+        }
+      },
+      submit: (item) => this.enqueue(item, passTurn),
       release: () => {
         if (released) return;
         released = true;
+        passTurn();
         this.admitted--;
         this.report();
       },
     };
   }
 
-  private enqueue(item: I): Promise<Done<O>> {
+  private takeTurn(): Promise<void> {
+    if (this.preparing < this.prefetch) {
+      this.preparing++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.turnWaiters.push(resolve));
+  }
+
+  /** A turn ends: the next waiter (first come, first served) gets it, or it goes back. */
+  private passTurn(): void {
+    const next = this.turnWaiters.shift();
+    if (next) next();
+    else this.preparing--;
+  }
+
+  private enqueue(item: I, started: () => void): Promise<Done<O>> {
     return new Promise<Done<O>>((resolve, reject) => {
-      this.pending.push({ item, queuedAt: performance.now(), resolve, reject });
+      this.pending.push({ item, queuedAt: performance.now(), started, resolve, reject });
       this.schedule();
     });
   }
@@ -116,6 +181,7 @@ export class BatchQueue<I, O> {
     this.timer = undefined;
     if (this.running > 0 || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.opts.maxBatch);
+    for (const p of batch) p.started();
     this.running = batch.length;
     this.report();
     const started = performance.now();

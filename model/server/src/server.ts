@@ -27,6 +27,8 @@ export interface ServerOptions extends HttpLimits {
   /** requests that may wait for inference (beyond the batch being run) */
   queue: number;
   maxBatch: number;
+  /** images decoded and preprocessed ahead of inference (0 = 2 x maxBatch) */
+  prefetch: number;
   batchDelayMs: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   threads: 0,
   queue: 16,
   maxBatch: 1,
+  prefetch: 0,
   batchDelayMs: 5,
   maxBodyBytes: 16 * 1024 * 1024,
   maxJsonBytes: 64 * 1024 * 1024,
@@ -81,7 +84,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new ServerMetrics();
   const host = new ModelHost();
   const queue = new BatchQueue<Float32Array, Float32Array>(
-    { capacity: opts.queue, maxBatch: opts.maxBatch, maxDelayMs: opts.batchDelayMs },
+    {
+      capacity: opts.queue,
+      maxBatch: opts.maxBatch,
+      maxDelayMs: opts.batchDelayMs,
+      prefetch: opts.prefetch || 2 * opts.maxBatch,
+    },
     (items) => host.infer(items),
     {
       depth: (n) => metrics.queueDepth.set(n),

@@ -65,6 +65,23 @@ describe.skipIf(skip !== null)("model lifecycle", () => {
     expect((await fetch(`${s.url}/ping`)).status).toBe(200);
   });
 
+  it("reuses a request's input buffer for the next one, with the same result", async () => {
+    const s = await start({ model: files.model });
+    const m = await s.loaded;
+    const x = s.host.inputBuffer() as Float32Array;
+    expect(x.length).toBe(3 * m.spec.height * m.spec.width);
+    for (let i = 0; i < x.length; i++) x[i] = Math.sin(i / 7);
+    const input = Float32Array.from(x);
+    const [out1] = (await s.host.infer([x])) as [Float32Array];
+    expect(x.length).toBe(0); // transferred to the inference thread, not copied
+    // the input's memory came back: the next buffer handed out still holds this input
+    const again = s.host.inputBuffer() as Float32Array;
+    expect(again.subarray(0, 64)).toEqual(input.subarray(0, 64));
+    const [out2] = (await s.host.infer([again])) as [Float32Array];
+    expect(out2).toEqual(out1);
+    expect(out1.length).toBe(m.outputSize.width * m.outputSize.height);
+  });
+
   it("takes the input size from the card: a 256x256 model serves photos of any size", async () => {
     const small = await untrainedModel(256);
     const s = await start({ model: small.model });

@@ -6,6 +6,7 @@ import { imagePart, parseMultipart } from "../src/http/multipart.ts";
 import { inferenceSpec, type ModelCard, parseCard } from "../src/model/card.ts";
 import { sniffFormat } from "../src/model/decode.ts";
 import { pillowBilinearRgb, pillowBilinearRgbJs } from "../src/model/pillow-resize.ts";
+import { Float32Pool } from "../src/model/buffer-pool.ts";
 import { activate, resizeAndThreshold } from "../src/model/postprocess.ts";
 import { normalizeToChw } from "../src/model/preprocess.ts";
 import { BatchQueue } from "../src/queue.ts";
@@ -59,6 +60,98 @@ describe("BatchQueue", () => {
     await expect(q.reserve().submit(1)).rejects.toThrow("boom");
     fail = false;
     await expect(q.reserve().submit(2)).resolves.toMatchObject({ value: 2 });
+  });
+});
+
+describe("BatchQueue preparation turns", () => {
+  it("prepares only `prefetch` items ahead of inference, first come first served", async () => {
+    const events: string[] = [];
+    let finishRun: (() => void) | undefined;
+    const q = new BatchQueue<number, number>(
+      { capacity: 8, maxBatch: 1, maxDelayMs: 0, prefetch: 1 },
+      async (xs) => {
+        events.push(`run ${xs[0]}`);
+        await new Promise<void>((r) => {
+          finishRun = r;
+        });
+        return xs;
+      },
+    );
+    const request = async (n: number) => {
+      const slot = q.reserve();
+      try {
+        const { value } = await slot.prepare(async () => {
+          events.push(`prepare ${n}`);
+          await sleep(5);
+          return n;
+        });
+        return (await slot.submit(value)).value;
+      } finally {
+        slot.release();
+      }
+    };
+    const all = [request(1), request(2), request(3)];
+    await sleep(30);
+    // 1 is running; 2 was prepared once 1 started; 3 waits for 2 to start
+    expect(events).toEqual(["prepare 1", "run 1", "prepare 2"]);
+    finishRun?.();
+    await sleep(30);
+    expect(events).toEqual(["prepare 1", "run 1", "prepare 2", "run 2", "prepare 3"]);
+    finishRun?.();
+    await sleep(30);
+    finishRun?.();
+    expect(await Promise.all(all)).toEqual([1, 2, 3]);
+  });
+
+  it("passes the turn on when preparation fails or the slot is released unsubmitted", async () => {
+    const q = new BatchQueue<number, number>(
+      { capacity: 8, maxBatch: 1, maxDelayMs: 0, prefetch: 1 },
+      async (xs) => xs,
+    );
+    const a = q.reserve();
+    await expect(a.prepare(async () => Promise.reject(new Error("bad photo")))).rejects.toThrow("bad photo");
+    a.release();
+    const b = q.reserve();
+    await b.prepare(async () => 1); // turn held, never submitted
+    const c = q.reserve();
+    let cPrepared = false;
+    const cDone = c.prepare(async () => {
+      cPrepared = true;
+      return 2;
+    });
+    await sleep(10);
+    expect(cPrepared).toBe(false);
+    b.release();
+    await expect(cDone).resolves.toMatchObject({ value: 2 });
+    expect((await c.submit(2)).value).toBe(2);
+    c.release();
+  });
+
+  it("refuses a prefetch smaller than the batch", () => {
+    expect(
+      () => new BatchQueue<number, number>({ capacity: 1, maxBatch: 4, maxDelayMs: 0, prefetch: 2 }, async (xs) => xs),
+    ).toThrow(/prefetch 2 must be/);
+  });
+});
+
+describe("Float32Pool", () => {
+  it("hands a given-back buffer out again, up to `keep`, and only whole buffers of its length", () => {
+    const pool = new Float32Pool(4, 2);
+    const a = pool.take();
+    a[0] = 7;
+    pool.give(a);
+    pool.give(a); // twice: kept once
+    expect(pool.size).toBe(1);
+    expect(pool.take()).toBe(a);
+    pool.give(new Float32Array(5));
+    pool.give(new Float32Array(8).subarray(0, 4));
+    pool.give(undefined);
+    expect(pool.size).toBe(0);
+    pool.give(new Float32Array(4));
+    pool.give(new Float32Array(4));
+    pool.give(new Float32Array(4));
+    expect(pool.size).toBe(2);
+    expect(pool.take()).not.toBe(a);
   });
 });
 

@@ -6,6 +6,7 @@
 import { availableParallelism } from "node:os";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
+import { Float32Pool } from "./buffer-pool.ts";
 import { WorkerSession } from "./session.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
@@ -44,6 +45,8 @@ export class ModelHost {
   broken = false;
   model: LoadedModel | undefined;
   private session: WorkerSession | undefined;
+  /** input tensors of one image, reused across requests (see buffer-pool.ts) */
+  private inputs: Float32Pool | undefined;
   private readonly listeners = new Set<(s: ModelState) => void>();
 
   get ready(): boolean {
@@ -162,6 +165,8 @@ export class ModelHost {
       );
     }
     const outputSize = await this.warmUp(spec, opts.maxBatch);
+    // enough for the items prepared ahead (2 x maxBatch by default) and the batch running
+    this.inputs = new Float32Pool(3 * spec.height * spec.width, 4 * opts.maxBatch);
     return { card, spec, sha256: actual, bytes: size, outputSize };
   }
 
@@ -189,9 +194,15 @@ export class ModelHost {
     return this.session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
   }
 
+  /** A buffer for one image's input tensor (3 x H x W); it comes back through infer(). */
+  inputBuffer(): Float32Array | undefined {
+    return this.inputs?.take();
+  }
+
   /**
    * One batch of preprocessed images (each 3*H*W, CHW) -> one output map each.
-   * A model with a fixed batch dimension gets its items one at a time.
+   * A model with a fixed batch dimension gets its items one at a time. The items' buffers are
+   * taken over: they come back to the pool that inputBuffer() draws from.
    */
   async infer(items: Float32Array[]): Promise<Float32Array[]> {
     const { spec, outputSize } = this.require();
@@ -203,20 +214,19 @@ export class ModelHost {
         for (const item of items) outs.push(...(await this.infer([item])));
         return outs;
       }
-      let data: Float32Array;
-      if (items.length === 1) {
-        data = items[0] as Float32Array;
-      } else {
-        data = new Float32Array(per * items.length);
-        items.forEach((x, i) => {
-          data.set(x, i * per);
-        });
-      }
       for (const x of items)
         if (x.length !== per) throw new Error(`input of ${x.length} values, expected ${per}`);
+      const data = items.length === 1 ? (items[0] as Float32Array) : new Float32Array(per * items.length);
+      if (items.length > 1) {
+        items.forEach((x, i) => {
+          data.set(x, i * per);
+          this.inputs?.give(x);
+        });
+      }
       const t = await this.runRaw(data, items.length, spec);
-      const all = t.data;
-      return items.map((_, i) => all.slice(i * outPer, (i + 1) * outPer));
+      this.inputs?.give(t.input);
+      if (items.length === 1) return [t.data];
+      return items.map((_, i) => t.data.slice(i * outPer, (i + 1) * outPer));
     } catch (err) {
       throw new InferenceError(`inference failed: ${errorMessage(err)}`, { cause: err });
     }

@@ -45,10 +45,15 @@ export function normalizeToChw(rgb: Uint8Array, spec: PreprocessSpec, out?: Floa
   return x;
 }
 
-export async function preprocess(img: DecodedImage, spec: PreprocessSpec): Promise<Float32Array> {
-  if (img.width === spec.width && img.height === spec.height) return normalizeToChw(img.data, spec);
+/** `out`, when given, receives the tensor (a reused buffer of 3 x width x height floats). */
+export async function preprocess(
+  img: DecodedImage,
+  spec: PreprocessSpec,
+  out?: Float32Array,
+): Promise<Float32Array> {
+  if (img.width === spec.width && img.height === spec.height) return normalizeToChw(img.data, spec, out);
   // normalised straight from the resize's own memory: no intermediate copy per photo
   return pillowBilinearRgbInto(img.data, img.width, img.height, spec.width, spec.height, (rgb) =>
-    normalizeToChw(rgb, spec),
+    normalizeToChw(rgb, spec, out),
   );
 }

@@ -66,14 +66,22 @@ export class WorkerSession {
     }
   }
 
-  /** `data`'s buffer is transferred to the worker. */
-  async run(inputName: string, outputName: string, data: Float32Array, dims: number[]): Promise<RunResult> {
+  /**
+   * `data`'s buffer is transferred to the worker and comes back as `input`, so that it can be
+   * reused; the output's buffer is ONNX Runtime's own, transferred here.
+   */
+  async run(
+    inputName: string,
+    outputName: string,
+    data: Float32Array,
+    dims: number[],
+  ): Promise<RunResult & { input: Float32Array }> {
     const own =
       data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Float32Array(data);
     const r = (await this.call({ type: "run", inputName, outputName, data: own.buffer, dims }, [
       own.buffer as ArrayBuffer,
-    ])) as { dims: number[]; data: ArrayBuffer };
-    return { dims: r.dims, data: new Float32Array(r.data) };
+    ])) as { dims: number[]; data: ArrayBuffer; input: ArrayBuffer };
+    return { dims: r.dims, data: new Float32Array(r.data), input: new Float32Array(r.input) };
   }
 
   async release(): Promise<void> {
