@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { OverloadedError } from "../src/errors.ts";
 import { imagePart, parseMultipart } from "../src/http/multipart.ts";
+import { Float32Pool } from "../src/model/buffer-pool.ts";
 import { inferenceSpec, type ModelCard, parseCard } from "../src/model/card.ts";
 import { sniffFormat } from "../src/model/decode.ts";
 import { pillowBilinearRgb, pillowBilinearRgbJs } from "../src/model/pillow-resize.ts";
-import { Float32Pool } from "../src/model/buffer-pool.ts";
 import { activate, resizeAndThreshold } from "../src/model/postprocess.ts";
 import { normalizeToChw } from "../src/model/preprocess.ts";
 import { BatchQueue } from "../src/queue.ts";
@@ -129,7 +129,11 @@ describe("BatchQueue preparation turns", () => {
 
   it("refuses a prefetch smaller than the batch", () => {
     expect(
-      () => new BatchQueue<number, number>({ capacity: 1, maxBatch: 4, maxDelayMs: 0, prefetch: 2 }, async (xs) => xs),
+      () =>
+        new BatchQueue<number, number>(
+          { capacity: 1, maxBatch: 4, maxDelayMs: 0, prefetch: 2 },
+          async (xs) => xs,
+        ),
     ).toThrow(/prefetch 2 must be/);
   });
 });

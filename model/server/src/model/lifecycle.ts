@@ -5,8 +5,8 @@
  */
 import { availableParallelism } from "node:os";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
-import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
 import { Float32Pool } from "./buffer-pool.ts";
+import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
 import { WorkerSession } from "./session.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
