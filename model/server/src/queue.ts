@@ -9,6 +9,9 @@
  * take CPU from the running inference, which cannot start the next item any sooner. Prepared
  * items then queue for the single inference worker: ONNX Runtime already spreads one batch
  * over all intra-op threads, so two concurrent runs would only fight over the same cores.
+ * Up to `pipeline` batches are handed to the worker at once, which runs them one after the
+ * other: the next batch is already there when a run ends, instead of waiting for this thread
+ * (busy with another request's resize, encoding or a GC) to receive the result and send it.
  */
 import { OverloadedError } from "./errors.ts";
 
@@ -21,6 +24,8 @@ export interface QueueOptions {
   maxDelayMs: number;
   /** items prepared (or being prepared) ahead of inference; at least maxBatch (default 2 x maxBatch) */
   prefetch?: number;
+  /** batches handed to the (serial) inference worker at once (default 2) */
+  pipeline?: number;
 }
 
 export interface QueueObserver {
@@ -59,13 +64,17 @@ export interface Slot<I, O> {
 
 export class BatchQueue<I, O> {
   private admitted = 0;
+  /** items in batches handed to the worker */
   private running = 0;
+  /** batches handed to the worker, oldest first; each starts when the one before it ends */
+  private readonly inFlight: { startedAt: number | undefined }[] = [];
   private readonly pending: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** preparation turns handed out and not yet passed on */
   private preparing = 0;
   private readonly turnWaiters: (() => void)[] = [];
   private readonly prefetch: number;
+  private readonly pipeline: number;
   /** moving average of one batch's duration, for Retry-After */
   private batchSeconds = 0.5;
 
@@ -76,6 +85,10 @@ export class BatchQueue<I, O> {
   ) {
     if (opts.capacity < 0 || opts.maxBatch < 1 || opts.maxDelayMs < 0) {
       throw new Error(`invalid queue options ${JSON.stringify(opts)}`);
+    }
+    this.pipeline = opts.pipeline ?? 2;
+    if (!Number.isInteger(this.pipeline) || this.pipeline < 1) {
+      throw new Error(`pipeline ${this.pipeline} must be an integer >= 1`);
     }
     this.prefetch = opts.prefetch ?? 2 * opts.maxBatch;
     if (!Number.isInteger(this.prefetch) || this.prefetch < opts.maxBatch) {
@@ -168,7 +181,7 @@ export class BatchQueue<I, O> {
   }
 
   private schedule(): void {
-    if (this.running > 0 || this.pending.length === 0) return;
+    if (this.inFlight.length >= this.pipeline || this.pending.length === 0) return;
     if (this.pending.length >= this.opts.maxBatch || this.opts.maxDelayMs === 0) {
       this.dispatch();
     } else if (!this.timer) {
@@ -179,23 +192,36 @@ export class BatchQueue<I, O> {
   private dispatch(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running > 0 || this.pending.length === 0) return;
+    if (this.inFlight.length >= this.pipeline || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.opts.maxBatch);
     for (const p of batch) p.started();
-    this.running = batch.length;
+    this.running += batch.length;
     this.report();
-    const started = performance.now();
+    // Behind another batch it starts when that one ends (the worker runs them in order).
+    const flight = { startedAt: this.inFlight.length === 0 ? performance.now() : undefined };
+    this.inFlight.push(flight);
+    const ended = () => {
+      const now = performance.now();
+      const startedAt = flight.startedAt ?? now;
+      this.inFlight.shift();
+      const next = this.inFlight[0];
+      if (next && next.startedAt === undefined) next.startedAt = now;
+      return { startedAt, ranMs: now - startedAt };
+    };
+    let timing: { startedAt: number; ranMs: number } | undefined;
     this.runBatch(batch.map((p) => p.item))
       .then(
         (outs) => {
+          timing = ended();
           if (outs.length !== batch.length)
             throw new Error(`batch of ${batch.length} returned ${outs.length}`);
-          const ranMs = performance.now() - started;
+          const { startedAt, ranMs } = timing;
           batch.forEach((p, i) => {
-            p.resolve({ value: outs[i] as O, waitedMs: started - p.queuedAt, ranMs });
+            p.resolve({ value: outs[i] as O, waitedMs: startedAt - p.queuedAt, ranMs });
           });
         },
         (err) => {
+          timing ??= ended();
           for (const p of batch) p.reject(err);
         },
       )
@@ -203,12 +229,12 @@ export class BatchQueue<I, O> {
         for (const p of batch) p.reject(err);
       })
       .finally(() => {
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = (timing?.ranMs ?? 0) / 1000;
         this.batchSeconds = 0.8 * this.batchSeconds + 0.2 * seconds;
         this.observer.batch?.(batch.length, seconds);
-        this.running = 0;
+        this.running -= batch.length;
         this.report();
-        // Items that queued meanwhile have waited long enough: run them now.
+        // Items that queued meanwhile have waited long enough: send them now.
         if (this.pending.length > 0) this.dispatch();
       });
   }

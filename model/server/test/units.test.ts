@@ -68,7 +68,7 @@ describe("BatchQueue preparation turns", () => {
     const events: string[] = [];
     let finishRun: (() => void) | undefined;
     const q = new BatchQueue<number, number>(
-      { capacity: 8, maxBatch: 1, maxDelayMs: 0, prefetch: 1 },
+      { capacity: 8, maxBatch: 1, maxDelayMs: 0, prefetch: 1, pipeline: 1 },
       async (xs) => {
         events.push(`run ${xs[0]}`);
         await new Promise<void>((r) => {
@@ -125,6 +125,34 @@ describe("BatchQueue preparation turns", () => {
     await expect(cDone).resolves.toMatchObject({ value: 2 });
     expect((await c.submit(2)).value).toBe(2);
     c.release();
+  });
+
+  it("hands `pipeline` batches to the worker at once and counts the wait behind the other as queueing", async () => {
+    const handed: number[] = [];
+    let busy = Promise.resolve();
+    // a serial worker: each batch runs 40 ms after the one before it has ended
+    const q = new BatchQueue<number, number>(
+      { capacity: 8, maxBatch: 1, maxDelayMs: 0, pipeline: 2 },
+      (xs) => {
+        handed.push(xs[0] as number);
+        const run = busy.then(() => sleep(40)).then(() => xs);
+        busy = run.then(() => undefined);
+        return run;
+      },
+    );
+    const submit = (n: number) => {
+      const slot = q.reserve();
+      return slot.submit(n).finally(() => slot.release());
+    };
+    const done = [submit(1), submit(2), submit(3)];
+    await sleep(10);
+    expect(handed).toEqual([1, 2]); // the second waits in the worker, the third here
+    const [a, b, c] = await Promise.all(done);
+    expect(handed).toEqual([1, 2, 3]);
+    expect(a?.waitedMs).toBeLessThan(15);
+    expect(b?.waitedMs).toBeGreaterThanOrEqual(30); // behind 1, though handed over at once
+    expect(b?.ranMs).toBeLessThan(70);
+    expect(c?.waitedMs).toBeGreaterThanOrEqual(70);
   });
 
   it("refuses a prefetch smaller than the batch", () => {
