@@ -203,7 +203,9 @@ export class BatchQueue<I, O> {
     const ended = () => {
       const now = performance.now();
       const startedAt = flight.startedAt ?? now;
-      this.inFlight.shift();
+      // normally the oldest; a batch refused before it ran can end out of turn
+      const i = this.inFlight.indexOf(flight);
+      if (i >= 0) this.inFlight.splice(i, 1);
       const next = this.inFlight[0];
       if (next && next.startedAt === undefined) next.startedAt = now;
       return { startedAt, ranMs: now - startedAt };
