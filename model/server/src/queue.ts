@@ -64,10 +64,8 @@ export interface Slot<I, O> {
 
 export class BatchQueue<I, O> {
   private admitted = 0;
-  /** items in batches handed to the worker */
-  private running = 0;
   /** batches handed to the worker, oldest first; each starts when the one before it ends */
-  private readonly inFlight: { startedAt: number | undefined }[] = [];
+  private readonly inFlight: { startedAt: number | undefined; size: number }[] = [];
   private readonly pending: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** preparation turns handed out and not yet passed on */
@@ -102,7 +100,8 @@ export class BatchQueue<I, O> {
 
   /** admitted requests that are not (yet) being inferred */
   get depth(): number {
-    return this.admitted - this.running;
+    // the batch behind the running one, handed over already, still waits
+    return this.admitted - (this.inFlight[0]?.size ?? 0);
   }
 
   /** Take a slot or fail fast with OverloadedError. */
@@ -195,11 +194,13 @@ export class BatchQueue<I, O> {
     if (this.inFlight.length >= this.pipeline || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.opts.maxBatch);
     for (const p of batch) p.started();
-    this.running += batch.length;
-    this.report();
     // Behind another batch it starts when that one ends (the worker runs them in order).
-    const flight = { startedAt: this.inFlight.length === 0 ? performance.now() : undefined };
+    const flight = {
+      startedAt: this.inFlight.length === 0 ? performance.now() : undefined,
+      size: batch.length,
+    };
     this.inFlight.push(flight);
+    this.report();
     const ended = () => {
       const now = performance.now();
       const startedAt = flight.startedAt ?? now;
@@ -234,7 +235,6 @@ export class BatchQueue<I, O> {
         const seconds = (timing?.ranMs ?? 0) / 1000;
         this.batchSeconds = 0.8 * this.batchSeconds + 0.2 * seconds;
         this.observer.batch?.(batch.length, seconds);
-        this.running -= batch.length;
         this.report();
         // Items that queued meanwhile have waited long enough: send them now.
         if (this.pending.length > 0) this.dispatch();

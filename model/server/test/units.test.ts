@@ -147,6 +147,7 @@ describe("BatchQueue preparation turns", () => {
     const done = [submit(1), submit(2), submit(3)];
     await sleep(10);
     expect(handed).toEqual([1, 2]); // the second waits in the worker, the third here
+    expect(q.depth).toBe(2); // both still wait: only the running batch is out of the queue
     const [a, b, c] = await Promise.all(done);
     expect(handed).toEqual([1, 2, 3]);
     expect(a?.waitedMs).toBeLessThan(15);
