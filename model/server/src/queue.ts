@@ -36,7 +36,7 @@ export interface QueueObserver {
 interface Pending<I, O> {
   item: I;
   queuedAt: number;
-  /** called when the item's batch starts: its preparation turn passes on */
+  /** called when the item's batch is handed to the worker: its preparation turn passes on */
   started: () => void;
   resolve: (o: Done<O>) => void;
   reject: (e: unknown) => void;
@@ -52,8 +52,8 @@ export interface Done<O> {
 export interface Slot<I, O> {
   /**
    * Wait for a preparation turn (at most `prefetch` items are prepared ahead of inference),
-   * then run `prepare`. The turn is held until the item submitted next starts running, or
-   * until the slot is released. Resolves with the result and how long the turn took to come.
+   * then run `prepare`. The turn is held until the item submitted next is handed to the
+   * inference worker, or until the slot is released. Resolves with the result and how long the turn took to come.
    */
   prepare<T>(prepare: () => Promise<T>): Promise<{ value: T; waitedMs: number }>;
   /** queue the item for inference; resolves with its output */

@@ -88,7 +88,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       capacity: opts.queue,
       maxBatch: opts.maxBatch,
       maxDelayMs: opts.batchDelayMs,
-      prefetch: opts.prefetch || 2 * opts.maxBatch,
+      prefetch: opts.prefetch || undefined, // 0: the queue's default
     },
     (items) => host.infer(items),
     {
