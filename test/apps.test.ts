@@ -3,31 +3,14 @@
  * and Kubernetes schemas, strictly, plus the GitOps rules the issue fixes: automated sync with
  * prune and self-heal, allowEmpty off, model projects without cluster-wide kinds but Namespace.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { validateObjects } from "../generator/src/validate/index.ts";
 import { REPO_ROOT } from "./support/cli.ts";
+import { appsDocs } from "./support/platform.ts";
 
-function yamlFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? yamlFiles(join(dir, e.name)) : e.name.endsWith(".yaml") ? [join(dir, e.name)] : [],
-  );
-}
-
-const docs = yamlFiles(join(REPO_ROOT, "apps"))
-  // kustomize config and promtool test files are not Kubernetes objects (and Argo CD's
-  // non-recursive directory sources never apply the tests/ folders)
-  .filter((f) => !f.endsWith("kustomization.yaml") && !f.includes("/tests/"))
-  .flatMap((f) =>
-    parseAllDocuments(readFileSync(f, "utf8")).map((d, index) => ({
-      file: relative(REPO_ROOT, f),
-      index,
-      // biome-ignore lint/suspicious/noExplicitAny: the tests read deep into Argo CD objects
-      object: d.toJS() as Record<string, unknown> & { kind: string; metadata: { name: string }; spec: any },
-    })),
-  );
+// kustomize config and promtool test files are not Kubernetes objects (and Argo CD's
+// non-recursive directory sources never apply the tests/ folders)
+const docs = appsDocs(REPO_ROOT);
 
 describe("apps/", () => {
   it("every object passes the upstream schemas strictly", () => {
@@ -36,7 +19,9 @@ describe("apps/", () => {
   });
 
   it("the ApplicationSet makes one Application per rendered folder, labelled, pruning, self-healing, never allowEmpty", () => {
-    const set = docs.find((d) => d.object.kind === "ApplicationSet")?.object;
+    const set = docs.find(
+      (d) => d.object.kind === "ApplicationSet" && d.object.metadata.name === "wms-environments",
+    )?.object;
     expect(set?.spec.generators[0].git.files[0].path).toBe("environments/*/rendered/*/app.json");
     const t = set?.spec.template;
     expect(Object.keys(t.metadata.labels)).toEqual(
