@@ -3,7 +3,10 @@
  * and Kubernetes schemas, strictly, plus the GitOps rules the issue fixes: automated sync with
  * prune and self-heal, allowEmpty off, model projects without cluster-wide kinds but Namespace.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { validateObjects } from "../generator/src/validate/index.ts";
 import { REPO_ROOT } from "./support/cli.ts";
 import { appsDocs } from "./support/platform.ts";
@@ -59,5 +62,86 @@ describe("apps/", () => {
         .map((p) => p.message)
         .join("\n"),
     ).toMatch(/allowEmpty2/);
+  });
+});
+
+const byName = (kind: string, name: string) => {
+  const found = docs.find((d) => d.object.kind === kind && d.object.metadata.name === name)?.object;
+  if (!found) throw new Error(`apps/ has no ${kind} ${name}`);
+  return found;
+};
+
+describe("MLflow's database secret comes from External Secrets", () => {
+  it("the chart reads Secret mlflow-db through backendStore.existingDatabaseSecret, which the ExternalSecret writes", () => {
+    const values = byName("Application", "mlflow").spec.source.helm.valuesObject;
+    // not a key of the chart (values.schema.json: backendStore has additionalProperties false)
+    expect(JSON.stringify(values)).not.toContain("existingDbConnectionSecret");
+    const external = byName("ExternalSecret", "mlflow-db");
+    expect(values.backendStore.existingDatabaseSecret).toEqual({
+      name: external.spec.target.name,
+      usernameKey: "username", // the keys of an RDS-managed master user secret
+      passwordKey: "password",
+    });
+    expect(external.metadata.namespace).toBe(byName("Application", "mlflow").spec.destination.namespace);
+    const store = byName("ClusterSecretStore", external.spec.secretStoreRef.name);
+    expect(external.spec.secretStoreRef.kind).toBe(store.kind);
+    expect(store.spec.provider.aws.service).toBe("SecretsManager");
+  });
+});
+
+describe("docs/versions.md", () => {
+  const section = (() => {
+    const text = readFileSync(join(REPO_ROOT, "docs/versions.md"), "utf8");
+    const start = text.indexOf("## Cluster platform");
+    const next = text.indexOf("\n## ", start + 1);
+    return text.slice(start, next === -1 ? undefined : next);
+  })();
+  const rows = section
+    .split("\n")
+    .filter((l) => l.startsWith("| ") && !l.startsWith("| component") && !l.startsWith("| ---"));
+
+  /** Every pin in apps/: chart sources, the Argo CD install tag, the Gateway API release. */
+  function pins(): string[] {
+    const out = new Set<string>();
+    for (const { object: o } of docs) {
+      const source = o.kind === "Application" ? o.spec.source : o.spec?.template?.spec?.source;
+      if (source?.chart) out.add(`${source.chart} ${source.targetRevision}`);
+    }
+    for (const f of ["apps/argocd/kustomization.yaml", "apps/gateway-api/kustomization.yaml"]) {
+      const k = parse(readFileSync(join(REPO_ROOT, f), "utf8")) as { resources: string[] };
+      for (const r of k.resources.filter((x) => x.startsWith("https://"))) {
+        const m = /github\.com\/([^/]+\/[^/]+)\/(?:releases\/download\/)?(v[\d.]+)\//.exec(
+          r.replace("raw.githubusercontent.com", "github.com"),
+        );
+        if (!m) throw new Error(`${f}: ${r} is not pinned to a release tag`);
+        out.add(`${m[1]} ${m[2]}`);
+      }
+    }
+    return [...out].sort();
+  }
+
+  /** The pins without a row that names the version, a support end and a source URL. */
+  function missingRows(pinned: string[]): string[] {
+    return pinned.filter((pin) => {
+      const version = pin.split(" ")[1] as string;
+      const row = rows.find((r) => (r.split("|")[2] ?? "").includes(version));
+      const cells = (row ?? "").split("|").map((c) => c.trim());
+      return !row || cells[4] === "" || !/https:\/\//.test(cells[5] ?? "");
+    });
+  }
+
+  it("has a row, with a source URL and a support end, for every version apps/ pins", () => {
+    const found = pins();
+    expect(found).toContain("argoproj/argo-cd v3.5.7");
+    expect(found).toContain("kubernetes-sigs/gateway-api v1.6.1");
+    expect(found).toContain("kube-prometheus-stack 91.5.0");
+    expect(found).toHaveLength(11);
+    expect(missingRows(found)).toEqual([]);
+  });
+
+  it("the check fails when a pin moves without its row", () => {
+    expect(missingRows([...pins(), "kube-prometheus-stack 91.6.0"])).toEqual([
+      "kube-prometheus-stack 91.6.0",
+    ]);
   });
 });
