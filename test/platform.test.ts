@@ -269,3 +269,31 @@ describe("what the ApplicationSet templates read", () => {
     ]);
   });
 });
+
+describe("root's waves", () => {
+  const platform = docs.filter((d) => d.file.startsWith("apps/platform/")).map((d) => d.object);
+
+  it("every object root syncs has an explicit wave; the model versions come last", () => {
+    for (const o of platform)
+      expect(
+        o.metadata.annotations?.["argocd.argoproj.io/sync-wave"],
+        `${o.kind}/${o.metadata.name}`,
+      ).toMatch(/^-?\d+$/);
+    const last = Math.max(
+      ...platform.map((o) => Number(o.metadata.annotations["argocd.argoproj.io/sync-wave"])),
+    );
+    expect(named(docs, "wms-environments").metadata.annotations["argocd.argoproj.io/sync-wave"]).toBe(
+      String(last),
+    );
+    expect(
+      platform.filter((o) => Number(o.metadata.annotations["argocd.argoproj.io/sync-wave"]) === last),
+    ).toHaveLength(1);
+  });
+
+  it("every ApplicationSet stops on a missing template key instead of rendering an empty value", () => {
+    for (const o of platform.filter((x) => x.kind === "ApplicationSet")) {
+      expect(o.spec.goTemplate, o.metadata.name).toBe(true);
+      expect(o.spec.goTemplateOptions, o.metadata.name).toEqual(["missingkey=error"]);
+    }
+  });
+});
