@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { validateObjects } from "../generator/src/validate/index.ts";
 import { REPO_ROOT } from "./support/cli.ts";
 import {
   appsDocs,
@@ -18,6 +19,7 @@ import {
   type Delivery,
   type Doc,
   environments,
+  generatedApplications,
   kustomizePatchProblems,
   matches,
   platformDeliveries,
@@ -295,5 +297,39 @@ describe("root's waves", () => {
       expect(o.spec.goTemplate, o.metadata.name).toBe(true);
       expect(o.spec.goTemplateOptions, o.metadata.name).toEqual(["missingkey=error"]);
     }
+  });
+});
+
+describe("the Applications the ApplicationSets generate", () => {
+  const generated = generatedApplications(docs, clusters);
+
+  it("pass Argo CD's Application schema strictly, with unique names, on the cluster they were made for", () => {
+    expect(generated.length).toBeGreaterThanOrEqual(EVERY_CLUSTER.length * envs.length);
+    expect(validateObjects(generated)).toEqual([]);
+    const names = [...docs.filter((d) => d.object.kind === "Application"), ...generated].map(
+      (d) => d.object.metadata.name,
+    );
+    expect(names.length - new Set(names).size, "two Applications of one name fight over it").toBe(0);
+    for (const { file, object } of generated) {
+      expect(object.metadata.name, file).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      expect(file).toContain(`(for ${object.spec.destination.name})`);
+    }
+    const prodGateway = generated.find((d) => d.object.metadata.name === "prod-wms-gateway")?.object;
+    expect(prodGateway?.spec.source.kustomize.patches[0].patch).toContain("value: 'wms.example.com'");
+  });
+
+  it("fail when a template uses something other than a plain lookup", () => {
+    const broken = clone();
+    named(broken, "metrics-server").spec.template.metadata.name = "{{.name | upper}}-metrics-server";
+    expect(() => generatedApplications(broken, clusterSecrets(broken))).toThrow(
+      /metrics-server: template expression \{\{\.name \| upper\}\} is not a plain lookup/,
+    );
+  });
+
+  it("fail the schema when a generated Application is broken", () => {
+    const broken = clone();
+    named(broken, "metrics-server").spec.template.spec.destination.cluster = "{{.name}}";
+    const problems = validateObjects(generatedApplications(broken, clusterSecrets(broken)));
+    expect(problems.map((p) => p.message)).toContain('unknown field "cluster"');
   });
 });

@@ -366,3 +366,42 @@ export function kustomizePatchProblems(root: string, docs: Doc[]): string[] {
   }
   return problems;
 }
+
+/**
+ * The Application a cluster-generator ApplicationSet makes for one cluster. Our templates use
+ * three Go-template forms only — `{{.name}}`, `{{index .metadata.labels "k"}}`,
+ * `{{index .metadata.annotations "k"}}` — which are plain lookups; anything else throws, so
+ * this stays a lookup and never becomes a template engine of our own.
+ */
+export function generatedApplication(set: Obj, cluster: Cluster): Obj {
+  const text = JSON.stringify(set.spec.template).replace(/\{\{(.*?)\}\}/g, (_, expr: string) => {
+    const e = expr.trim().replace(/\\"/g, '"');
+    if (e === ".name") return cluster.name;
+    const m = /^index \.metadata\.(labels|annotations) "([^"]+)"$/.exec(e);
+    if (!m) throw new Error(`${set.metadata.name}: template expression {{${expr}}} is not a plain lookup`);
+    const value = (m[1] === "labels" ? cluster.labels : cluster.annotations)[m[2] as string];
+    if (value === undefined)
+      throw new Error(`${set.metadata.name}: cluster ${cluster.name} has no ${m[1]} ${m[2]}`);
+    return JSON.stringify(value).slice(1, -1);
+  });
+  const template = JSON.parse(text) as { metadata: Record<string, unknown>; spec: unknown };
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Application",
+    ...template,
+    metadata: { namespace: set.metadata.namespace, ...template.metadata },
+  } as Obj;
+}
+
+/** Every Application the cluster-generator ApplicationSets make, for every cluster they select. */
+export function generatedApplications(docs: Doc[], clusters: Cluster[]): Doc[] {
+  const out: Doc[] = [];
+  for (const d of docs.filter((x) => x.object.kind === "ApplicationSet")) {
+    for (const g of d.object.spec.generators ?? []) {
+      if (!g.clusters) continue;
+      for (const c of clusters.filter((x) => matches(g.clusters.selector, x.labels)))
+        out.push({ file: `${d.file} (for ${c.name})`, index: 0, object: generatedApplication(d.object, c) });
+    }
+  }
+  return out;
+}
