@@ -333,3 +333,35 @@ describe("the Applications the ApplicationSets generate", () => {
     expect(problems.map((p) => p.message)).toContain('unknown field "cluster"');
   });
 });
+
+describe("the platform project admits what its Applications use", () => {
+  const project = (d: Doc[]) =>
+    d.find((x) => x.object.kind === "AppProject" && x.object.metadata.name === "platform")?.object;
+  function unadmitted(d: Doc[]): string[] {
+    const p = project(d);
+    const repos = new Set<string>(p?.spec.sourceRepos ?? []);
+    const apps = [
+      ...d.filter((x) => x.object.kind === "Application").map((x) => x.object),
+      ...generatedApplications(d, clusterSecrets(d)).map((x) => x.object),
+    ].filter((a) => a.spec.project === "platform");
+    return apps
+      .filter((a) => !repos.has(a.spec.source.repoURL))
+      .map((a) => `${a.metadata.name}: ${a.spec.source.repoURL}`);
+  }
+
+  it("every repository a platform Application pulls from is in the project's sourceRepos", () => {
+    expect(unadmitted(docs)).toEqual([]);
+  });
+
+  it("fails when a chart repository is missing from sourceRepos", () => {
+    const broken = clone();
+    const p = project(broken);
+    if (!p) throw new Error("no platform AppProject");
+    p.spec.sourceRepos = p.spec.sourceRepos.filter((r: string) => r !== "https://charts.jetstack.io");
+    expect(unadmitted(broken)).toEqual([
+      "dev-cert-manager: https://charts.jetstack.io",
+      "prod-cert-manager: https://charts.jetstack.io",
+      "staging-cert-manager: https://charts.jetstack.io",
+    ]);
+  });
+});
