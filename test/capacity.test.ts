@@ -136,7 +136,7 @@ describe("capacity per environment", () => {
       expect(nodePoolProblems(s)).toEqual([]);
     });
 
-    it(`${env}: the platform${s.hub ? " (hub: Argo CD, MLflow, Grafana too)" : ""} fits the system node group`, () => {
+    it(`${env}: the platform${s.hub ? " (hub: Argo CD and MLflow too)" : ""} fits the system node group`, () => {
       expect(systemProblems(s)).toEqual([]);
     });
   }

@@ -404,8 +404,10 @@ resource "aws_ec2_tag" "cluster_security_group_discovery" {
   value       = var.name
 }
 
+# Named like the cluster, as in Karpenter's reference template (the chart's
+# settings.interruptionQueue is then the cluster name).
 resource "aws_sqs_queue" "karpenter_interruption" {
-  name                      = "${var.name}-karpenter-interruption"
+  name                      = var.name
   message_retention_seconds = var.karpenter.queue_retention_seconds
   sqs_managed_sse_enabled   = true
   tags                      = var.tags
