@@ -91,7 +91,10 @@ variable "addons" {
     "vpc-cni"            = { before_compute = true, configuration_values = "{\"enableNetworkPolicy\":\"true\"}" }
     "kube-proxy"         = { before_compute = true }
     "coredns"            = {}
-    "aws-ebs-csi-driver" = {} # persistent volumes for Prometheus and Grafana
+    # Persistent volumes for Prometheus and Grafana. Since EKS 1.30 no StorageClass is the
+    # default; the add-on's own (gp3) becomes it, so claims without a class bind.
+    # https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-extended.html (1.30)
+    "aws-ebs-csi-driver" = { configuration_values = "{\"defaultStorageClass\":{\"enabled\":true}}" }
   }
 
   validation {
