@@ -459,7 +459,7 @@ resource "aws_cloudwatch_event_rule" "karpenter" {
   for_each = local.karpenter_events
 
   name          = "${var.name}-karpenter-${each.key}"
-  description   = "${var.name}: ${each.value.detail-type[0]} to Karpenter's interruption queue"
+  description   = "${var.name}: ${each.value["detail-type"][0]} to Karpenter's interruption queue"
   event_pattern = jsonencode(each.value)
   tags          = var.tags
 }
