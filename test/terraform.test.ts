@@ -364,14 +364,17 @@ describe("terraform/ agrees with the GitOps side", () => {
     );
   });
 
-  it("sizes: prod spans 3 AZs with a NAT gateway each and at least 3 m6i.large nodes; dev stays small", () => {
+  it("sizes: prod spans 3 AZs with a NAT gateway each and a system node per AZ; every cluster runs the pinned EKS minor", () => {
     const prodNodes = tfvar("prod", "node_group") as Hcl;
     expect(tfvar("prod", "azs")).toHaveLength(3);
     expect(tfvar("prod", "nat_gateway_per_az")).toBe(true);
-    expect(one(prodNodes.instance_types)).toBe("m6i.large");
     expect(one(prodNodes.min_size)).toBeGreaterThanOrEqual(3);
-    const devNodes = tfvar("dev", "node_group") as Hcl;
-    expect(one(devNodes.max_size)).toBeLessThanOrEqual(4);
+    // the module default and every stack: EKS 1.36 (docs/versions.md); capacity: test/capacity.test.ts
+    const eksDefault = labelled(file("modules/eks/variables.tf"), "variable").find(
+      ([n]) => n === "kubernetes_version",
+    )?.[1];
+    expect(str(eksDefault?.default)).toBe("1.36");
+    for (const env of ENVIRONMENTS) expect(tfvar(env, "kubernetes_version")).toBe("1.36");
     // non-overlapping VPCs, so that peering or a transit gateway can join them later
     const cidrs = ENVIRONMENTS.map((e) => tfvar(e, "vpc_cidr"));
     expect(new Set(cidrs).size).toBe(cidrs.length);

@@ -30,6 +30,7 @@ describe("rendered stack of one version", () => {
       "NetworkPolicy",
       "NetworkPolicy",
       "NetworkPolicy",
+      "NetworkPolicy",
       "PodDisruptionBudget",
       "ReferenceGrant",
       "ResourceQuota",

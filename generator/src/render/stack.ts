@@ -4,6 +4,7 @@
  */
 import type { EnvironmentConfig } from "../config.ts";
 import type { PlannedVersion } from "../plan.ts";
+import { AWS_STS, PLATFORM_NAMESPACES } from "../platform.ts";
 import {
   INFERENCE_PORT,
   LABEL,
@@ -123,14 +124,20 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
       podSelector: { matchLabels: selector },
       policyTypes: ["Ingress"],
       ingress: [
-        { from: [nsSelector(env.gateway.namespace)], ports: [{ protocol: "TCP", port: INFERENCE_PORT }] },
+        {
+          from: [nsSelector(PLATFORM_NAMESPACES.gatewayProxies)],
+          ports: [{ protocol: "TCP", port: INFERENCE_PORT }],
+        },
       ],
     }),
     netpol("allow-monitoring-to-metrics", {
       podSelector: { matchLabels: selector },
       policyTypes: ["Ingress"],
       ingress: [
-        { from: [nsSelector(env.monitoring.namespace)], ports: [{ protocol: "TCP", port: METRICS_PORT }] },
+        {
+          from: [nsSelector(PLATFORM_NAMESPACES.prometheus)],
+          ports: [{ protocol: "TCP", port: METRICS_PORT }],
+        },
       ],
     }),
     netpol("allow-dns-egress", {
@@ -153,6 +160,17 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
         {
           to: env.modelStore.egressCIDRs.map((cidr) => ({ ipBlock: { cidr } })),
           ports: [{ protocol: "TCP", port: 443 }],
+        },
+      ],
+    }),
+    // IRSA: the SDK trades the projected token for credentials at STS's interface endpoint.
+    netpol("allow-sts-egress", {
+      podSelector: { matchLabels: selector },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: AWS_STS.vpcSupernet } }],
+          ports: [{ protocol: "TCP", port: AWS_STS.port }],
         },
       ],
     }),

@@ -50,7 +50,8 @@ module "eks" {
   endpoint_public_access = true
   public_access_cidrs    = var.api_allowed_cidrs
 
-  node_group = merge(var.node_group, { labels = { "wms.example/environment" = local.env } })
+  # The system node group; platform pods select it with nodeSelector wms.example/pool: system.
+  node_group = merge(var.node_group, { labels = { "wms.example/environment" = local.env, "wms.example/pool" = "system" } })
 
   access_entries = {
     admins = { principal_arn = var.admin_role_arn }
@@ -97,9 +98,25 @@ module "iam" {
     db_kms_key_arn   = module.mlflow_db.kms_key_arn
   }
 
+  # Role <cluster>-argocd (wms-dev-argocd) for argocd-application-controller,
+  # argocd-applicationset-controller and argocd-server; the spokes' access entries admit it.
   argocd_hub = {
-    role_name     = "wms-argocd"
+    role_name     = "${local.cluster_name}-argocd"
     cluster_names = ["wms-staging", "wms-prod"]
+  }
+
+  external_secrets = {
+    cluster_name = local.cluster_name
+    # MLflow's database credentials (managed by RDS) and anything under wms/dev/.
+    secret_arns  = [module.mlflow_db.master_user_secret_arn, "arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:wms/${local.env}/*"]
+    kms_key_arns = [module.mlflow_db.kms_key_arn]
+  }
+  load_balancer_controller = { cluster_name = local.cluster_name }
+  cert_manager             = { cluster_name = local.cluster_name, hosted_zone_ids = [var.route53_zone_id] }
+  karpenter = {
+    cluster_name           = local.cluster_name
+    node_role_arn          = module.eks.karpenter_node_role_arn
+    interruption_queue_arn = module.eks.karpenter_interruption_queue_arn
   }
 
   tags = local.tags

@@ -61,12 +61,13 @@ module "eks" {
   endpoint_public_access = true
   public_access_cidrs    = concat(var.api_allowed_cidrs, [for ip in local.hub.nat_public_ips : "${ip}/32"])
 
-  node_group = merge(var.node_group, { labels = { "wms.example/environment" = local.env } })
+  # The system node group; platform pods select it with nodeSelector wms.example/pool: system.
+  node_group = merge(var.node_group, { labels = { "wms.example/environment" = local.env, "wms.example/pool" = "system" } })
 
   access_entries = {
     admins = { principal_arn = var.admin_role_arn }
-    # Argo CD creates the <env>-wms-* namespaces and their objects; its AppProject
-    # (apps/platform/projects.yaml) limits what it may sync, this only lets it in.
+    # The hub's Argo CD (role wms-dev-argocd) delivers this cluster's platform (CRDs, controllers,
+    # the Gateway) and the <env>-wms-* namespaces; its AppProjects limit what it may sync.
     argocd = { principal_arn = local.hub.argocd_hub_role_arn }
   }
 
@@ -85,6 +86,18 @@ module "iam" {
     environment        = local.env
     model_store_bucket = local.shared.model_store_bucket
     s3_kms_key_arn     = local.shared.s3_kms_key_arn
+  }
+
+  external_secrets = {
+    cluster_name = local.cluster_name
+    secret_arns  = ["arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:wms/${local.env}/*"]
+  }
+  load_balancer_controller = { cluster_name = local.cluster_name }
+  cert_manager             = { cluster_name = local.cluster_name, hosted_zone_ids = [var.route53_zone_id] }
+  karpenter = {
+    cluster_name           = local.cluster_name
+    node_role_arn          = module.eks.karpenter_node_role_arn
+    interruption_queue_arn = module.eks.karpenter_interruption_queue_arn
   }
 
   tags = local.tags

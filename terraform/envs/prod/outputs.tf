@@ -28,6 +28,19 @@ output "argocd_cluster" {
         model_reader_role_arn = module.iam.model_reader_role_arn
         s3_prefix_list_id     = module.network.s3_prefix_list_id
         s3_cidrs              = join(",", module.network.s3_cidr_blocks)
+        vpc_cidr                                = module.network.vpc_cidr
+        sts_endpoint_dns                        = module.network.sts_endpoint_dns
+        external_secrets_role_arn               = module.iam.platform_role_arns["external_secrets"]
+        aws_load_balancer_controller_role_arn   = module.iam.platform_role_arns["load_balancer_controller"]
+        cert_manager_role_arn                   = module.iam.platform_role_arns["cert_manager"]
+        route53_zone_id                         = var.route53_zone_id
+        karpenter_role_arn                      = module.iam.platform_role_arns["karpenter"]
+        karpenter_node_role_name                = module.eks.karpenter_node_role_name
+        karpenter_interruption_queue_name       = module.eks.karpenter_interruption_queue_name
+        node_pool_instance_types                = join(",", var.node_pool.instance_types)
+        node_pool_capacity_type                 = var.node_pool.capacity_type
+        node_pool_cpu_limit                     = tostring(var.node_pool.cpu_limit)
+        node_pool_memory_limit                  = "${var.node_pool.memory_limit_gib}Gi"
       }
     }
   }

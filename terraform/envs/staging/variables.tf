@@ -34,7 +34,7 @@ variable "kubernetes_version" {
 }
 
 variable "node_group" {
-  description = "Managed node group size and shape (see modules/eks)."
+  description = "The managed system node group (see modules/eks): Karpenter's controller and the platform pods (terraform/platform-budget.yaml); nothing autoscales it."
   type = object({
     instance_types = list(string)
     min_size       = number
@@ -42,6 +42,26 @@ variable "node_group" {
     desired_size   = number
     disk_size_gib  = optional(number, 50)
   })
+}
+
+variable "node_pool" {
+  description = "Karpenter NodePool of the model servers (apps/ renders it from the cluster secret annotations node_pool_*): instance types it may launch, capacity type, and its limits (sum of the nodes' vCPUs and GiB). test/capacity.test.ts checks that live + retained + canary at max replicas + surge fit."
+  type = object({
+    instance_types   = list(string)
+    capacity_type    = optional(string, "on-demand")
+    cpu_limit        = number
+    memory_limit_gib = number
+  })
+
+  validation {
+    condition     = contains(["on-demand", "spot"], var.node_pool.capacity_type) && var.node_pool.cpu_limit > 0 && var.node_pool.memory_limit_gib > 0
+    error_message = "node_pool.capacity_type must be on-demand or spot, and its limits positive."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone of the environment's hostnames (environment.yaml gateway.hostname): cert-manager answers DNS-01 challenges there for the Gateway's certificate."
+  type        = string
 }
 
 variable "api_allowed_cidrs" {

@@ -1,4 +1,5 @@
-# One EKS cluster with one managed node group, IRSA (the cluster's OIDC issuer registered as an
+# One EKS cluster with a managed system node group, Karpenter's AWS side (node role, interruption
+# queue) for the workload nodes, IRSA (the cluster's OIDC issuer registered as an
 # IAM identity provider) and the core add-ons. Plain resources rather than the upstream
 # terraform-aws-modules/eks module: every resource is then visible to the offline checks
 # (checkov reads them; it cannot read a registry module without downloading it).
@@ -105,6 +106,7 @@ resource "aws_iam_role_policy" "cluster_encryption" {
 }
 
 resource "aws_eks_cluster" "this" {
+  #checkov:skip=CKV_AWS_339: checkov 3.3.30 (the newest on PyPI on 2026-12-01) knows EKS versions up to 1.35 only; 1.36 is in EKS standard support until 2027-08-02 (docs/versions.md), and test/terraform.test.ts pins every stack to it
   #checkov:skip=CKV_AWS_39: the public endpoint is off by default; staging and prod turn it on so that Argo CD in the hub cluster can reach them without VPC peering, restricted to public_access_cidrs (precondition below, and CKV_AWS_38)
   name     = var.name
   version  = var.kubernetes_version
@@ -247,7 +249,7 @@ resource "aws_launch_template" "node" {
 
 resource "aws_eks_node_group" "this" {
   cluster_name    = aws_eks_cluster.this.name
-  node_group_name = "${var.name}-default"
+  node_group_name = "${var.name}-system"
   node_role_arn   = aws_iam_role.node.arn
   subnet_ids      = var.subnet_ids
   version         = var.kubernetes_version
@@ -275,7 +277,8 @@ resource "aws_eks_node_group" "this" {
   tags = var.tags
 
   lifecycle {
-    # The cluster autoscaler moves desired_size; a later apply must not reset it.
+    # Nothing scales this group (Karpenter owns the workload nodes); desired_size is still left
+    # alone after creation so that a manual resize in an incident is not undone by an apply.
     ignore_changes = [scaling_config[0].desired_size]
 
     precondition {
@@ -338,6 +341,7 @@ resource "aws_eks_addon" "before_compute" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
   addon_version               = each.value.version
+  configuration_values        = each.value.configuration_values
   service_account_role_arn    = lookup(local.addon_roles, each.key, null)
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "PRESERVE"
@@ -350,6 +354,7 @@ resource "aws_eks_addon" "this" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
   addon_version               = each.value.version
+  configuration_values        = each.value.configuration_values
   service_account_role_arn    = lookup(local.addon_roles, each.key, null)
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "PRESERVE"
@@ -357,4 +362,112 @@ resource "aws_eks_addon" "this" {
 
   # CoreDNS and the CSI controller are Deployments: they need nodes to become healthy.
   depends_on = [aws_eks_node_group.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Karpenter: the workload nodes. The controller (IRSA role in modules/iam) runs on the system
+# node group above and launches nodes with this role; EKS admits them through the access entry.
+# Resources follow Karpenter's getting-started CloudFormation template (v1.14):
+# https://github.com/aws/karpenter-provider-aws/blob/main/website/content/en/preview/getting-started/getting-started-with-karpenter/cloudformation.yaml
+
+resource "aws_iam_role" "karpenter_node" {
+  name               = "${var.name}-karpenter-node"
+  description        = "${var.name}: nodes launched by Karpenter"
+  assume_role_policy = data.aws_iam_policy_document.node_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "karpenter_node" {
+  for_each = toset([
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonSSMManagedInstanceCore",
+  ])
+
+  role       = aws_iam_role.karpenter_node.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value}"
+}
+
+resource "aws_eks_access_entry" "karpenter_node" {
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_iam_role.karpenter_node.arn
+  type          = "EC2_LINUX"
+  tags          = var.tags
+}
+
+# EC2NodeClass securityGroupSelectorTerms find the cluster security group by this tag (the
+# subnets carry it already, modules/network).
+resource "aws_ec2_tag" "cluster_security_group_discovery" {
+  resource_id = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+  key         = "karpenter.sh/discovery"
+  value       = var.name
+}
+
+# Named like the cluster, as in Karpenter's reference template (the chart's
+# settings.interruptionQueue is then the cluster name).
+resource "aws_sqs_queue" "karpenter_interruption" {
+  name                      = var.name
+  message_retention_seconds = var.karpenter.queue_retention_seconds
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+data "aws_iam_policy_document" "karpenter_interruption_queue" {
+  statement {
+    sid       = "EventBridgeAndSqsSend"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.karpenter_interruption.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com", "sqs.amazonaws.com"]
+    }
+  }
+  statement {
+    sid       = "DenyHTTP"
+    effect    = "Deny"
+    actions   = ["sqs:*"]
+    resources = [aws_sqs_queue.karpenter_interruption.arn]
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "karpenter_interruption" {
+  queue_url = aws_sqs_queue.karpenter_interruption.url
+  policy    = data.aws_iam_policy_document.karpenter_interruption_queue.json
+}
+
+locals {
+  # The events Karpenter acts on before AWS takes a node away.
+  karpenter_events = {
+    health-scheduled-change = { source = ["aws.health"], detail-type = ["AWS Health Event"] }
+    spot-interruption       = { source = ["aws.ec2"], detail-type = ["EC2 Spot Instance Interruption Warning"] }
+    rebalance               = { source = ["aws.ec2"], detail-type = ["EC2 Instance Rebalance Recommendation"] }
+    instance-state-change   = { source = ["aws.ec2"], detail-type = ["EC2 Instance State-change Notification"] }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "karpenter" {
+  for_each = local.karpenter_events
+
+  name          = "${var.name}-karpenter-${each.key}"
+  description   = "${var.name}: ${each.value["detail-type"][0]} to Karpenter's interruption queue"
+  event_pattern = jsonencode(each.value)
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "karpenter" {
+  for_each = aws_cloudwatch_event_rule.karpenter
+
+  rule      = each.value.name
+  target_id = "KarpenterInterruptionQueueTarget"
+  arn       = aws_sqs_queue.karpenter_interruption.arn
 }

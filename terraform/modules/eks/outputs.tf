@@ -39,11 +39,31 @@ output "oidc_issuer" {
 }
 
 output "node_role_arn" {
-  description = "IAM role of the managed nodes."
+  description = "IAM role of the managed system node group."
   value       = aws_iam_role.node.arn
 }
 
 output "node_group_name" {
-  description = "Name of the managed node group."
+  description = "Name of the managed system node group."
   value       = aws_eks_node_group.this.node_group_name
+}
+
+output "karpenter_node_role_name" {
+  description = "IAM role of Karpenter's nodes (EC2NodeClass spec.role; Karpenter makes the instance profile)."
+  value       = aws_iam_role.karpenter_node.name
+}
+
+output "karpenter_node_role_arn" {
+  description = "ARN of Karpenter's node role (the controller may pass only this role)."
+  value       = aws_iam_role.karpenter_node.arn
+}
+
+output "karpenter_interruption_queue_name" {
+  description = "SQS queue of EC2 interruption and health events (Karpenter's settings.interruptionQueue)."
+  value       = aws_sqs_queue.karpenter_interruption.name
+}
+
+output "karpenter_interruption_queue_arn" {
+  description = "ARN of the interruption queue (the controller's role may read and delete its messages)."
+  value       = aws_sqs_queue.karpenter_interruption.arn
 }

@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the control plane and nodes, e.g. \"1.32\" (the version the rendered manifests are validated against)."
+  description = "Kubernetes minor version of the control plane and the system node group, e.g. \"1.36\" (in EKS standard support; the version the rendered manifests are validated against). Karpenter's nodes follow the control plane."
   type        = string
-  default     = "1.32"
+  default     = "1.36"
 
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must be a minor version like \"1.32\"."
+    error_message = "kubernetes_version must be a minor version like \"1.36\"."
   }
 }
 
@@ -52,7 +52,7 @@ variable "public_access_cidrs" {
 }
 
 variable "node_group" {
-  description = "The managed node group: instance types, scaling bounds (desired is only the initial size; the autoscaler owns it afterwards), root volume size, capacity type and labels."
+  description = "The managed system node group: where Karpenter's controller, CoreDNS and the platform pods run (Karpenter must not run on nodes it manages). Instance types, sizes (no autoscaler moves this group: size it for the platform, see terraform/platform-budget.yaml), root volume size, capacity type and labels."
   type = object({
     instance_types = list(string)
     min_size       = number
@@ -80,17 +80,35 @@ variable "node_group" {
 }
 
 variable "addons" {
-  description = "EKS add-ons by name. version null lets EKS pick the default for the cluster version; before_compute installs it before the node group (the CNI must be there before nodes join)."
+  description = "EKS add-ons by name. version null lets EKS pick the default for the cluster version; before_compute installs it before the node group (the CNI must be there before nodes join); configuration_values is the add-on's JSON configuration. vpc-cni must enforce NetworkPolicies (enableNetworkPolicy: the rendered model namespaces are default-deny)."
   type = map(object({
-    version        = optional(string)
-    before_compute = optional(bool, false)
+    version              = optional(string)
+    before_compute       = optional(bool, false)
+    configuration_values = optional(string)
   }))
   default = {
-    "vpc-cni"            = { before_compute = true }
+    # https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
+    "vpc-cni"            = { before_compute = true, configuration_values = "{\"enableNetworkPolicy\":\"true\"}" }
     "kube-proxy"         = { before_compute = true }
     "coredns"            = {}
-    "aws-ebs-csi-driver" = {} # persistent volumes for Prometheus and Grafana
+    # Persistent volumes for Prometheus and Grafana. Since EKS 1.30 no StorageClass is the
+    # default; the add-on's own (gp3) becomes it, so claims without a class bind.
+    # https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions-extended.html (1.30)
+    "aws-ebs-csi-driver" = { configuration_values = "{\"defaultStorageClass\":{\"enabled\":true}}" }
   }
+
+  validation {
+    condition     = contains(keys(var.addons), "vpc-cni") && try(jsondecode(var.addons["vpc-cni"].configuration_values).enableNetworkPolicy, "") == "true"
+    error_message = "addons must install vpc-cni with configuration_values {\"enableNetworkPolicy\":\"true\"}: without it the rendered NetworkPolicies are not enforced."
+  }
+}
+
+variable "karpenter" {
+  description = "Karpenter's AWS side for this cluster: the node role (with its EKS access entry), the interruption queue and the EventBridge rules that feed it. The controller's IRSA role is in modules/iam; the NodePool and EC2NodeClass (apps/) name the outputs karpenter_node_role_name and karpenter_interruption_queue_name."
+  type = object({
+    queue_retention_seconds = optional(number, 300)
+  })
+  default = {}
 }
 
 variable "access_entries" {

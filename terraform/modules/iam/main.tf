@@ -2,7 +2,10 @@
 #   * GitHub Actions (main branch of this repository only) publishes models and pushes images;
 #   * each environment's model server reads the model store, nothing else;
 #   * MLflow reads and writes its artifacts and reads its database secret;
-#   * Argo CD in the hub cluster is the identity the other clusters let in.
+#   * Argo CD in the hub cluster is the identity the other clusters let in;
+#   * each cluster's platform controllers: External Secrets (read its secrets), the AWS Load
+#     Balancer Controller, cert-manager (DNS-01 in Route 53) and Karpenter.
+# Platform role names are <cluster>-<component> (e.g. wms-prod-karpenter).
 # Pods get their role through IRSA: the trust policy names the cluster's OIDC provider and the
 # exact service account (system:serviceaccount:<namespace>:<name>).
 
@@ -16,7 +19,6 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   s3_via    = "s3.${data.aws_region.current.region}.amazonaws.com"
   issuer    = try(var.eks_oidc.issuer, "")
-  irsa_used = var.model_reader != null || var.mlflow != null || var.argocd_hub != null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +150,10 @@ data "aws_iam_policy_document" "irsa_assume" {
       model_reader = var.model_reader == null ? null : tolist(["system:serviceaccount:${var.model_reader.environment}-wms-*:${var.model_reader.service_account}"])
       mlflow       = var.mlflow == null ? null : tolist(["system:serviceaccount:${var.mlflow.namespace}:${var.mlflow.service_account}"])
       argocd_hub   = var.argocd_hub == null ? null : tolist([for sa in var.argocd_hub.service_accounts : "system:serviceaccount:${var.argocd_hub.namespace}:${sa}"])
+      external_secrets = var.external_secrets == null ? null : tolist(["system:serviceaccount:${var.external_secrets.namespace}:${var.external_secrets.service_account}"])
+      load_balancer_controller = var.load_balancer_controller == null ? null : tolist(["system:serviceaccount:${var.load_balancer_controller.namespace}:${var.load_balancer_controller.service_account}"])
+      cert_manager = var.cert_manager == null ? null : tolist(["system:serviceaccount:${var.cert_manager.namespace}:${var.cert_manager.service_account}"])
+      karpenter = var.karpenter == null ? null : tolist(["system:serviceaccount:${var.karpenter.namespace}:${var.karpenter.service_account}"])
     } : k => v if v != null
   }
 

@@ -18,6 +18,11 @@ output "mlflow_role_arn" {
   value       = one(aws_iam_role.mlflow[*].arn)
 }
 
+output "platform_role_arns" {
+  description = "IRSA roles of the platform controllers, by component (external_secrets, load_balancer_controller, cert_manager, karpenter): annotate their ServiceAccounts with eks.amazonaws.com/role-arn."
+  value       = { for k, r in aws_iam_role.platform : k => r.arn }
+}
+
 output "argocd_hub_role_arn" {
   description = "IRSA role of Argo CD in the hub cluster (annotate its service accounts with it; the spokes' access entries name it; null without argocd_hub)."
   value       = one(aws_iam_role.argocd_hub[*].arn)

@@ -81,6 +81,61 @@ variable "argocd_hub" {
   default = null
 }
 
+variable "external_secrets" {
+  description = "IRSA role <cluster_name>-external-secrets of the External Secrets controller (ServiceAccount external-secrets/external-secrets): read the listed Secrets Manager secrets (ARNs, * allowed at the end of a name) and decrypt them with the listed KMS keys. The ClusterSecretStore (apps/) authenticates as that service account. null: not created."
+  type = object({
+    cluster_name    = string
+    namespace       = optional(string, "external-secrets")
+    service_account = optional(string, "external-secrets")
+    secret_arns     = list(string)
+    kms_key_arns    = optional(list(string), [])
+  })
+  default = null
+
+  validation {
+    condition     = var.external_secrets == null || length(try(var.external_secrets.secret_arns, [])) > 0
+    error_message = "external_secrets.secret_arns must list the secrets it may read (e.g. arn:aws:secretsmanager:<region>:<account>:secret:wms/prod/*)."
+  }
+}
+
+variable "load_balancer_controller" {
+  description = "IRSA role <cluster_name>-aws-load-balancer-controller of the AWS Load Balancer Controller (ServiceAccount kube-system/aws-load-balancer-controller): the NLB in front of Envoy Gateway's proxies. null: not created."
+  type = object({
+    cluster_name    = string
+    namespace       = optional(string, "kube-system")
+    service_account = optional(string, "aws-load-balancer-controller")
+  })
+  default = null
+}
+
+variable "cert_manager" {
+  description = "IRSA role <cluster_name>-cert-manager of cert-manager (ServiceAccount cert-manager/cert-manager): DNS-01 challenges in the listed Route 53 hosted zones, for the Gateway's wildcard certificate (Secret wms-tls). null: not created."
+  type = object({
+    cluster_name    = string
+    namespace       = optional(string, "cert-manager")
+    service_account = optional(string, "cert-manager")
+    hosted_zone_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.cert_manager == null || alltrue([for z in try(var.cert_manager.hosted_zone_ids, []) : can(regex("^Z[0-9A-Z]{8,32}$", z))])
+    error_message = "cert_manager.hosted_zone_ids must be Route 53 hosted zone IDs (Z…), without the /hostedzone/ prefix."
+  }
+}
+
+variable "karpenter" {
+  description = "IRSA role <cluster_name>-karpenter of the Karpenter controller (ServiceAccount kube-system/karpenter): launch and terminate this cluster's nodes, pass only the Karpenter node role, read the interruption queue (eks module outputs karpenter_node_role_arn, karpenter_interruption_queue_arn). null: not created."
+  type = object({
+    cluster_name           = string
+    namespace              = optional(string, "kube-system")
+    service_account        = optional(string, "karpenter")
+    node_role_arn          = string
+    interruption_queue_arn = string
+  })
+  default = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

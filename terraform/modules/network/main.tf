@@ -134,6 +134,45 @@ resource "aws_route_table_association" "private" {
   route_table_id = aws_route_table.private[each.key].id
 }
 
+# Interface endpoints with private DNS: inside the VPC the regional names (sts.<region>.amazonaws.com)
+# resolve to these endpoints' network interfaces in the private subnets. STS is what IRSA needs:
+# every pod with a role trades its projected token at STS (AssumeRoleWithWebIdentity) before
+# any other AWS call; the model servers' NetworkPolicies allow exactly that (HTTPS to the VPC
+# supernet, generator/src/platform.ts AWS_STS), and nothing else on the internet.
+resource "aws_security_group" "endpoints" {
+  name_prefix = "${var.name}-endpoints-"
+  description = "${var.name}: HTTPS from the VPC to the interface VPC endpoints"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${var.name}-endpoints" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "endpoints_https" {
+  security_group_id = aws_security_group.endpoints.id
+  description       = "HTTPS from pods and nodes in this VPC"
+  cidr_ipv4         = aws_vpc.this.cidr_block
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  tags              = var.tags
+}
+
+resource "aws_vpc_endpoint" "interface" {
+  for_each = toset(var.interface_endpoints)
+
+  vpc_id              = aws_vpc.this.id
+  service_name        = "com.amazonaws.${data.aws_region.current.region}.${each.key}"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = [for az in var.azs : aws_subnet.private[az].id]
+  security_group_ids  = [aws_security_group.endpoints.id]
+
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}
+
 # Gateway endpoint: free, and adds the region's S3 prefix list to the private route tables.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id

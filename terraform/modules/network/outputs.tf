@@ -32,3 +32,13 @@ output "s3_cidr_blocks" {
   description = "The CIDRs of that prefix list: Kubernetes NetworkPolicies cannot name a prefix list, so the rendered egress rules list these (environment.yaml modelStore.egressCIDRs)."
   value       = aws_vpc_endpoint.s3.cidr_blocks
 }
+
+output "sts_endpoint_dns" {
+  description = "The name pods use for STS: with the interface endpoint's private DNS it resolves to addresses inside this VPC's private subnets (NetworkPolicy egress: generator/src/platform.ts AWS_STS)."
+  value       = "sts.${data.aws_region.current.region}.amazonaws.com"
+}
+
+output "interface_endpoint_ids" {
+  description = "IDs of the interface VPC endpoints, by service (sts, ...)."
+  value       = { for k, e in aws_vpc_endpoint.interface : k => e.id }
+}

@@ -16,6 +16,24 @@ variable "cidr" {
     condition     = can(cidrhost(var.cidr, 0)) && contains(["16", "17", "18"], try(split("/", var.cidr)[1], ""))
     error_message = "cidr must be a valid IPv4 CIDR between /16 and /18, e.g. 10.30.0.0/16."
   }
+
+  # The model servers' NetworkPolicies reach STS's interface endpoint by the block every
+  # platform VPC is carved from (generator/src/platform.ts AWS_STS.vpcSupernet).
+  validation {
+    condition     = can(cidrhost(var.cidr, 0)) && startswith(var.cidr, "10.")
+    error_message = "cidr must lie in 10.0.0.0/8: the rendered NetworkPolicies allow STS (its interface endpoint in this VPC) as 10.0.0.0/8 (generator/src/platform.ts)."
+  }
+}
+
+variable "interface_endpoints" {
+  description = "AWS services reached through an interface VPC endpoint with private DNS (service name suffix after com.amazonaws.<region>.). sts is what IRSA needs; add more (ecr.api, ecr.dkr, ec2, sqs, ...) to take them off the NAT path."
+  type        = list(string)
+  default     = ["sts"]
+
+  validation {
+    condition     = contains(var.interface_endpoints, "sts")
+    error_message = "interface_endpoints must include sts: IRSA (every pod role) calls STS, and the rendered NetworkPolicies allow STS only inside the VPC."
+  }
 }
 
 variable "azs" {
