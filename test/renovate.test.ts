@@ -85,6 +85,7 @@ describe("the coverage test can fail", () => {
       .map(show);
     expect(missing).toEqual([
       "apps/argocd/kustomization.yaml:11 https://manifests.example.com/metrics-server/v0.8.1/components.yaml v0.8.1",
+      "generator/src/pins.ts:5 ENVOY_GATEWAY_VERSION v1.9.1",
       "platform-extra/cert-manager.yaml:10 cert-manager v1.19.2",
       "scripts/setup-cluster.sh:8 ETCD_VERSION v3.6.5",
       "terraform/envs/dev/terraform.tfvars:4 karpenter_version 1.8.3",
@@ -102,6 +103,7 @@ describe("the coverage test can fail", () => {
         "apps/argocd/kustomization.yaml:5 github-releases argoproj/argo-cd v3.5.7",
         "apps/argocd/kustomization.yaml:7 github-releases kubernetes-sigs/gateway-api v1.6.1",
         "terraform/envs/dev/terraform.tfvars:2 endoflife-date amazon-eks 1.36",
+        "generator/src/pins.ts:3 go sigs.k8s.io/gateway-api v1.6.1",
       ]),
     );
   });

@@ -220,6 +220,20 @@ export function enumeratePins(root: string, files: string[]): Pin[] {
       });
     }
 
+    if (/^(generator\/.+\.ts|scripts\/.+\.(ts|mjs))$/.test(file) && !file.endsWith(".test.ts")) {
+      const lines = text.split("\n");
+      lines.forEach((l, i) => {
+        const m =
+          /^\s*(?:export\s+)?(?:const|let)\s+([A-Za-z_]\w*)\s*(?::\s*\w+\s*)?=\s*(["'])([^"']+)\2/.exec(l);
+        if (!m) return;
+        const annotated = /^\s*\/\/\s*renovate:/.test(lines[i - 1] ?? "");
+        if (!annotated && !/_VERSION$/.test(m[1] as string)) return;
+        const offset =
+          lines.slice(0, i).join("\n").length + (i ? 1 : 0) + l.indexOf(m[3] as string, l.indexOf("="));
+        add("script-version", file, text, offset, m[3] as string, m[1] as string);
+      });
+    }
+
     if (base === "package.json") {
       const pkg = JSON.parse(text) as Record<string, Record<string, string> | undefined>;
       for (const field of ["dependencies", "devDependencies", "optionalDependencies"])
