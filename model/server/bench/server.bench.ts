@@ -287,7 +287,7 @@ async function bundleServer(): Promise<string> {
     "--bundle",
     "--platform=node",
     "--format=esm",
-    "--target=node20",
+    `--target=node${process.versions.node.split(".")[0]}`, // the Node that runs the bench (.node-version)
     "--external:sharp",
     "--external:onnxruntime-node",
     "--banner:js=import { createRequire as __wmsCreateRequire } from 'node:module'; const require = __wmsCreateRequire(import.meta.url);",

