@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
+import { parseAllDocuments, parse as parseYaml } from "yaml";
 import {
   allocatable,
   INSTANCE_TYPES,
@@ -164,5 +164,64 @@ describe("the capacity check fails when it should", () => {
   it("one system node cannot hold the hub's platform", () => {
     const dev = loadSizing("dev");
     expect(systemProblems({ ...dev, nodeGroup: { ...dev.nodeGroup, min_size: 1 } })).not.toEqual([]);
+  });
+});
+
+/**
+ * The NodePool that runs is the one sized here: apps/platform/karpenter.yaml patches its
+ * instance types, capacity type and limits from the cluster secret's node_pool_* annotations,
+ * which terraform's argocd_cluster output writes from tfvars node_pool. The committed secrets
+ * must say what the tfvars say, or the capacity above is checked for a NodePool nobody runs.
+ */
+describe("the NodePool Argo CD renders is the one sized here", () => {
+  const secrets = readdirSync(join(REPO_ROOT, "apps/argocd/clusters")).map((f) => ({
+    file: `apps/argocd/clusters/${f}`,
+    object: yaml(`apps/argocd/clusters/${f}`),
+  }));
+  const nodePoolOf = (annotations: Record<string, string>) => ({
+    instance_types: JSON.parse(annotations.node_pool_instance_types ?? "null"),
+    capacity_type: annotations.node_pool_capacity_type,
+    cpu_limit: Number(annotations.node_pool_cpu_limit),
+    memory_limit_gib: mebibytes(annotations.node_pool_memory_limit ?? "0") / 1024,
+  });
+  const problems = (env: string, annotations: Record<string, string>): string[] => {
+    const want = readHcl(`terraform/envs/${env}/terraform.tfvars`).node_pool as Record<string, unknown>;
+    const got = nodePoolOf(annotations) as Record<string, unknown>;
+    return Object.keys(want)
+      .filter((k) => JSON.stringify(got[k]) !== JSON.stringify(want[k]))
+      .map(
+        (k) =>
+          `${env}: cluster secret node_pool ${k} ${JSON.stringify(got[k])} ≠ tfvars ${JSON.stringify(want[k])}`,
+      );
+  };
+
+  it("each environment's cluster secret carries its tfvars node_pool", () => {
+    for (const env of ENVIRONMENTS) {
+      const s = secrets.filter((x) => x.object.metadata.labels?.environment === env);
+      expect(s, `${env}: one cluster secret`).toHaveLength(1);
+      expect(problems(env, s[0]?.object.metadata.annotations ?? {})).toEqual([]);
+    }
+  });
+
+  it("the karpenter-nodes ApplicationSet patches the NodePool from those annotations", () => {
+    const set = parseAllDocuments(readFileSync(join(REPO_ROOT, "apps/platform/karpenter.yaml"), "utf8"))
+      .map((d) => d.toJS())
+      .find((o) => o?.metadata?.name === "karpenter-nodes");
+    const patch = set.spec.template.spec.source.kustomize.patches.find(
+      (p: { target: { kind: string } }) => p.target.kind === "NodePool",
+    );
+    for (const a of [
+      "node_pool_instance_types",
+      "node_pool_capacity_type",
+      "node_pool_cpu_limit",
+      "node_pool_memory_limit",
+    ])
+      expect(patch?.patch, a).toContain(`index .metadata.annotations "${a}"`);
+  });
+
+  it("fails when a cluster secret's limit drifts from the tfvars", () => {
+    const prod = secrets.find((x) => x.object.metadata.labels?.environment === "prod");
+    const drifted = { ...prod?.object.metadata.annotations, node_pool_cpu_limit: "96" };
+    expect(problems("prod", drifted)).toEqual(["prod: cluster secret node_pool cpu_limit 96 ≠ tfvars 56"]);
   });
 });

@@ -37,7 +37,7 @@ output "argocd_cluster" {
         karpenter_role_arn                      = module.iam.platform_role_arns["karpenter"]
         karpenter_node_role_name                = module.eks.karpenter_node_role_name
         karpenter_interruption_queue_name       = module.eks.karpenter_interruption_queue_name
-        node_pool_instance_types                = join(",", var.node_pool.instance_types)
+        node_pool_instance_types                = jsonencode(var.node_pool.instance_types)
         node_pool_capacity_type                 = var.node_pool.capacity_type
         node_pool_cpu_limit                     = tostring(var.node_pool.cpu_limit)
         node_pool_memory_limit                  = "${var.node_pool.memory_limit_gib}Gi"
