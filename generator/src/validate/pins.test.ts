@@ -83,7 +83,9 @@ describe("schemas of exactly what runs", () => {
         const [, pin] = Object.entries(readRepoPins(root).components)[0] ?? [];
         if (!pin) throw new Error("no chart pinned in apps/");
         const next = pin.version.replace(/\d+$/, (p) => String(Number(p) + 1));
-        edit(join(root, pin.file), `targetRevision: ${pin.version}`, `targetRevision: ${next}`);
+        // every source of that chart in the file (Envoy Gateway's two charts share one version)
+        const esc = pin.version.replace(/[.]/g, "\\.");
+        edit(join(root, pin.file), new RegExp(`targetRevision: ${esc}\\b`, "g"), `targetRevision: ${next}`);
         return next;
       },
     ],
