@@ -699,3 +699,64 @@ describe("validateObjects", () => {
     expect(perObject).toBeLessThan(1);
   });
 });
+
+describe("custom resources of the platform components (from their CRDs)", () => {
+  const nodePool: Obj = {
+    apiVersion: "karpenter.sh/v1",
+    kind: "NodePool",
+    metadata: { name: "default" },
+    spec: {
+      template: {
+        spec: {
+          nodeClassRef: { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name: "default" },
+          requirements: [{ key: "kubernetes.io/arch", operator: "In", values: ["amd64"] }],
+          expireAfter: "720h",
+        },
+      },
+      limits: { cpu: "96", memory: "384Gi" },
+      disruption: { consolidationPolicy: "WhenEmptyOrUnderutilized", consolidateAfter: "5m" },
+    },
+  };
+  const issuer: Obj = {
+    apiVersion: "cert-manager.io/v1",
+    kind: "ClusterIssuer",
+    metadata: { name: "letsencrypt" },
+    spec: {
+      acme: {
+        server: "https://acme-v02.api.letsencrypt.org/directory",
+        privateKeySecretRef: { name: "letsencrypt-account-key" },
+        solvers: [{ dns01: { route53: { region: "eu-central-1" } } }],
+      },
+    },
+  };
+  const store: Obj = {
+    apiVersion: "external-secrets.io/v1",
+    kind: "ClusterSecretStore",
+    metadata: { name: "aws-secrets-manager" },
+    spec: { provider: { aws: { service: "SecretsManager", region: "eu-central-1" } } },
+  };
+
+  it.each([nodePool, issuer, store])("accepts a valid $kind", (object) => {
+    expect(check(object)).toEqual([]);
+  });
+
+  it("closes their objects: an unknown field is an error at any depth, and in metadata", () => {
+    const fields = (o: Obj) => check(o).map((p) => [p.field, p.message]);
+    expect(fields(broken(issuer, (i) => (i.spec.acme.solvers[0].dns01.route53.regoin = "x")))).toEqual([
+      ["ClusterIssuer/letsencrypt spec.acme.solvers[0].dns01.route53.regoin", 'unknown field "regoin"'],
+    ]);
+    expect(fields(broken(store, (s) => (s.metadata.annotation = {})))).toEqual([
+      ["ClusterSecretStore/aws-secrets-manager metadata.annotation", 'unknown field "annotation"'],
+    ]);
+  });
+
+  it("applies their enums, and reads quantities as integer or string", () => {
+    expect(check(broken(nodePool, (n) => (n.spec.limits.cpu = 96)))).toEqual([]);
+    const problems = check(broken(nodePool, (n) => (n.spec.disruption.consolidationPolicy = "Sometimes")));
+    expect(problems.map((p) => p.field)).toEqual(["NodePool/default spec.disruption.consolidationPolicy"]);
+    expect(problems[0]?.message).toContain('"WhenEmptyOrUnderutilized"');
+    expect(check(broken(nodePool, (n) => (n.spec.limits.cpu = true))).map((p) => p.message)).toEqual([
+      "expected integer or string, got boolean",
+    ]);
+  });
+});
