@@ -66,31 +66,40 @@ export const KEPT_FORMATS = new Set([
 
 /**
  * CRD patterns are Go (RE2) regular expressions; ajv compiles them as JavaScript with the `u`
- * flag. RE2's `(?i)` has no inline JavaScript form, so it becomes `[aA]`-style classes for the
- * letters after it (letters inside brackets are left alone, which is at most stricter).
- * Returns undefined for a pattern that still does not compile.
+ * flag. RE2's `(?i)` has no inline JavaScript form, so the letters it covers (up to the end of
+ * the group it appears in) become `[aA]`-style classes; letters inside brackets are left alone,
+ * which is at most stricter. Returns undefined for a pattern that still does not compile.
  */
 export function ecmaPattern(re2: string): string | undefined {
-  let pattern = re2;
-  const flag = pattern.indexOf("(?i)");
-  if (flag >= 0) {
-    let out = pattern.slice(0, flag);
-    let inClass = false;
-    for (let i = flag + 4; i < pattern.length; i++) {
-      const ch = pattern.charAt(i);
-      if (ch === "\\") {
-        out += ch + pattern.charAt(++i);
-        continue;
-      }
-      if (ch === "[") inClass = true;
-      else if (ch === "]") inClass = false;
-      out += !inClass && /[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch;
+  let out = "";
+  // one "case-insensitive" flag per open group; (?i) sets the innermost
+  const flags = [false];
+  let inClass = false;
+  for (let i = 0; i < re2.length; i++) {
+    const ch = re2.charAt(i);
+    if (ch === "\\") {
+      out += ch + re2.charAt(++i);
+      continue;
     }
-    pattern = out;
+    if (!inClass && re2.startsWith("(?i)", i)) {
+      flags[flags.length - 1] = true;
+      i += 3;
+      continue;
+    }
+    if (inClass) {
+      if (ch === "]") inClass = false;
+      out += ch;
+      continue;
+    }
+    if (ch === "[") inClass = true;
+    else if (ch === "(") flags.push(flags[flags.length - 1] ?? false);
+    else if (ch === ")" && flags.length > 1) flags.pop();
+    const insensitive = flags[flags.length - 1];
+    out += insensitive && /[a-z]/i.test(ch) ? `[${ch.toLowerCase()}${ch.toUpperCase()}]` : ch;
   }
   try {
-    new RegExp(pattern, "u");
-    return pattern;
+    new RegExp(out, "u");
+    return out;
   } catch {
     return undefined;
   }
