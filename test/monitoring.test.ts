@@ -1,9 +1,10 @@
 /**
- * Monitoring as code, checked with the real promtool (Debian package `prometheus`): the alert
- * and recording rules pass `promtool check rules` and their unit tests, and every PromQL query of
- * the Grafana dashboard parses.
+ * Monitoring as code, checked with the real promtool of the Prometheus kube-prometheus-stack
+ * deploys (built by scripts/setup-prometheus.sh): the alert and recording rules pass
+ * `promtool check rules` and their unit tests, and every PromQL query of the Grafana dashboard
+ * parses.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,15 +12,19 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { validateObjects } from "../generator/src/validate/index.ts";
 import { REPO_ROOT } from "./support/cli.ts";
+import { prometheusTool, wantedPrometheus } from "./support/prometheus-tools.ts";
 
-const promtool = (...args: string[]) => spawnSync("promtool", args, { encoding: "utf8" });
+const promtool = (...args: string[]) => spawnSync(prometheusTool("promtool"), args, { encoding: "utf8" });
 const MON = join(REPO_ROOT, "apps/monitoring");
 const rule = parse(readFileSync(join(MON, "prometheusrule.wms.yaml"), "utf8"));
 const dashboardCm = parse(readFileSync(join(MON, "configmap.wms-dashboard.yaml"), "utf8"));
 
 describe("monitoring as code", () => {
-  it("promtool is installed (scripts/setup.sh installs Debian's prometheus)", () => {
-    expect(() => execFileSync("promtool", ["--version"], { stdio: "pipe" })).not.toThrow();
+  it("promtool is the Prometheus 3 release kube-prometheus-stack deploys (scripts/setup-prometheus.sh)", () => {
+    expect(wantedPrometheus()).toMatch(/^v3\./);
+    const version = promtool("--version");
+    expect(version.status).toBe(0);
+    expect(version.stdout).toContain(`promtool, version ${wantedPrometheus().slice(1)} `);
   });
 
   it("the PrometheusRule and dashboard ConfigMap pass the upstream schemas", () => {

@@ -1,7 +1,8 @@
 /**
- * The monitoring path for real, on loopback: a real Prometheus (Debian package) scrapes a real
- * model server's metrics port with the labels our ServiceMonitors attach, loads our rules, and
- * answers the queries the dashboard and alerts are built on.
+ * The monitoring path for real, on loopback: a real Prometheus (the release kube-prometheus-stack
+ * deploys, built by scripts/setup-prometheus.sh) scrapes a real model server's metrics port with
+ * the labels our ServiceMonitors attach, loads our rules, and answers the queries the dashboard
+ * and alerts are built on.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { parse, stringify } from "yaml";
 import { jpegPhoto } from "../model/server/test/support/images.ts";
 import { untrainedModel } from "../model/server/test/support/model.ts";
 import { REPO_ROOT } from "./support/cli.ts";
+import { prometheusTool } from "./support/prometheus-tools.ts";
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -96,7 +98,7 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
     );
     procs.push(
       spawn(
-        "prometheus",
+        prometheusTool("prometheus"),
         [
           `--config.file=${join(dir, "prometheus.yml")}`,
           `--storage.tsdb.path=${join(dir, "data")}`,

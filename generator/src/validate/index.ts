@@ -1,8 +1,9 @@
 /**
  * Checks rendered Kubernetes objects against the upstream API schemas, strictly: an unknown
- * field is an error, as with `kubeconform -strict`. Offline: the schemas are vendored in
- * generator/schemas/k8s/ (see vendor.ts for where they come from and how they are made strict).
- * Each kind's validator is compiled on first use and cached for the life of the process.
+ * field is an error, as with `kubeconform -strict`. Offline: the schemas are generated into
+ * generator/schemas/k8s/ from the pinned releases (vendor.ts says from where, convert.ts how
+ * they are made strict). A schema file is read when a kind in it is first validated, and each
+ * kind's validator is compiled on first use and cached for the life of the process.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,10 +19,22 @@ export interface ObjectToValidate {
   object: Record<string, unknown>;
 }
 
-interface SchemaIndex {
+/** Where one schema file came from (vendor.ts writes it; pins.test.ts checks it against the pins). */
+export interface SchemaSource {
+  module: string;
+  version: string;
+  /** The file and version the repository pins it in (absent: not pinned in the repo yet). */
+  pinnedIn?: string;
+  pin?: string;
+  file: string;
+  note?: string;
+}
+
+export interface SchemaIndex {
   kubernetesVersion: string;
-  source: Record<string, unknown>;
-  /** `apiVersion/kind` → schema reference, relative to BASE. */
+  sources: Record<string, SchemaSource>;
+  prometheus?: { version: string; module: string; moduleVersion: string };
+  /** `apiVersion/kind` → schema reference (`<file>#/$defs/<name>`), relative to BASE. */
   kinds: Record<string, string>;
 }
 
@@ -32,7 +45,10 @@ const readJson = (name: string) =>
 
 const index = readJson("index.json") as unknown as SchemaIndex;
 
-/** Kubernetes minor version the built-in kinds are checked against, e.g. `1.32`. */
+/** The schema index: kinds and the module@version each schema file was generated from. */
+export const schemaIndex = (): SchemaIndex => index;
+
+/** Kubernetes minor version the built-in kinds are checked against, e.g. `1.36`. */
 export const KUBERNETES_VERSION: string = index.kubernetesVersion;
 
 /** Every `apiVersion/kind` the validator has a schema for, sorted. */
@@ -40,16 +56,21 @@ export const knownKinds = (): string[] => Object.keys(index.kinds).sort();
 
 let ajv: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
+const added = new Set<string>();
 
-function validatorFor(key: string): ValidateFunction | undefined {
-  const cached = compiled.get(key);
-  if (cached) return cached;
-  const ref = index.kinds[key];
-  if (!ref) return undefined;
+function instance(): Ajv2020 {
   if (!ajv) {
     // allErrors: report every problem of an object at once. No coercion, no defaults: the
     // objects are what gets committed and applied.
-    ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+    // strictTypes off: CRDs put string keywords beside `anyOf: [integer, string]` (quantities,
+    // int-or-string), which JSON Schema applies to strings only, as the API server does.
+    ajv = new Ajv2020({
+      allErrors: true,
+      strict: true,
+      strictTypes: false,
+      allowUnionTypes: true,
+      verbose: true,
+    });
     addFormats.default(ajv);
     const int = (bits: number) => ({
       type: "number" as const,
@@ -61,11 +82,25 @@ function validatorFor(key: string): ValidateFunction | undefined {
     ajv.addFormat("double", { type: "number", validate: () => true });
     ajv.addFormat("float", { type: "number", validate: () => true });
     ajv.addFormat("byte", /^[A-Za-z0-9+/]*={0,2}$/);
-    for (const doc of ["kubernetes.json", "custom-resources.json"]) {
-      ajv.addSchema({ ...readJson(doc), $id: `${BASE}${doc}` });
-    }
   }
-  const validate = ajv.getSchema(`${BASE}${ref}`);
+  return ajv;
+}
+
+/** Adds a schema file to ajv once; the CRD files refer into kubernetes.json (ObjectMeta). */
+function load(doc: string): void {
+  if (added.has(doc)) return;
+  if (doc !== "kubernetes.json") load("kubernetes.json");
+  instance().addSchema({ ...readJson(doc), $id: `${BASE}${doc}` });
+  added.add(doc);
+}
+
+function validatorFor(key: string): ValidateFunction | undefined {
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  const ref = index.kinds[key];
+  if (!ref) return undefined;
+  load(ref.slice(0, ref.indexOf("#")));
+  const validate = instance().getSchema(`${BASE}${ref}`);
   if (!validate) throw new Error(`schema reference ${ref} for ${key} does not resolve`);
   compiled.set(key, validate);
   return validate;
@@ -187,7 +222,7 @@ export function validateObjects(objects: ObjectToValidate[]): Problem[] {
         message: `no schema for apiVersion "${String(apiVersion)}", kind "${String(kind)}"`,
         hint: sameKind.length
           ? `${String(kind)} is known as ${sameKind.map((k) => k.slice(0, k.lastIndexOf("/"))).join(", ")}`
-          : `check apiVersion and kind; to validate a new kind, add it to generator/src/validate/vendor.ts and rerun it (${knownKinds().length} kinds known)`,
+          : `check apiVersion and kind; to validate a new kind, pin the component that defines it (generator/src/validate/pins.ts) and rerun vendor.ts (${knownKinds().length} kinds known)`,
       });
       continue;
     }
