@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests and tools need, idempotently: the repository's Node (into
 # .tools/node), npm packages, the Python venv (training pipeline, MLflow, DVC, moto's S3 server),
-# checkov's venv, and Debian's prometheus (promtool).
+# checkov's venv, and promtool/prometheus 3 built from the Go module proxy.
 # Nothing is downloaded at run time afterwards.
 #
 # Afterwards run the tests under that Node (what .ci/run does):
@@ -60,15 +60,8 @@ if [ ! -x .venv-checkov/bin/checkov ] || [ terraform/requirements-checkov.txt -n
   touch .venv-checkov/.installed
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== apt-get install prometheus (for promtool)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    # The package starts a prometheus service where systemd runs; tests start their own.
-  else
-    echo "promtool not found: install Debian's 'prometheus' package (sudo apt-get install prometheus)" >&2
-    exit 1
-  fi
-fi
+# promtool and prometheus of the Prometheus 3 release that kube-prometheus-stack deploys, built
+# from the Go module proxy into .tools/bin (tests resolve them in test/support/prometheus-tools.ts).
+# Go's own default paths keep the module and build caches between runs.
+PATH="$PWD/.tools/node/bin:$PATH" bash scripts/setup-prometheus.sh
 echo "setup done"
