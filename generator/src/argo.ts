@@ -4,6 +4,9 @@
  * waiting for one to be Synced to a commit and Healthy. ARGOCD_NAMESPACE overrides the
  * namespace (default argocd).
  */
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import type { CustomObjectsApi } from "@kubernetes/client-node";
 import { inputError } from "./errors.ts";
 
@@ -26,7 +29,23 @@ export interface Argo {
 
 /** A client for the current kube context, checked to answer; a clear error when there is none. */
 export async function connectArgo(why: string): Promise<Argo> {
-  const k8s = await import("@kubernetes/client-node");
+  const configs = (process.env.KUBECONFIG ?? join(homedir(), ".kube", "config"))
+    .split(delimiter)
+    .filter(Boolean);
+  if (!configs.some((f) => existsSync(f)) && !process.env.KUBERNETES_SERVICE_HOST) {
+    throw noCluster(why, `no kubeconfig at ${configs.join(delimiter)}`);
+  }
+  let k8s: typeof import("@kubernetes/client-node");
+  try {
+    k8s = await import("@kubernetes/client-node");
+  } catch (e) {
+    throw inputError([
+      {
+        message: `${why}: cannot load @kubernetes/client-node on Node ${process.versions.node} (${String((e as Error).message).split("\n")[0]})`,
+        hint: "its HTTP client (undici 8) needs Node >= 22.19: use the Node version the repository pins",
+      },
+    ]);
+  }
   const kc = new k8s.KubeConfig();
   try {
     kc.loadFromDefault();

@@ -33,8 +33,8 @@ export async function commitPaths(
   }
   paths = known;
   await at(root)`git add -A -- ${paths}`;
-  const body = trailers.length ? ["-m", trailers.join("\n")] : [];
-  await at(root)`git commit -q -m ${subject} ${body} -- ${paths}`;
+  const message = trailers.length ? `${subject}\n\n${trailers.join("\n")}\n` : subject;
+  await at(root)`git commit -q -m ${message} -- ${paths}`;
   return headSha(root);
 }
 

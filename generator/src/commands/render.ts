@@ -50,7 +50,7 @@ export function runRender(opts: RenderOptions): RenderResult {
       for (const d of stale) out(d);
       problems.push({
         message: `rendered output is stale in ${stale.length} file(s) (diff above: committed → rendered)`,
-        hint: "run `npm run render` and commit the result together with the version file",
+        hint: "run `npm run render` and commit the result together with the version file (after a git revert or merge that conflicted in rendered/: resolve only the version file, rendered/ is generated; `npm run gen -- rollback` never conflicts)",
       });
       throw new WmsError("stale", problems);
     }
