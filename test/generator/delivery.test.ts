@@ -9,7 +9,8 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fixtureCopy, runCli, snapshotTree } from "../support/cli.ts";
+import { parseAllDocuments } from "yaml";
+import { fixtureCopy, REPO_ROOT, runCli, snapshotTree } from "../support/cli.ts";
 
 const gitEnv = {
   GIT_AUTHOR_NAME: "t",
@@ -31,7 +32,7 @@ const cli = (root: string, ...args: string[]) =>
   runCli([...args, "--root", root], { env: { ...gitEnv, KUBECONFIG: join(root, ".no-kubeconfig") } });
 const read = (root: string, rel: string) => readFileSync(join(root, rel), "utf8");
 const head = (root: string) => git(root, "rev-parse", "HEAD").trim();
-const message = (root: string, rev = "HEAD") => git(root, "log", "-1", "--format=%B", rev);
+const message = (root: string, rev = "HEAD") => git(root, "log", "-1", "--format=%B", rev).trimEnd();
 
 /** The fixture, rendered and committed as the first commit of a fresh repository. */
 function repo(prepare?: (root: string) => void): string {
@@ -118,7 +119,7 @@ describe("prod: stage before switch, check --base, rollback twice", () => {
     expect(read(root, route)).toMatch(/namespace: prod-wms-1-1-0\n\s+port: 8080\n\s+weight: 100/);
     expect(read(root, route)).not.toMatch(/prod-wms-1-2-0/);
     expect(message(root)).toMatch(
-      /^deploy\(prod\): stage wms 1\.2\.0 \(deployed, no traffic yet\)\n\nWms-Deploy: prod\n$/,
+      /^deploy\(prod\): stage wms 1\.2\.0 \(deployed, no traffic yet\)\n\nWms-Deploy: prod$/,
     );
     expect(git(root, "status", "--porcelain")).toBe("");
     shas.stage = head(root);
@@ -129,7 +130,7 @@ describe("prod: stage before switch, check --base, rollback twice", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(read(root, prodFile)).toBe("model: wms\nlive: 1.2.0\nretain: [ 1.1.0 ]\n");
     expect(read(root, route)).toMatch(/namespace: prod-wms-1-2-0\n\s+port: 8080\n\s+weight: 100/);
-    expect(message(root)).toBe("deploy(prod): wms live 1.2.0 (was 1.1.0)\n\nWms-Deploy: prod\n");
+    expect(message(root)).toBe("deploy(prod): wms live 1.2.0 (was 1.1.0)\n\nWms-Deploy: prod");
     expect(git(root, "rev-parse", "HEAD~1").trim()).toBe(shas.stage);
     shas.switch = head(root);
   });
@@ -167,14 +168,14 @@ describe("prod: stage before switch, check --base, rollback twice", () => {
     expect(r1.code, r1.stderr).toBe(0);
     expect(read(root, prodFile)).toBe("model: wms\nlive: 1.1.0\nretain: [ 1.2.0 ]\n");
     expect(read(root, route)).toMatch(/namespace: prod-wms-1-1-0\n\s+port: 8080\n\s+weight: 100/);
-    expect(message(root)).toMatch(new RegExp(`\n\nWms-Rollback: prod ${shas.switch}\n$`));
+    expect(message(root)).toMatch(new RegExp(`\n\nWms-Rollback: prod ${shas.switch}$`));
 
     const r2 = cli(root, "rollback", "--env", "prod", "--commit");
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.stdout).toMatch(/undoing [0-9a-f]{7} "deploy\(prod\): stage wms 1\.2\.0/);
     expect(read(root, prodFile)).toBe("model: wms\nlive: 1.1.0\n");
     expect(existsSync(join(root, "environments/prod/rendered/wms-1.2.0"))).toBe(false);
-    expect(message(root)).toMatch(new RegExp(`\n\nWms-Rollback: prod ${shas.stage}\n$`));
+    expect(message(root)).toMatch(new RegExp(`\n\nWms-Rollback: prod ${shas.stage}$`));
     // byte for byte where it started; never re-deployed what the first rollback removed
     expect(git(root, "diff", shas.initial as string, "HEAD", "--stat")).toBe("");
     expect(cli(root, "render", "--check").code).toBe(0);
@@ -277,7 +278,7 @@ describe("dev: rollback across an image bump and a train commit", () => {
     expect(read(root, deployment)).toContain(newImage); // the bump is not undone
     expect(read(root, "environments/dev/rendered/wms-1.1.0/deployment.wms.yaml")).toContain(newImage);
     expect(existsSync(join(root, "model/releases/wms/1.3.0/model-card.json"))).toBe(true);
-    expect(message(root)).toMatch(new RegExp(`Wms-Rollback: dev ${shas.deploy}\n$`));
+    expect(message(root)).toMatch(new RegExp(`\n\nWms-Rollback: dev ${shas.deploy}$`));
     expect(
       git(
         root,
@@ -339,7 +340,7 @@ describe("a plain git revert of a deploy stays a valid gesture", () => {
     const r = cli(root, "render", "--check");
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(
-      /--- environments\/prod\/rendered\/wms-1\.2\.0\/deployment\.wms\.yaml\n\+\+\+ \/dev\/null/,
+      /--- environments\/prod\/rendered\/wms-1\.2\.0\/deployment\.wms\.yaml\tcommitted\n\+\+\+ \/dev\/null/,
     );
     expect(r.stderr).toMatch(/rendered output is stale in 1 file\(s\)/);
     expect(r.stderr).toMatch(
@@ -428,5 +429,27 @@ describe("version-pinned routes are an environment setting", () => {
     expect(read(copy, "environments/prod/rendered/wms-routing/httproute.wms-1-1-0.yaml")).toMatch(
       /name: x-wms-version\n\s+type: Exact\n\s+value: "1\.1\.0"/,
     );
+  });
+});
+
+describe("the ApplicationSets never cascade a repository mistake into prod", () => {
+  it("prod has its own ApplicationSet: create-update, resources preserved; the other one excludes prod", () => {
+    const docs = parseAllDocuments(
+      readFileSync(join(REPO_ROOT, "apps/platform/wms-environments.yaml"), "utf8"),
+    ).map((d) => d.toJS());
+    const byName = Object.fromEntries(docs.map((d) => [d.metadata.name, d]));
+    const prod = byName["wms-environments-prod"];
+    expect(prod.spec.syncPolicy).toEqual({
+      applicationsSync: "create-update",
+      preserveResourcesOnDeletion: true,
+    });
+    expect(prod.spec.generators[0].git.files).toEqual([{ path: "environments/prod/rendered/*/app.json" }]);
+    const rest = byName["wms-environments"];
+    expect(rest.spec.generators[0].git.files).toEqual([
+      { path: "environments/*/rendered/*/app.json" },
+      { path: "environments/prod/rendered/*/app.json", exclude: true },
+    ]);
+    // the same Applications either way
+    expect(prod.spec.template).toEqual(rest.spec.template);
   });
 });

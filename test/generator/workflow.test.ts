@@ -1,6 +1,7 @@
 /**
  * The workflow commands end to end in a real git repository: deploy (canary, then live),
- * promote between environments, a gate refusing a promotion, rollback by revert, status.
+ * promote between environments (staged, then switched), a gate refusing a promotion,
+ * rollback by content, status. delivery.test.ts has the safety cases.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -21,10 +22,10 @@ describe("deploy, promote, rollback, status", () => {
   let root: string;
   beforeAll(() => {
     root = fixtureCopy("basic");
-    // a comment the deploy must keep
+    // a comment the deploy must keep; 1.2.0 already up (retained), so it can take traffic
     writeFileSync(
       join(root, "environments/dev/wms.yaml"),
-      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\n",
+      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\nretain: [1.2.0]\n",
     );
     git(root, "init", "-q", "-b", "main");
     expect(runCli(["render", "--root", root]).code).toBe(0);
@@ -78,16 +79,18 @@ describe("deploy, promote, rollback, status", () => {
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 
-  it("promote deploys the source's live version, and rollback reverts it byte for byte", () => {
+  it("promote stages, then switches to, the source's live version; two rollbacks return byte for byte", () => {
     writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.2.0\n");
     expect(runCli(["render", "--root", root]).code).toBe(0);
     git(root, "add", "-A");
     git(root, "commit", "-qm", "dev on 1.2.0");
     const tree = git(root, "rev-parse", "HEAD^{tree}").trim();
-    const p = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
-      env: gitEnv,
-    });
-    expect(p.code, p.stderr).toBe(0);
+    for (const step of ["stage", "switch"]) {
+      const p = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
+        env: gitEnv,
+      });
+      expect(p.code, `${step}: ${p.stderr}`).toBe(0);
+    }
     expect(readFileSync(join(root, "environments/prod/wms.yaml"), "utf8")).toBe(
       "model: wms\nlive: 1.2.0\nretain: [ 1.1.0 ]\n",
     );
@@ -98,10 +101,11 @@ describe("deploy, promote, rollback, status", () => {
       /^prod\s+wms\s+1\.2\.0\s+-\s+1\.1\.0\s+[0-9a-f]+ \S+ deploy\(prod\): wms live 1\.2\.0 \(was 1\.1\.0\)\s+yes$/m,
     );
 
-    const r = runCli(["rollback", "--env", "prod", "--commit", "--root", root], { env: gitEnv });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/reverting [0-9a-f]+ \(deploy\(prod\)/);
-    expect(r.stdout).toMatch(/render --check: committed output is up to date/);
+    for (const undone of ["wms live 1\\.2\\.0", "stage wms 1\\.2\\.0"]) {
+      const r = runCli(["rollback", "--env", "prod", "--commit", "--root", root], { env: gitEnv });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`undoing [0-9a-f]+ "deploy\\(prod\\): ${undone}`));
+    }
     expect(git(root, "rev-parse", "HEAD^{tree}").trim()).toBe(tree);
   });
 
