@@ -58,6 +58,8 @@ const VERSION_HINTS: Record<string, string> = {
   live: 'a semantic version such as "1.4.0" (quote it if YAML reads it as a number)',
   "canary.version": 'a semantic version such as "1.5.0"',
   "retain[]": 'a list of semantic versions, e.g. ["1.3.0"]',
+  "(top level)":
+    "a version file names its model; a canary splits traffic with live, so it needs live (nothing live yet: deploy the version live, or keep it in retain)",
 };
 
 /** Environment names in a stable order: the folders under environments/ holding environment.yaml. */

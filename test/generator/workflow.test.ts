@@ -45,9 +45,11 @@ describe("deploy, promote, rollback, status", () => {
     expect(readFileSync(join(root, "environments/dev/wms.yaml"), "utf8")).toBe(
       "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 25 }\n",
     );
-    expect(git(root, "show", "--name-only", "--format=", "HEAD")).toMatch(
-      /environments\/dev\/rendered\/wms-1\.2\.0\/deployment\.wms\.yaml/,
-    );
+    // 1.2.0 was already up: the commit moves traffic (route, role) and leaves its Deployment alone
+    const changed = git(root, "show", "--name-only", "--format=", "HEAD");
+    expect(changed).toMatch(/environments\/dev\/rendered\/wms-routing\/httproute\.wms\.yaml/);
+    expect(changed).toMatch(/environments\/dev\/rendered\/wms-1\.2\.0\/app\.json/);
+    expect(changed).not.toMatch(/deployment\.wms\.yaml/);
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 

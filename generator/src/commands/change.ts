@@ -56,7 +56,8 @@ export interface EnvState {
   git: boolean;
 }
 
-export async function readState(ctx: ChangeContext): Promise<EnvState> {
+/** The environment's version file now and in the last commit; `requireClean` refuses local edits. */
+export async function readState(ctx: ChangeContext, requireClean = ctx.commit || ctx.wait): Promise<EnvState> {
   if (!existsSync(join(ctx.root, "environments", ctx.env, "environment.yaml"))) {
     loadEnvironment(ctx.root, ctx.env); // throws the "environment.yaml missing" problem
   }
@@ -66,7 +67,7 @@ export async function readState(ctx: ChangeContext): Promise<EnvState> {
   const exists = existsSync(abs);
   const text = exists ? readFileSync(abs, "utf8") : emptyVersionFile(ctx.env, ctx.model);
   const git = await isGitRepo(ctx.root);
-  if (ctx.commit || ctx.wait) {
+  if (requireClean) {
     await requireGitRepo(ctx.root);
     if (!(await isClean(ctx.root, [file, rendered]))) {
       throw inputError([

@@ -48,19 +48,22 @@ export async function runCheck(opts: {
     { spec: VersionFile; lineOf: (p: (string | number)[]) => number | undefined }
   >();
   const problems: Problem[] = [];
+  const unreadable = new Set<string>();
   for (const env of listEnvironments(opts.root)) {
     try {
       for (const { spec, source } of loadEnvironment(opts.root, env).versionFiles) {
         after.set(source.file, { spec, lineOf: source.lineOf });
       }
     } catch (e) {
-      if (e instanceof WmsError) problems.push(...e.problems);
-      else throw e;
+      if (!(e instanceof WmsError)) throw e;
+      problems.push(...e.problems); // reported as they are; not compared
+      unreadable.add(env);
     }
   }
   const rows: string[][] = [];
   for (const file of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     const env = file.split("/")[1] ?? "";
+    if (unreadable.has(env)) continue;
     const was = before.get(file);
     const now = after.get(file);
     let verdict = "ok";

@@ -36,15 +36,14 @@ export async function runRollback(opts: {
     root: opts.root,
     env: opts.env,
     model: opts.model,
-    // a rollback always starts from a committed state, so what it undoes is well defined
-    commit: true,
+    commit: opts.commit || Boolean(opts.wait),
     wait: Boolean(opts.wait),
     timeoutS: opts.timeoutS ?? 900,
     allowEmpty: opts.allowEmpty,
     out,
   };
-  const state = await readState(ctx);
-  ctx.commit = opts.commit || ctx.wait;
+  // a rollback always starts from a committed state, so what it undoes is well defined
+  const state = await readState(ctx, true);
   const target = rollbackTarget(await logOfPath(opts.root, state.file), opts.env);
   if (!target) {
     throw inputError([
@@ -80,7 +79,7 @@ export async function runRollback(opts: {
   const missing = notYetDeployed(state.previous, restored);
   if (missing.length) {
     await stageThenSwitch(ctx, state, missing, {
-      target: async () => ({ state: await readState(ctx), text: restoredText }),
+      target: async () => ({ state: await readState(ctx, ctx.commit), text: restoredText }),
       stageSubject: `rollback(${opts.env}): stage ${opts.model} ${missing.join(", ")} before undoing ${short(target.sha)}`,
       stageTrailers: [rollbackStageTrailer(opts.env, target.sha)],
       switchSubject: subject,
