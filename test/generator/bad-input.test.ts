@@ -95,7 +95,8 @@ const cases: Case[] = [
   },
   {
     name: "canary without live",
-    apply: (r) => write(r, VERSION_FILE, "model: wms\ncanary: { version: 1.2.0, weight: 5 }\nretain: [1.1.0]\n"),
+    apply: (r) =>
+      write(r, VERSION_FILE, "model: wms\ncanary: { version: 1.2.0, weight: 5 }\nretain: [1.1.0]\n"),
     expect: [/wms\.yaml:1 \[\(top level\)\] must have property live when property canary is present/],
   },
   {

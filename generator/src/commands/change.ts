@@ -57,7 +57,10 @@ export interface EnvState {
 }
 
 /** The environment's version file now and in the last commit; `requireClean` refuses local edits. */
-export async function readState(ctx: ChangeContext, requireClean = ctx.commit || ctx.wait): Promise<EnvState> {
+export async function readState(
+  ctx: ChangeContext,
+  requireClean = ctx.commit || ctx.wait,
+): Promise<EnvState> {
   if (!existsSync(join(ctx.root, "environments", ctx.env, "environment.yaml"))) {
     loadEnvironment(ctx.root, ctx.env); // throws the "environment.yaml missing" problem
   }
