@@ -10,6 +10,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { formatProblem, type Problem, type WmsError } from "../../generator/src/errors.ts";
+import { conflictMarkerLine, parseYamlSource } from "../../generator/src/yaml-source.ts";
 import { fixtureCopy, REPO_ROOT, runCli, snapshotTree } from "../support/cli.ts";
 
 const gitEnv = {
@@ -451,5 +453,22 @@ describe("the ApplicationSets never cascade a repository mistake into prod", () 
     ]);
     // the same Applications either way
     expect(prod.spec.template).toEqual(rest.spec.template);
+  });
+});
+
+describe("conflict markers a revert leaves are named, not parsed", () => {
+  it("a version file with <<<<<<< is an unresolved merge conflict at that line", () => {
+    const text = "model: wms\n<<<<<<< HEAD\nlive: 1.2.0\n=======\nlive: 1.1.0\n>>>>>>> parent of abc\n";
+    expect(conflictMarkerLine(text)).toBe(2);
+    let problems: Problem[] = [];
+    try {
+      parseYamlSource(text, "environments/dev/wms.yaml");
+    } catch (e) {
+      problems = (e as WmsError).problems;
+    }
+    expect(problems.map(formatProblem).join("\n")).toMatch(
+      /^environments\/dev\/wms\.yaml:2 unresolved merge conflict .*\n\s+fix: edit the file to the state you want/,
+    );
+    expect(conflictMarkerLine("model: wms\nlive: 1.2.0 # ======= not a marker\n")).toBeUndefined();
   });
 });
