@@ -98,8 +98,10 @@ export async function filesAt(root: string, rev: string, dir: string): Promise<s
   return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
 }
 
-export async function revisionExists(root: string, rev: string): Promise<boolean> {
-  return (await at(root)`git rev-parse --verify --quiet ${`${rev}^{commit}`}`.nothrow()).exitCode === 0;
+/** The commit `rev` names, or undefined when git does not know it. */
+export async function resolveCommit(root: string, rev: string): Promise<string | undefined> {
+  const r = await at(root)`git rev-parse --verify --quiet ${`${rev}^{commit}`}`.nothrow();
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
 export async function isAncestor(root: string, ancestor: string, of: string): Promise<boolean> {

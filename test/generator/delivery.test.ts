@@ -14,6 +14,9 @@ import { formatProblem, type Problem, type WmsError } from "../../generator/src/
 import { conflictMarkerLine, parseYamlSource } from "../../generator/src/yaml-source.ts";
 import { fixtureCopy, REPO_ROOT, runCli, snapshotTree } from "../support/cli.ts";
 
+/** Each step spawns the CLI, which renders; on a shared 2-core machine that takes a while. */
+const SLOW = 300_000;
+
 const gitEnv = {
   GIT_AUTHOR_NAME: "t",
   GIT_AUTHOR_EMAIL: "t@e",
@@ -57,7 +60,7 @@ const noStack = (stderr: string) => {
   expect(stderr).not.toMatch(/^\s+at /m);
 };
 
-describe("strict CLI: a typo is an error and changes nothing", () => {
+describe("strict CLI: a typo is an error and changes nothing", { timeout: SLOW }, () => {
   it("--canery, --comit, status --bogus and a misspelled command fail with a suggestion", () => {
     const root = repo();
     const before = tree(root);
@@ -88,7 +91,7 @@ describe("strict CLI: a typo is an error and changes nothing", () => {
   });
 });
 
-describe("prod: stage before switch, check --base, rollback twice", () => {
+describe("prod: stage before switch, check --base, rollback twice", { timeout: SLOW }, () => {
   let root: string;
   const prodFile = "environments/prod/wms.yaml";
   const route = "environments/prod/rendered/wms-routing/httproute.wms.yaml";
@@ -192,7 +195,7 @@ describe("prod: stage before switch, check --base, rollback twice", () => {
   });
 });
 
-describe("promote into an environment without a version file", () => {
+describe("promote into an environment without a version file", { timeout: SLOW }, () => {
   it("creates it, stages the version, then switches: the README's path to prod", () => {
     const root = repo((r) => rmSync(join(r, "environments/prod/wms.yaml")));
     expect(existsSync(join(root, "environments/prod/rendered/wms-routing"))).toBe(false);
@@ -219,7 +222,7 @@ describe("promote into an environment without a version file", () => {
   });
 });
 
-describe("dev: rollback across an image bump and a train commit", () => {
+describe("dev: rollback across an image bump and a train commit", { timeout: SLOW }, () => {
   let root: string;
   const devFile = "environments/dev/wms.yaml";
   const initialDev = "model: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 20 }\nretain: [1.0.0]\n";
@@ -318,7 +321,7 @@ describe("dev: rollback across an image bump and a train commit", () => {
   });
 });
 
-describe("a plain git revert of a deploy stays a valid gesture", () => {
+describe("a plain git revert of a deploy stays a valid gesture", { timeout: SLOW }, () => {
   it("when an image bump since makes it conflict in rendered/, render --check says so and how to fix it", () => {
     const root = repo();
     const initialProd = read(root, "environments/prod/wms.yaml");
@@ -363,7 +366,7 @@ describe("a plain git revert of a deploy stays a valid gesture", () => {
   });
 });
 
-describe("an environment is never emptied by accident", () => {
+describe("an environment is never emptied by accident", { timeout: SLOW }, () => {
   it("a removed or emptied version file needs --allow-empty, in render and in check", () => {
     const root = repo();
     const rendered = () => tree(root);
@@ -401,7 +404,7 @@ describe("an environment is never emptied by accident", () => {
   });
 });
 
-describe("version-pinned routes are an environment setting", () => {
+describe("version-pinned routes are an environment setting", { timeout: SLOW }, () => {
   it("dev (versionHeaderRoutes: true) has one x-wms-version route per version; prod (default) none", () => {
     const root = repo();
     const routes = (env: string) =>
@@ -434,7 +437,7 @@ describe("version-pinned routes are an environment setting", () => {
   });
 });
 
-describe("the ApplicationSets never cascade a repository mistake into prod", () => {
+describe("the ApplicationSets never cascade a repository mistake into prod", { timeout: SLOW }, () => {
   it("prod has its own ApplicationSet: create-update, resources preserved; the other one excludes prod", () => {
     const docs = parseAllDocuments(
       readFileSync(join(REPO_ROOT, "apps/platform/wms-environments.yaml"), "utf8"),
@@ -456,7 +459,7 @@ describe("the ApplicationSets never cascade a repository mistake into prod", () 
   });
 });
 
-describe("conflict markers a revert leaves are named, not parsed", () => {
+describe("conflict markers a revert leaves are named, not parsed", { timeout: SLOW }, () => {
   it("a version file with <<<<<<< is an unresolved merge conflict at that line", () => {
     const text = "model: wms\n<<<<<<< HEAD\nlive: 1.2.0\n=======\nlive: 1.1.0\n>>>>>>> parent of abc\n";
     expect(conflictMarkerLine(text)).toBe(2);

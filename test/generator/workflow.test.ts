@@ -18,7 +18,7 @@ const gitEnv = {
 const git = (cwd: string, ...args: string[]) =>
   execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
 
-describe("deploy, promote, rollback, status", () => {
+describe("deploy, promote, rollback, status", { timeout: 300_000 }, () => {
   let root: string;
   beforeAll(() => {
     root = fixtureCopy("basic");

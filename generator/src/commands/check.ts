@@ -7,7 +7,7 @@
 import { basename } from "node:path";
 import { listEnvironments, loadEnvironment, type VersionFile } from "../config.ts";
 import { inputError, type Problem, WmsError } from "../errors.ts";
-import { fileAt, filesAt, requireGitRepo, revisionExists, short } from "../git.ts";
+import { fileAt, filesAt, requireGitRepo, resolveCommit, short } from "../git.ts";
 import { allowEmptyHint, EMPTYING_TEXT, emptying, notYetDeployed } from "../safety.ts";
 import { table } from "../table.ts";
 import { describeSpec, parseSpec } from "./change.ts";
@@ -20,7 +20,8 @@ export async function runCheck(opts: {
 }): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   await requireGitRepo(opts.root);
-  if (!(await revisionExists(opts.root, opts.base))) {
+  const baseSha = await resolveCommit(opts.root, opts.base);
+  if (!baseSha) {
     throw inputError([
       {
         field: "--base",
@@ -29,6 +30,7 @@ export async function runCheck(opts: {
       },
     ]);
   }
+  const baseName = baseSha.startsWith(opts.base) ? short(baseSha) : `${opts.base} (${short(baseSha)})`;
   // base: every environments/<env>/<model>.yaml at <ref>
   const before = new Map<string, VersionFile | undefined>();
   for (const f of await filesAt(opts.root, opts.base, "environments")) {
@@ -74,7 +76,7 @@ export async function runCheck(opts: {
         file,
         line: now?.lineOf(field === "live" ? ["live"] : ["canary", "version"]),
         field,
-        message: `switches traffic to ${v}, which ${short(opts.base)}${opts.base.length > 12 ? "" : ` (${opts.base})`} does not deploy; its Application may not be up when the route changes`,
+        message: `switches traffic to ${v}, which ${baseName} does not deploy; its Application may not be up when the route changes`,
         hint: `first merge a change that only adds ${v} to retain (npm run gen -- deploy … stages it), wait until it is Healthy, then switch in a second change`,
       });
     }
