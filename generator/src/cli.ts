@@ -1,212 +1,319 @@
 #!/usr/bin/env -S npx tsx
 /**
- * wms generator CLI. One small module per command under commands/; this file only parses
- * arguments, dispatches, and owns the single top-level catch that prints `Error: …` and sets
- * the exit code (errors.ts maps error kinds to codes).
+ * wms generator CLI. One small module per command under commands/; this file holds the one
+ * table of commands and their options (args.ts parses strictly from it and writes --help from
+ * it) and the single top-level catch (errors.ts turns any failure into `Error: …` and an exit
+ * code).
  */
 import { resolve } from "node:path";
-import { minimist } from "zx";
-import { exitCodeOf, formatProblem, WmsError } from "./errors.ts";
+import { type CommandSpec, commandHelp, type OptionSpec, parseCommandLine, type Values } from "./args.ts";
+import { describeError } from "./errors.ts";
 
-interface Command {
-  summary: string;
-  usage: string;
-  run(args: minimist.ParsedArgs, root: string): Promise<void> | void;
+interface Command extends CommandSpec {
+  run(v: Values, root: string): Promise<void> | void;
 }
 
-const COMMANDS: Record<string, Command> = {
-  render: {
+const opt = {
+  env: (help: string, required = true): OptionSpec => ({
+    name: "env",
+    type: "string",
+    arg: "<name>",
+    help,
+    required,
+  }),
+  envs: { name: "env", type: "list", arg: "<name>", help: "only this environment" } as OptionSpec,
+  model: { name: "model", type: "string", arg: "<name>", help: "the model (default: wms)" } as OptionSpec,
+  canary: {
+    name: "canary",
+    type: "integer",
+    arg: "<1-99>",
+    min: 1,
+    max: 99,
+    help: "deploy as canary with that percent of traffic instead of live",
+  } as OptionSpec,
+  noRetain: {
+    name: "no-retain",
+    type: "boolean",
+    help: "do not keep the previous live version deployed (default: keep it, without traffic, for instant rollback)",
+  } as OptionSpec,
+  commit: (what: string): OptionSpec => ({
+    name: "commit",
+    type: "boolean",
+    help: `commit ${what} (trailer Wms-…; see docs/architecture.md)`,
+  }),
+  wait: {
+    name: "wait",
+    type: "boolean",
+    help: "when a version must come up first: commit and push the staging commit, wait until its Argo CD Application is Synced to it and Healthy (current kube context), then commit and push the switch",
+  } as OptionSpec,
+  timeout: {
+    name: "timeout",
+    type: "integer",
+    arg: "<seconds>",
+    min: 1,
+    help: "how long --wait waits (default 900)",
+  } as OptionSpec,
+  allowEmpty: {
+    name: "allow-empty",
+    type: "list",
+    arg: "<env>",
+    help: "let this environment end up with nothing deployed or nothing live (never needed for a normal deploy)",
+  } as OptionSpec,
+};
+
+const str = (v: Values, k: string) => (v[k] === undefined ? undefined : String(v[k]));
+const list = (v: Values, k: string) => v[k] as string[] | undefined;
+const num = (v: Values, k: string) => v[k] as number | undefined;
+const model = (v: Values) => str(v, "model") ?? "wms";
+
+const COMMANDS: Command[] = [
+  {
+    name: "render",
     summary: "render every environment's version files into environments/<env>/rendered/",
-    usage: `render [--check] [--env <name>]...
-
-  Renders, for every environment and every version its version files name, the whole stack
-  into environments/<env>/rendered/<model>-<version>/ plus one <model>-routing/ folder, then
-  prints a summary table. Offline and deterministic: reads only the git tree.
-
-  --check        compare instead of writing; exit 3 and print a diff when committed output is stale
-  --env <name>   only this environment (repeatable)`,
-    run: async (a, root) => {
+    description: `Renders, for every environment and every version its version files name, the whole stack
+into environments/<env>/rendered/<model>-<version>/ plus one <model>-routing/ folder (when a version
+is live), then prints a summary table. Offline and deterministic: reads only the git tree.
+Refuses to leave an environment with nothing deployed, or nothing live, where rendered/ had
+versions (a removed or emptied version file), unless --allow-empty <env>.
+--check exits 3 with a diff when committed output is stale (and names conflict markers a git
+revert left in rendered/).`,
+    options: [
+      { name: "check", type: "boolean", help: "compare instead of writing" },
+      opt.envs,
+      opt.allowEmpty,
+    ],
+    run: async (v, root) => {
       const { runRender } = await import("./commands/render.ts");
-      runRender({ root, check: Boolean(a.check), envs: list(a.env) });
+      runRender({ root, check: Boolean(v.check), envs: list(v, "env"), allowEmpty: list(v, "allow-empty") });
     },
   },
-  versions: {
+  {
+    name: "check",
+    summary: "the delivery rules on a change (a pull request) against a base revision",
+    description: `For every version file, compares <ref> with the working tree: a version may take traffic
+(live, canary) only if <ref> already deployed it (live, canary or retained), and no version
+file may be removed or emptied without --allow-empty <env>. Exit 2 naming each unsafe change.`,
+    options: [
+      {
+        name: "base",
+        type: "string",
+        arg: "<ref>",
+        required: true,
+        help: "the revision the change starts from, e.g. origin/main",
+      },
+      opt.allowEmpty,
+    ],
+    run: async (v, root) => {
+      const { runCheck } = await import("./commands/check.ts");
+      await runCheck({ root, base: String(v.base), allowEmpty: list(v, "allow-empty") });
+    },
+  },
+  {
+    name: "versions",
     summary: "table of the release catalog: version, metrics, where it runs",
-    usage: `versions [--model <name>]
-
-  Lists every published version in model/releases/ with its test metrics, size, digest and the
-  environments (and roles) that run it.`,
-    run: async (a, root) => {
+    description: `Lists every published version in model/releases/ with its test metrics, size, digest and the
+environments (and roles) that run it.`,
+    options: [{ ...opt.model, help: "only this model" }],
+    run: async (v, root) => {
       const { runVersions } = await import("./commands/versions.ts");
-      runVersions({ root, model: a.model });
+      runVersions({ root, model: str(v, "model") });
     },
   },
-  status: {
+  {
+    name: "status",
     summary: "what runs where: versions per environment, last deploy, render state (--live: Argo CD's view)",
-    usage: `status [--env <name>]... [--live]
-
-  From git alone: each environment's live, canary and retained versions, the last deploy
-  commit, and whether rendered/ matches the version files.
-  --live   also ask the cluster (current kube context) for each Argo CD Application's sync and
-           health; ARGOCD_NAMESPACE overrides the namespace (default argocd)`,
-    run: async (a, root) => {
+    description: `From git alone: each environment's live, canary and retained versions, the last deploy
+commit, and whether rendered/ matches the version files.`,
+    options: [
+      opt.envs,
+      {
+        name: "live",
+        type: "boolean",
+        help: "also ask the cluster (current kube context) for each Argo CD Application's sync and health; ARGOCD_NAMESPACE overrides the namespace (default argocd)",
+      },
+    ],
+    run: async (v, root) => {
       const { runStatus } = await import("./commands/status.ts");
-      await runStatus({ root, envs: list(a.env), live: Boolean(a.live) });
+      await runStatus({ root, envs: list(v, "env"), live: Boolean(v.live) });
     },
   },
-  deploy: {
+  {
+    name: "deploy",
     summary: "set a version live (or as canary) in one environment, render, optionally commit",
-    usage: `deploy --env <name> --version <x.y.z> [--canary <weight>] [--model wms] [--no-retain] [--commit]
-
-  Edits environments/<env>/<model>.yaml (comments kept), renders that environment and, with
-  --commit, commits the version file and its rendered/ folder as one deploy commit.
-  --canary <1-99>  deploy as canary with that share of traffic instead of live
-  --no-retain      do not keep the previous live version deployed (default: keep it, without traffic)`,
-    run: async (a, root) => {
+    description: `Edits environments/<env>/<model>.yaml (comments kept; created when missing), renders that
+environment and, with --commit, commits both as one deploy commit (trailer Wms-Deploy: <env>).
+Traffic moves only to a version the last commit already deploys: a version that is not up yet
+is first staged (retained, no traffic) in its own commit; run the same command again once its
+Application is Healthy to switch, or pass --wait to do both.`,
+    options: [
+      opt.env("the environment"),
+      { name: "version", type: "string", arg: "<x.y.z>", required: true, help: "the version to deploy" },
+      opt.canary,
+      opt.model,
+      opt.noRetain,
+      opt.commit("the version file and its rendered/ folder"),
+      opt.wait,
+      opt.timeout,
+    ],
+    run: async (v, root) => {
       const { runDeploy } = await import("./commands/deploy.ts");
       await runDeploy({
         root,
-        env: required(a, "env"),
-        model: String(a.model ?? "wms"),
-        version: required(a, "version"),
-        canary: a.canary === undefined ? undefined : Number(a.canary),
-        retainPrevious: a.retain !== false,
-        commit: Boolean(a.commit),
+        env: String(v.env),
+        model: model(v),
+        version: String(v.version),
+        canary: num(v, "canary"),
+        retainPrevious: !v["no-retain"],
+        commit: Boolean(v.commit),
+        wait: Boolean(v.wait),
+        timeoutS: num(v, "timeout"),
       });
     },
   },
-  promote: {
+  {
+    name: "promote",
     summary: "deploy the version live in one environment to the next (e.g. staging → prod)",
-    usage: `promote --from <env> --to <env> [--canary <weight>] [--model wms] [--commit]
-
-  Takes --from's live version and deploys it to --to (see deploy); --to's quality gates apply.`,
-    run: async (a, root) => {
+    description: `Takes --from's live version and deploys it to --to (see deploy: staged first when --to does
+not run it yet; --to's quality gates apply; --to's version file is created when missing).`,
+    options: [
+      {
+        name: "from",
+        type: "string",
+        arg: "<env>",
+        required: true,
+        help: "the environment whose live version moves",
+      },
+      { name: "to", type: "string", arg: "<env>", required: true, help: "the environment it moves to" },
+      opt.canary,
+      opt.model,
+      opt.noRetain,
+      opt.commit("the version file and its rendered/ folder"),
+      opt.wait,
+      opt.timeout,
+    ],
+    run: async (v, root) => {
       const { runPromote } = await import("./commands/deploy.ts");
       await runPromote({
         root,
-        from: required(a, "from"),
-        env: required(a, "to"),
-        model: String(a.model ?? "wms"),
-        canary: a.canary === undefined ? undefined : Number(a.canary),
-        retainPrevious: a.retain !== false,
-        commit: Boolean(a.commit),
+        from: String(v.from),
+        env: String(v.to),
+        model: model(v),
+        canary: num(v, "canary"),
+        retainPrevious: !v["no-retain"],
+        commit: Boolean(v.commit),
+        wait: Boolean(v.wait),
+        timeoutS: num(v, "timeout"),
       });
     },
   },
-  rollback: {
-    summary: "git revert the last deploy commit of one environment",
-    usage: `rollback --env <name> [--model wms] [--commit]
-
-  Reverts the newest commit that changed environments/<env>/<model>.yaml (refusing when it also
-  changed other environments), then checks the rendered output. Without --commit the revert is
-  staged for review.`,
-    run: async (a, root) => {
+  {
+    name: "rollback",
+    summary: "restore one environment's version file to before its last deploy, render, commit",
+    description: `Finds the last deploy of <env> (the newest commit that changed its version file and was not
+itself a rollback or rolled back: a second rollback goes one deploy further back), restores the
+version file's content from before it, renders and, with --commit, commits (trailer
+Wms-Rollback: <env> <sha>). Commits in between that did not change the version file (image
+bumps, catalog additions) are neither undone nor in the way. Needs a clean version file and
+rendered/; any failure leaves both as they were.`,
+    options: [
+      opt.env("the environment"),
+      opt.model,
+      opt.commit("the rollback"),
+      opt.wait,
+      opt.timeout,
+      opt.allowEmpty,
+    ],
+    run: async (v, root) => {
       const { runRollback } = await import("./commands/rollback.ts");
       await runRollback({
         root,
-        env: required(a, "env"),
-        model: String(a.model ?? "wms"),
-        commit: Boolean(a.commit),
+        env: String(v.env),
+        model: model(v),
+        commit: Boolean(v.commit),
+        wait: Boolean(v.wait),
+        timeoutS: num(v, "timeout"),
+        allowEmpty: list(v, "allow-empty"),
       });
     },
   },
-  publish: {
+  {
+    name: "publish",
     summary:
       "upload a trained model to the store (sha256-checked, never overwritten) and add its card to the catalog",
-    usage: `publish --model <model.onnx> --card <model-card.json> [--store <uri>] [--keep-local]
-
-  Uploads the model to <store>/<name>/<version>/model.onnx with its SHA-256 checksum and writes
-  model/releases/<name>/<version>/model-card.json with the artifact's uri, sha256 and size.
-  Refuses to overwrite a version with different bytes; publishing identical bytes again is a no-op.
-  --store        s3://bucket[/prefix] or file:///dir (default: $WMS_MODEL_STORE)
-  --keep-local   also keep model.onnx beside the card (versions the repo ships for local use)
-  S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT_URL_S3 for local servers).`,
-    run: async (a, root) => {
+    description: `Uploads the model to <store>/<name>/<version>/model.onnx with its SHA-256 checksum and writes
+model/releases/<name>/<version>/model-card.json with the artifact's uri, sha256 and size.
+Refuses to overwrite a version with different bytes; publishing identical bytes again is a no-op.
+S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT_URL_S3 for local servers).`,
+    options: [
+      { name: "model", type: "string", arg: "<model.onnx>", required: true, help: "the trained model file" },
+      { name: "card", type: "string", arg: "<model-card.json>", required: true, help: "its model card" },
+      {
+        name: "store",
+        type: "string",
+        arg: "<uri>",
+        help: "s3://bucket[/prefix] or file:///dir (default: $WMS_MODEL_STORE)",
+      },
+      {
+        name: "keep-local",
+        type: "boolean",
+        help: "also keep model.onnx beside the card (versions the repo ships for local use)",
+      },
+    ],
+    run: async (v, root) => {
       const { runPublish } = await import("./commands/publish.ts");
       await runPublish({
         root,
-        model: required(a, "model"),
-        card: required(a, "card"),
-        store: a.store === undefined ? undefined : String(a.store),
-        keepLocal: Boolean(a["keep-local"]),
+        model: String(v.model),
+        card: String(v.card),
+        store: str(v, "store"),
+        keepLocal: Boolean(v["keep-local"]),
       });
     },
   },
-  verify: {
+  {
+    name: "verify",
     summary: "check every version an environment names exists in the store with its card's sha256",
-    usage: `verify [--env <name>]... [--deep]
-
-  For every version named by the environments' version files, checks the store object at the
-  card's artifact.uri: present, same size, same sha256 (S3 checksum or metadata; --deep always
-  downloads and hashes). Exit 4 listing every problem.`,
-    run: async (a, root) => {
+    description: `For every version named by the environments' version files, checks the store object at the
+card's artifact.uri: present, same size, same sha256 (S3 checksum or metadata). Exit 4 listing
+every problem.`,
+    options: [opt.envs, { name: "deep", type: "boolean", help: "always download and hash" }],
+    run: async (v, root) => {
       const { runVerify } = await import("./commands/publish.ts");
-      await runVerify({ root, envs: list(a.env), deep: Boolean(a.deep) });
+      await runVerify({ root, envs: list(v, "env"), deep: Boolean(v.deep) });
     },
   },
-};
-
-function required(a: minimist.ParsedArgs, name: string): string {
-  const v = a[name];
-  if (v === undefined || v === true || v === "") {
-    throw new WmsError("input", [
-      { field: `--${name}`, message: "is required", hint: `pass --${name} <value> (see --help)` },
-    ]);
-  }
-  return String(v);
-}
-
-function list(v: unknown): string[] | undefined {
-  if (v === undefined) return undefined;
-  return (Array.isArray(v) ? v : [v]).map(String);
-}
+];
 
 function help(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     "usage: npm run gen -- <command> [options]   (npm run render -- [options] for render)",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "`npm run gen -- <command> --help` shows a command's options. Global: --root <repo dir>",
   ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = minimist(argv, {
-    boolean: ["check", "help", "commit", "keep-local", "live", "retain", "deep"],
-    default: { retain: true },
-    alias: { h: "help" },
-  });
-  const [name] = args._;
-  if (!name) {
-    process.stdout.write(`${help()}\n`);
-    return args.help ? 0 : 2;
-  }
-  const command = COMMANDS[String(name)];
-  if (!command) {
-    process.stderr.write(`Error: unknown command "${name}"\n\n${help()}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`usage: ${command.usage}\n`);
-    return 0;
-  }
-  const root = resolve(String(args.root ?? process.env.WMS_ROOT ?? process.cwd()));
   try {
-    await command.run(args, root);
+    const { command, values } = parseCommandLine(argv, COMMANDS);
+    if (!command) {
+      process.stdout.write(`${help()}\n`);
+      return values.help ? 0 : 2;
+    }
+    if (values.help) {
+      process.stdout.write(`${commandHelp(command)}\n`);
+      return 0;
+    }
+    const root = resolve(String(values.root ?? process.env.WMS_ROOT ?? process.cwd()));
+    await (command as Command).run(values, root);
     return 0;
   } catch (e) {
-    if (e instanceof WmsError) {
-      process.stderr.write(
-        `Error: ${e.problems.length > 1 || e.message !== formatProblem(e.problems[0] ?? { message: "" }) ? `${e.message.split("\n")[0]}\n` : ""}`,
-      );
-      for (const p of e.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
-      return exitCodeOf(e.kind);
-    }
-    process.stderr.write(`Error: ${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    const { text, code } = describeError(e);
+    process.stderr.write(text);
+    return code;
   }
 }
 

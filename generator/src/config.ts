@@ -25,11 +25,14 @@ export interface EnvironmentConfig {
   gateway: { name: string; namespace: string; sectionName?: string; hostname: string };
   monitoring: { namespace: string; serviceMonitorLabels?: Record<string, string> };
   gates: { allowExampleModels: boolean; minTestIoU: number; minTestDice: number };
+  /** absent: no header-pinned routes */
+  routing?: { versionHeaderRoutes?: boolean };
 }
 
 export interface VersionFile {
   model: string;
-  live: string;
+  /** absent: nothing takes traffic (the explicit empty state) */
+  live?: string;
   canary?: { version: string; weight: number };
   retain?: string[];
 }
@@ -55,6 +58,8 @@ const VERSION_HINTS: Record<string, string> = {
   live: 'a semantic version such as "1.4.0" (quote it if YAML reads it as a number)',
   "canary.version": 'a semantic version such as "1.5.0"',
   "retain[]": 'a list of semantic versions, e.g. ["1.3.0"]',
+  "(top level)":
+    "a version file names its model; a canary splits traffic with live, so it needs live (nothing live yet: deploy the version live, or keep it in retain)",
 };
 
 /** Environment names in a stable order: the folders under environments/ holding environment.yaml. */
@@ -178,7 +183,7 @@ function versionRuleProblems(spec: VersionFile, src: YamlSource, fileName: strin
       hint: "point canary at the new version, or remove canary to send all traffic to live",
     });
   }
-  const seen = new Map<string, string>([[spec.live, "live"]]);
+  const seen = new Map<string, string>(spec.live ? [[spec.live, "live"]] : []);
   if (spec.canary && spec.canary.version !== spec.live) seen.set(spec.canary.version, "canary.version");
   (spec.retain ?? []).forEach((v, i) => {
     const first = seen.get(v);
@@ -213,7 +218,7 @@ export function deployedVersions(
   spec: VersionFile,
 ): { version: string; role: "live" | "canary" | "retained" }[] {
   return [
-    { version: spec.live, role: "live" as const },
+    ...(spec.live ? [{ version: spec.live, role: "live" as const }] : []),
     ...(spec.canary ? [{ version: spec.canary.version, role: "canary" as const }] : []),
     ...(spec.retain ?? []).map((version) => ({ version, role: "retained" as const })),
   ];

@@ -45,3 +45,30 @@ export function formatProblem(p: Problem): string {
 
 /** Exit codes, one per kind, so scripts can tell a stale render from bad input. */
 export const exitCodeOf = (kind: ErrorKind): number => ({ input: 2, stale: 3, store: 4, internal: 1 })[kind];
+
+/**
+ * The one place any thrown value becomes what the user sees: `Error: …` lines (no stack
+ * trace unless WMS_DEBUG=1) and the exit code. A failed git (zx ProcessOutput) shows its
+ * command's first stderr line.
+ */
+export function describeError(e: unknown): { text: string; code: number } {
+  if (e instanceof WmsError) {
+    const [only] = e.problems;
+    const headline = e.problems.length > 1 || !only || e.message !== formatProblem(only);
+    const lines = [
+      ...(headline ? [`Error: ${e.message.split("\n")[0]}`] : []),
+      ...e.problems.map((p, i) =>
+        !headline && i === 0 ? `Error: ${formatProblem(p)}` : `  ${formatProblem(p)}`,
+      ),
+    ];
+    return { text: `${lines.join("\n")}\n`, code: exitCodeOf(e.kind) };
+  }
+  const debug = process.env.WMS_DEBUG === "1" && e instanceof Error ? `\n${e.stack}` : "";
+  const out = e as { stderr?: unknown; exitCode?: unknown; message?: unknown };
+  if (typeof out?.stderr === "string" && typeof out.exitCode === "number") {
+    const first = out.stderr.split("\n").find((l) => l.trim()) ?? `exit code ${out.exitCode}`;
+    return { text: `Error: git failed: ${first.trim()}${debug}\n`, code: 1 };
+  }
+  const message = String(out?.message ?? e).split("\n")[0];
+  return { text: `Error: internal error: ${message} (WMS_DEBUG=1 shows the stack)${debug}\n`, code: 1 };
+}

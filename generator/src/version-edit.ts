@@ -2,8 +2,9 @@
  * Edit a version file the way a person would: change only the keys that move, keep comments
  * and layout. Pure text in, text out.
  */
-import { parseDocument } from "yaml";
+import { isMap, parseDocument, type YAMLMap } from "yaml";
 import type { VersionFile } from "./config.ts";
+import { inputError } from "./errors.ts";
 
 export interface DeployChange {
   version: string;
@@ -13,28 +14,67 @@ export interface DeployChange {
   retainPrevious?: boolean;
 }
 
+/** The explicit empty state: a version file that deploys nothing (no `live`). */
+export function emptyVersionFile(env: string, model: string): string {
+  return [
+    "# yaml-language-server: $schema=../../generator/schemas/version-file.schema.json",
+    `# What runs in ${env}. Commit a change here (with \`npm run render\`) to deploy; \`npm run gen -- rollback --env ${env}\` rolls back.`,
+    "# No `live`: nothing takes traffic here yet.",
+    `model: ${model}`,
+    "",
+  ].join("\n");
+}
+
 export function applyDeploy(
   text: string,
   change: DeployChange,
 ): { text: string; before: VersionFile; after: VersionFile } {
-  const doc = parseDocument(text);
-  const before = doc.toJS() as VersionFile;
+  const before = parseDocument(text).toJS() as VersionFile;
   const after: VersionFile = structuredClone(before);
   const { version } = change;
   if (change.canaryWeight !== undefined) {
+    if (!before.live) {
+      throw inputError([
+        {
+          field: "--canary",
+          message: "nothing is live here, so there is no traffic to split with a canary",
+          hint: `deploy ${version} live first (drop --canary)`,
+        },
+      ]);
+    }
     after.canary = { version, weight: change.canaryWeight };
   } else if (before.live !== version) {
     after.live = version;
     if (after.canary?.version === version) delete after.canary;
-    if (change.retainPrevious ?? true) after.retain = [...(after.retain ?? []), before.live];
+    if ((change.retainPrevious ?? true) && before.live) after.retain = [...(after.retain ?? []), before.live];
   }
-  after.retain = (after.retain ?? []).filter((v) => v !== after.live && v !== after.canary?.version);
-  after.retain = [...new Set(after.retain)];
+  return { text: writeSpec(text, after), before, after };
+}
 
-  doc.set("live", after.live);
-  if (after.canary) doc.set("canary", doc.createNode(after.canary, { flow: true }));
+/** Keep `versions` deployed without traffic (appended to retain); live and canary unchanged. */
+export function addRetained(text: string, versions: string[]): string {
+  const spec = parseDocument(text).toJS() as VersionFile;
+  return writeSpec(text, { ...spec, retain: [...(spec.retain ?? []), ...versions] });
+}
+
+/** Write `spec`'s live, canary and retain into `text`, keeping everything else. */
+function writeSpec(text: string, spec: VersionFile): string {
+  const doc = parseDocument(text);
+  const retain = [...new Set(spec.retain ?? [])].filter((v) => v !== spec.live && v !== spec.canary?.version);
+  const map = doc.contents;
+  if (!isMap(map))
+    throw inputError([{ message: "version file is not a YAML mapping", hint: "start from model: <name>" }]);
+  if (spec.live === undefined) doc.delete("live");
+  else if (map.has("live")) doc.set("live", spec.live);
+  else insertAfter(map as YAMLMap, "model", doc.createPair("live", spec.live));
+  if (spec.canary) doc.set("canary", doc.createNode(spec.canary, { flow: true }));
   else doc.delete("canary");
-  if (after.retain.length) doc.set("retain", doc.createNode(after.retain, { flow: true }));
+  if (retain.length) doc.set("retain", doc.createNode(retain, { flow: true }));
   else doc.delete("retain");
-  return { text: doc.toString({ lineWidth: 0 }), before, after };
+  return doc.toString({ lineWidth: 0 });
+}
+
+function insertAfter(map: YAMLMap, key: string, pair: ReturnType<YAMLMap["items"]["at"]> & object) {
+  const i = map.items.findIndex((p) => (p.key as { value?: unknown } | null)?.value === key);
+  map.items.splice(i + 1, 0, pair);
 }

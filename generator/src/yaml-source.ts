@@ -14,6 +14,20 @@ export interface YamlSource {
 }
 
 export function parseYamlSource(text: string, file: string): YamlSource {
+  const marker = conflictMarkerLine(text);
+  if (marker) {
+    throw inputError(
+      [
+        {
+          file,
+          line: marker,
+          message: "unresolved merge conflict (a git revert, merge or cherry-pick did not apply cleanly)",
+          hint: "edit the file to the state you want (or git checkout the version you meant), then run `npm run render`; `npm run gen -- rollback --env <env>` rolls back without conflicts",
+        },
+      ],
+      `cannot parse ${file}`,
+    );
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   const problems: Problem[] = doc.errors.map((e) => ({
@@ -58,3 +72,9 @@ export function pointerToPath(pointer: string): (string | number)[] {
 
 export const pathToField = (path: readonly (string | number)[]): string =>
   path.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), "");
+
+/** 1-based line of the first git conflict marker (<<<<<<< / ======= / >>>>>>>), if any. */
+export function conflictMarkerLine(text: string): number | undefined {
+  const i = text.split("\n").findIndex((l) => /^(<{7}|={7}|>{7})( |$)/.test(l));
+  return i < 0 ? undefined : i + 1;
+}

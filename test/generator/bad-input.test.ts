@@ -94,6 +94,12 @@ const cases: Case[] = [
     expect: [/wms\.yaml:5 \[canary\.weight\] must be <= 99/],
   },
   {
+    name: "canary without live",
+    apply: (r) =>
+      write(r, VERSION_FILE, "model: wms\ncanary: { version: 1.2.0, weight: 5 }\nretain: [1.1.0]\n"),
+    expect: [/wms\.yaml:1 \[\(top level\)\] must have property live when property canary is present/],
+  },
+  {
     name: "canary equal to live",
     apply: (r) => write(r, VERSION_FILE, "model: wms\nlive: 1.1.0\ncanary: { version: 1.1.0, weight: 5 }\n"),
     expect: [/wms\.yaml:3 \[canary\.version\] canary 1\.1\.0 is the same version as live/],

@@ -1,6 +1,7 @@
 /**
  * The workflow commands end to end in a real git repository: deploy (canary, then live),
- * promote between environments, a gate refusing a promotion, rollback by revert, status.
+ * promote between environments (staged, then switched), a gate refusing a promotion,
+ * rollback by content, status. delivery.test.ts has the safety cases.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -17,14 +18,14 @@ const gitEnv = {
 const git = (cwd: string, ...args: string[]) =>
   execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
 
-describe("deploy, promote, rollback, status", () => {
+describe("deploy, promote, rollback, status", { timeout: 300_000 }, () => {
   let root: string;
   beforeAll(() => {
     root = fixtureCopy("basic");
-    // a comment the deploy must keep
+    // a comment the deploy must keep; 1.2.0 already up (retained), so it can take traffic
     writeFileSync(
       join(root, "environments/dev/wms.yaml"),
-      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\n",
+      "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\nretain: [1.2.0]\n",
     );
     git(root, "init", "-q", "-b", "main");
     expect(runCli(["render", "--root", root]).code).toBe(0);
@@ -44,9 +45,11 @@ describe("deploy, promote, rollback, status", () => {
     expect(readFileSync(join(root, "environments/dev/wms.yaml"), "utf8")).toBe(
       "# dev runs the newest model\nmodel: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 25 }\n",
     );
-    expect(git(root, "show", "--name-only", "--format=", "HEAD")).toMatch(
-      /environments\/dev\/rendered\/wms-1\.2\.0\/deployment\.wms\.yaml/,
-    );
+    // 1.2.0 was already up: the commit moves traffic (route, role) and leaves its Deployment alone
+    const changed = git(root, "show", "--name-only", "--format=", "HEAD");
+    expect(changed).toMatch(/environments\/dev\/rendered\/wms-routing\/httproute\.wms\.yaml/);
+    expect(changed).toMatch(/environments\/dev\/rendered\/wms-1\.2\.0\/app\.json/);
+    expect(changed).not.toMatch(/deployment\.wms\.yaml/);
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 
@@ -78,16 +81,18 @@ describe("deploy, promote, rollback, status", () => {
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 
-  it("promote deploys the source's live version, and rollback reverts it byte for byte", () => {
+  it("promote stages, then switches to, the source's live version; two rollbacks return byte for byte", () => {
     writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.2.0\n");
     expect(runCli(["render", "--root", root]).code).toBe(0);
     git(root, "add", "-A");
     git(root, "commit", "-qm", "dev on 1.2.0");
     const tree = git(root, "rev-parse", "HEAD^{tree}").trim();
-    const p = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
-      env: gitEnv,
-    });
-    expect(p.code, p.stderr).toBe(0);
+    for (const step of ["stage", "switch"]) {
+      const p = runCli(["promote", "--from", "dev", "--to", "prod", "--commit", "--root", root], {
+        env: gitEnv,
+      });
+      expect(p.code, `${step}: ${p.stderr}`).toBe(0);
+    }
     expect(readFileSync(join(root, "environments/prod/wms.yaml"), "utf8")).toBe(
       "model: wms\nlive: 1.2.0\nretain: [ 1.1.0 ]\n",
     );
@@ -98,10 +103,11 @@ describe("deploy, promote, rollback, status", () => {
       /^prod\s+wms\s+1\.2\.0\s+-\s+1\.1\.0\s+[0-9a-f]+ \S+ deploy\(prod\): wms live 1\.2\.0 \(was 1\.1\.0\)\s+yes$/m,
     );
 
-    const r = runCli(["rollback", "--env", "prod", "--commit", "--root", root], { env: gitEnv });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/reverting [0-9a-f]+ \(deploy\(prod\)/);
-    expect(r.stdout).toMatch(/render --check: committed output is up to date/);
+    for (const undone of ["wms live 1\\.2\\.0", "stage wms 1\\.2\\.0"]) {
+      const r = runCli(["rollback", "--env", "prod", "--commit", "--root", root], { env: gitEnv });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`undoing [0-9a-f]+ "deploy\\(prod\\): ${undone}`));
+    }
     expect(git(root, "rev-parse", "HEAD^{tree}").trim()).toBe(tree);
   });
 

@@ -1,14 +1,20 @@
 /** `render` and `render --check`: write (or compare) every environment's rendered/ folder. */
+import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { type Problem, WmsError } from "../errors.ts";
+import { inputError, type Problem, WmsError } from "../errors.ts";
 import { diffTrees, RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { type EnvironmentRender, renderAll } from "../pipeline.ts";
+import { APP_PARAMS_FILE, type AppParams, type RenderedFiles } from "../render/index.ts";
+import { allowEmptyHint, EMPTYING_TEXT } from "../safety.ts";
 import { fmtMetric, shortDigest, table } from "../table.ts";
+import { conflictMarkerLine } from "../yaml-source.ts";
 
 export interface RenderOptions {
   root: string;
   check: boolean;
   envs?: string[];
+  /** environments that may end up with nothing deployed (or nothing live) */
+  allowEmpty?: string[];
   out?: (line: string) => void;
 }
 
@@ -22,27 +28,98 @@ export function runRender(opts: RenderOptions): RenderResult {
   const { envs } = renderAll(opts.root, opts.envs);
   const changes: RenderResult["changes"] = new Map();
   const stale: string[] = [];
+  const problems: Problem[] = [];
   for (const env of envs) {
     const dir = join(env.dir, RENDERED_DIR);
     const committed = readTree(dir);
     changes.set(env.name, folderChanges(committed, env.files));
-    if (opts.check) stale.push(...diffTrees(relative(opts.root, dir), committed, env.files));
-    else writeRendered(env.dir, env.files);
+    if (!opts.allowEmpty?.includes(env.name)) problems.push(...emptyingProblems(opts.root, env, committed));
+    if (opts.check) {
+      stale.push(...diffTrees(relative(opts.root, dir), committed, env.files));
+      problems.push(...conflictProblems(relative(opts.root, dir), committed));
+    }
   }
+  if (problems.some((p) => !p.message.startsWith(CONFLICT))) {
+    throw inputError(problems, `${problems.length} problem(s); nothing was written`);
+  }
+  if (!opts.check) for (const env of envs) writeRendered(env.dir, env.files);
   out(summary(envs, changes));
   if (opts.check) {
-    if (stale.length) {
+    if (stale.length || problems.length) {
       out("");
       for (const d of stale) out(d);
-      const problem: Problem = {
+      problems.push({
         message: `rendered output is stale in ${stale.length} file(s) (diff above: committed → rendered)`,
-        hint: "run `npm run render` and commit the result together with the version file",
-      };
-      throw new WmsError("stale", [problem]);
+        hint: "run `npm run render` and commit the result together with the version file (after a git revert or merge that conflicted in rendered/: resolve only the version file, rendered/ is generated; `npm run gen -- rollback` never conflicts)",
+      });
+      throw new WmsError("stale", problems);
     }
     out("\nrender --check: committed output is up to date.");
   }
   return { changes };
+}
+
+const CONFLICT = "unresolved merge conflict";
+
+/** Committed rendered files holding git conflict markers: a revert or merge that did not apply. */
+function conflictProblems(dir: string, committed: RenderedFiles): Problem[] {
+  const found: Problem[] = [];
+  for (const [path, text] of committed) {
+    const line = conflictMarkerLine(text);
+    if (line) {
+      found.push({
+        file: `${dir}/${path}`,
+        line,
+        message: `${CONFLICT} in generated output (a git revert or merge of a deploy commit could not apply cleanly, e.g. after an image bump re-rendered the same files)`,
+        hint: "rendered/ is generated: keep the version file as the revert left it, run `npm run render` and commit the result; `npm run gen -- rollback --env <env>` does this without conflicts",
+      });
+    }
+  }
+  return found;
+}
+
+/** What each model's committed rendered folders deploy: versions and whether it has a route. */
+function deployedByModel(files: RenderedFiles): Map<string, { versions: string[]; routed: boolean }> {
+  const byModel = new Map<string, { versions: string[]; routed: boolean }>();
+  for (const [path, text] of files) {
+    if (!path.endsWith(`/${APP_PARAMS_FILE}`)) continue;
+    let p: Partial<AppParams>;
+    try {
+      p = JSON.parse(text) as Partial<AppParams>;
+    } catch {
+      continue;
+    }
+    if (!p.model) continue;
+    const m = byModel.get(p.model) ?? { versions: [], routed: false };
+    if (p.component === "routing") m.routed = true;
+    else if (p.version) m.versions.push(p.version);
+    byModel.set(p.model, m);
+  }
+  return byModel;
+}
+
+/** Rule 2 of safety.ts against what is rendered now: never empty an environment by accident. */
+function emptyingProblems(root: string, env: EnvironmentRender, committed: RenderedFiles): Problem[] {
+  const before = deployedByModel(committed);
+  const after = deployedByModel(env.files);
+  const problems: Problem[] = [];
+  for (const [model, was] of before) {
+    const now = after.get(model);
+    const kind =
+      was.versions.length && !now?.versions.length
+        ? "nothing-deployed"
+        : was.routed && !now?.routed
+          ? "nothing-live"
+          : undefined;
+    if (!kind) continue;
+    const file = relative(root, join(env.dir, `${model}.yaml`));
+    problems.push({
+      file,
+      message: `${EMPTYING_TEXT[kind]} of ${model} in ${env.name}${existsSync(join(root, file)) ? "" : " (the version file is gone)"}; rendered/ deploys ${was.versions.join(", ") || "nothing"}${was.routed ? " with a route" : ""}`,
+      hint: allowEmptyHint(env.name),
+    });
+  }
+  return problems;
 }
 
 const folderOf = (p: string) => p.split("/")[0] ?? p;

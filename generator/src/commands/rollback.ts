@@ -1,43 +1,97 @@
 /**
- * `rollback`: `git revert` of the newest deploy commit of one environment's version file.
- * Deploy commits hold the version file and its render together, so the revert brings both
- * back byte for byte; `render --check` then confirms it.
+ * `rollback`: restore one environment's version file to its state before the last deploy of
+ * that environment (history.ts decides which, skipping earlier rollbacks), re-render, commit
+ * with `Wms-Rollback: <env> <sha>`. By content, not by history: unrelated commits since (an
+ * image digest bump that re-rendered, catalog additions, the model card of a train commit)
+ * stay as they are, and nothing can conflict. Any failure leaves the tree as it was.
  */
-import { join, relative } from "node:path";
 import { inputError } from "../errors.ts";
-import { commitsTouching, filesOfCommit, requireGitRepo, revert } from "../git.ts";
-import { runRender } from "./render.ts";
+import { fileAt, logOfPath, requireGitRepo, short } from "../git.ts";
+import { rollbackStageTrailer, rollbackTarget, rollbackTrailer } from "../history.ts";
+import { allowEmptyHint, EMPTYING_TEXT, emptying, notYetDeployed } from "../safety.ts";
+import { emptyVersionFile } from "../version-edit.ts";
+import {
+  applyText,
+  type ChangeContext,
+  commitHint,
+  describeSpec,
+  parseSpec,
+  readState,
+  stageThenSwitch,
+} from "./change.ts";
 
 export async function runRollback(opts: {
   root: string;
   env: string;
   model: string;
   commit: boolean;
+  wait?: boolean;
+  timeoutS?: number;
+  allowEmpty?: string[];
   out?: (l: string) => void;
 }): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
   await requireGitRepo(opts.root);
-  const file = relative(opts.root, join(opts.root, "environments", opts.env, `${opts.model}.yaml`));
-  const [last] = await commitsTouching(opts.root, file, 1);
-  if (!last)
-    throw inputError([{ file, message: "has no commit to roll back", hint: "check --env and --model" }]);
-  const touched = await filesOfCommit(opts.root, last.sha);
-  const foreign = touched.filter((f) => !f.startsWith(`environments/${opts.env}/`));
-  if (foreign.length) {
+  const ctx: ChangeContext = {
+    root: opts.root,
+    env: opts.env,
+    model: opts.model,
+    commit: opts.commit || Boolean(opts.wait),
+    wait: Boolean(opts.wait),
+    timeoutS: opts.timeoutS ?? 900,
+    allowEmpty: opts.allowEmpty,
+    out,
+  };
+  // a rollback always starts from a committed state, so what it undoes is well defined
+  const state = await readState(ctx, true);
+  const target = rollbackTarget(await logOfPath(opts.root, state.file), opts.env);
+  if (!target) {
+    throw inputError([
+      { file: state.file, message: `no deploy of ${opts.env} to roll back`, hint: "check --env and --model" },
+    ]);
+  }
+  const restoredText =
+    (await fileAt(opts.root, `${target.sha}^`, state.file)) ?? emptyVersionFile(opts.env, opts.model);
+  const restored = parseSpec(restoredText);
+  const undo = `${short(target.sha)} "${target.subject}"`;
+  if (restoredText === state.text) {
     throw inputError([
       {
-        file,
-        message: `its last commit ${last.sha} ("${last.subject}") also changes ${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}`,
-        hint: `revert by hand (git revert ${last.sha}) if you mean to undo all of it; deploy commits should touch one environment`,
+        file: state.file,
+        message: `is already as it was before ${undo}`,
+        hint: `nothing to roll back; see git log -- ${state.file}`,
       },
     ]);
   }
-  out(`reverting ${last.sha} (${last.subject}, ${last.date.slice(0, 16)} by ${last.author})`);
-  await revert(opts.root, last.sha, opts.commit);
-  runRender({ root: opts.root, check: true, envs: [opts.env], out });
+  const empties = emptying(state.previous, restored);
+  if (empties && !opts.allowEmpty?.includes(opts.env)) {
+    throw inputError([
+      {
+        file: state.file,
+        message: `rolling back ${undo} ${EMPTYING_TEXT[empties]} (before it: ${describeSpec(restored)})`,
+        hint: allowEmptyHint(opts.env),
+      },
+    ]);
+  }
+  out(`${opts.env}: undoing ${undo}: ${describeSpec(state.previous)} → ${describeSpec(restored)}`);
+  const subject = `rollback(${opts.env}): ${opts.model} ${describeSpec(restored)} (undoes ${undo})`;
+  const trailers = [rollbackTrailer(opts.env, target.sha)];
+  const missing = notYetDeployed(state.previous, restored);
+  if (missing.length) {
+    await stageThenSwitch(ctx, state, missing, {
+      target: async () => ({ state: await readState(ctx, ctx.commit), text: restoredText }),
+      stageSubject: `rollback(${opts.env}): stage ${opts.model} ${missing.join(", ")} before undoing ${short(target.sha)}`,
+      stageTrailers: [rollbackStageTrailer(opts.env, target.sha)],
+      switchSubject: subject,
+      switchTrailers: trailers,
+      again: `npm run gen -- rollback --env ${opts.env}${opts.model !== "wms" ? ` --model ${opts.model}` : ""} --commit (completes this rollback)`,
+    });
+    return;
+  }
+  const sha = await applyText(ctx, state, restoredText, subject, trailers);
   out(
-    opts.commit
-      ? "rolled back: push the revert commit; Argo CD syncs it."
-      : "revert staged (not committed): review and commit it.",
+    sha
+      ? `\ncommitted ${short(sha)}: ${subject}\nrolled back: push it; Argo CD syncs it.`
+      : `\nrolled back in the working tree (not committed). Commit it with its trailer, so a second rollback goes one deploy further back:\n  ${commitHint(state, subject, trailers)}`,
   );
 }

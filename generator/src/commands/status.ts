@@ -4,17 +4,13 @@
  * With --live, also Argo CD's view from the cluster (sync and health of each Application).
  */
 import { join, relative } from "node:path";
+import { type ArgoApp, connectArgo } from "../argo.ts";
 import { listEnvironments, loadEnvironment } from "../config.ts";
 import { WmsError } from "../errors.ts";
 import { commitsTouching, isGitRepo } from "../git.ts";
 import { diffTrees, RENDERED_DIR, readTree } from "../output.ts";
 import { renderAll } from "../pipeline.ts";
 import { table } from "../table.ts";
-
-export interface ArgoApp {
-  metadata: { name: string; labels?: Record<string, string> };
-  status?: { sync?: { status?: string; revision?: string }; health?: { status?: string; message?: string } };
-}
 
 export async function runStatus(opts: {
   root: string;
@@ -36,7 +32,7 @@ export async function runStatus(opts: {
   } catch (e) {
     if (!(e instanceof WmsError)) throw e;
   }
-  const apps = opts.live ? await listArgoApps() : undefined;
+  const apps = opts.live ? await (await connectArgo("status --live")).list() : undefined;
   const rows: string[][] = [];
   for (const name of names) {
     const env = loadEnvironment(opts.root, name);
@@ -49,7 +45,7 @@ export async function runStatus(opts: {
       const row = [
         name,
         spec.model,
-        spec.live,
+        spec.live ?? "(none)",
         spec.canary ? `${spec.canary.version} @${spec.canary.weight}%` : "-",
         spec.retain?.join(",") || "-",
         last ? `${last.sha} ${last.date.slice(0, 10)} ${last.subject}` : "(uncommitted)",
@@ -78,27 +74,4 @@ export function summariseApps(apps: ArgoApp[], env: string, model: string): stri
     })
     .sort()
     .join(", ");
-}
-
-async function listArgoApps(): Promise<ArgoApp[]> {
-  const k8s = await import("@kubernetes/client-node");
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) {
-    throw new WmsError("input", [
-      {
-        message: "no Kubernetes context for --live",
-        hint: "set KUBECONFIG or run aws eks update-kubeconfig; omit --live for the git view",
-      },
-    ]);
-  }
-  const api = kc.makeApiClient(k8s.CustomObjectsApi);
-  const res = (await api.listNamespacedCustomObject({
-    group: "argoproj.io",
-    version: "v1alpha1",
-    namespace: process.env.ARGOCD_NAMESPACE ?? "argocd",
-    plural: "applications",
-    labelSelector: "wms.example/environment",
-  })) as { items: ArgoApp[] };
-  return res.items;
 }

@@ -3,7 +3,7 @@
  * exact bytes. Pure; writing happens in output.ts.
  */
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
-import { routingFolder, routingNamespace, versionFolder, versionNamespace, versionSlug } from "./names.ts";
+import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
 import { type K8sObject, renderVersionStack } from "./stack.ts";
@@ -51,7 +51,7 @@ export function renderEnvironment(plan: EnvironmentPlan): {
   for (const mp of plan.models) {
     for (const pv of mp.versions) {
       add(versionFolder(pv.model, pv.version), sourcesOf(plan, mp, pv), renderVersionStack(config, pv), {
-        appName: `${config.name}-${pv.model}-${versionSlug(pv.version)}`,
+        appName: versionAppName(config, pv.model, pv.version),
         environment: config.name,
         model: pv.model,
         version: pv.version,
@@ -63,6 +63,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
         project: config.destination.project,
       });
     }
+    // nothing takes traffic (a version file without live): no route at all
+    if (!mp.versions.some((v) => v.weight > 0)) continue;
     add(routingFolder(mp.model), [plan.env.configFile, mp.versionFile], renderRouting(config, mp), {
       appName: `${config.name}-${mp.model}-routing`,
       environment: config.name,

@@ -7,6 +7,10 @@ export const versionSlug = (version: string) => version.replace(/[^0-9a-z]+/g, "
 export const versionNamespace = (env: EnvironmentConfig, model: string, version: string) =>
   `${env.namespacePrefix}-${model}-${versionSlug(version)}`;
 
+/** The Argo CD Application the ApplicationSet makes from a version's folder (app.json appName). */
+export const versionAppName = (env: EnvironmentConfig, model: string, version: string) =>
+  `${env.name}-${model}-${versionSlug(version)}`;
+
 export const routingNamespace = (env: EnvironmentConfig, model: string) =>
   `${env.namespacePrefix}-${model}-routing`;
 

@@ -1,8 +1,10 @@
 /**
  * The routing folder of one model in one environment: an HTTPRoute on the shared Gateway that
- * splits traffic between live and canary by weight. Every deployed version (retained ones
- * too) can also be reached on purpose with the header `x-wms-version: <version>`, which is how
- * smoke tests hit a canary or a retained version before it gets traffic.
+ * splits traffic between live and canary by weight. Where the environment turns on
+ * `routing.versionHeaderRoutes` (dev, staging), every deployed version (retained ones too) can
+ * also be reached on purpose with the header `x-wms-version: <version>`, which is how smoke
+ * tests hit a canary or a retained version before it gets traffic. Off (the default, prod),
+ * no client can pick a version: only the weighted split exists.
  */
 import type { EnvironmentConfig } from "../config.ts";
 import type { ModelPlan } from "../plan.ts";
@@ -66,7 +68,7 @@ export function renderRouting(env: EnvironmentConfig, plan: ModelPlan): K8sObjec
       "wms.example/canary": serving.find((v) => v.role === "canary")?.version ?? "",
     },
   );
-  const pinned = plan.versions.map((v) =>
+  const pinned = (env.routing?.versionHeaderRoutes ? plan.versions : []).map((v) =>
     route(`${plan.model}-${versionSlug(v.version)}`, [
       {
         matches: paths.map((value) => ({
