@@ -59,7 +59,7 @@ describe("CRD → strict JSON Schema", () => {
   });
 
   it("closes objects, keeps maps and preserve-unknown-fields open, converts the Kubernetes extensions", () => {
-    const spec = (widget?.schema.properties as Record<string, Schema>).spec as Schema;
+    const spec = ((widget?.schema.properties ?? {}) as Record<string, Schema>).spec as Schema;
     const p = spec.properties as Record<string, Schema>;
     expect(spec.additionalProperties).toBe(false);
     expect(p.size).toEqual({ anyOf: [{ type: "integer" }, { type: "string" }] });
@@ -105,9 +105,9 @@ describe("shareRepeated", () => {
     const sha = (text: string) => createHash("sha256").update(text).digest("hex");
     const name = `shared.${sha(JSON.stringify(big)).slice(0, 12)}`;
     expect(shareRepeated(defs, sha, 60)).toBe(1);
-    expect((defs.One?.properties as Record<string, Schema>).x).toEqual({ $ref: `#/$defs/${name}` });
-    expect((defs.Two?.properties as Record<string, Schema>).y).toEqual({ $ref: `#/$defs/${name}` });
+    expect(((defs.One?.properties ?? {}) as Record<string, Schema>).x).toEqual({ $ref: `#/$defs/${name}` });
+    expect(((defs.Two?.properties ?? {}) as Record<string, Schema>).y).toEqual({ $ref: `#/$defs/${name}` });
     expect(defs[name]).toEqual(big);
-    expect((defs.Two?.properties as Record<string, Schema>).z).toEqual({ type: "string" });
+    expect(((defs.Two?.properties ?? {}) as Record<string, Schema>).z).toEqual({ type: "string" });
   });
 });
