@@ -69,14 +69,20 @@ interface EnvVar {
 
 /** The environment the workload's first container would get, resolved from the live cluster. */
 function workloadEnv(hub: string, kind: string, name: string): Record<string, string> {
-  const w = kubectlJson<any>(hub, ["-n", NS, "get", kind, name]);
-  const env: EnvVar[] = w.spec.template.spec.containers[0].env ?? [];
+  const w = kubectlJson<{ spec: { template: { spec: { containers: { env?: EnvVar[] }[] } } } }>(hub, [
+    "-n",
+    NS,
+    "get",
+    kind,
+    name,
+  ]);
+  const env: EnvVar[] = w.spec.template.spec.containers[0]?.env ?? [];
   const cms = new Map<string, Record<string, string>>();
   const data = (k: "configmap" | "secret", n: string): Record<string, string> => {
     const key = `${k}/${n}`;
     if (!cms.has(key)) {
       try {
-        const o = kubectlJson<any>(hub, ["-n", NS, "get", k, n]);
+        const o = kubectlJson<{ data?: Record<string, string> }>(hub, ["-n", NS, "get", k, n]);
         const d: Record<string, string> = o.data ?? {};
         cms.set(
           key,
@@ -179,6 +185,8 @@ export async function bootstrapArgocd(hub: Cluster, spoke: Cluster, seedDir: str
         ...common,
         KUBECONFIG: serviceAccountKubeconfig(hub, "argocd-application-controller"),
         KUBECACHEDIR: join(dir, "kubecache"),
+        // the StatefulSet's one pod is argocd-application-controller-0: shard 0
+        ARGOCD_CONTROLLER_SHARD: "0",
       },
     },
   );

@@ -16,6 +16,16 @@ export const LEAVE_OUT_NETWORK_APPS = process.env.E2E_LEAVE_OUT_NETWORK_APPS !==
 
 export const UPSTREAM_REPO_URL = "https://github.com/example-org/wms-gitops.git";
 
+interface AppDoc {
+  kind?: string;
+  metadata?: { name?: string };
+  spec?: {
+    source?: Record<string, unknown>;
+    destination?: { namespace?: string };
+    syncPolicy?: { syncOptions?: string[] };
+  };
+}
+
 export interface LeftOut {
   file: string;
   name: string;
@@ -51,13 +61,13 @@ export function adaptForLoopback(work: string, remoteUrl: string): LeftOut[] {
     const abs = join(work, file);
     const docs = parseAllDocuments(readFileSync(abs, "utf8"));
     const kept = docs.filter((doc) => {
-      const obj = doc.toJS() as Record<string, any> | null;
+      const obj = doc.toJS() as AppDoc | null;
       if (!LEAVE_OUT_NETWORK_APPS || obj?.kind !== "Application") return true;
       const why = unreachable(work, obj.spec?.source ?? {});
       if (!why) return true;
       leftOut.push({
         file,
-        name: obj.metadata?.name,
+        name: obj.metadata?.name ?? "(unnamed)",
         why,
         namespace: obj.spec?.destination?.namespace,
         createNamespace: (obj.spec?.syncPolicy?.syncOptions ?? []).includes("CreateNamespace=true"),
