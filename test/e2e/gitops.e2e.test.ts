@@ -252,7 +252,7 @@ describe("2 admission by the real API server", () => {
       metadata: { name: "e2e-privileged", namespace: ns },
       spec: {
         containers: [
-          { name: "c", image: "busybox@sha256:" + "0".repeat(64), securityContext: { privileged: true } },
+          { name: "c", image: `busybox@sha256:${"0".repeat(64)}`, securityContext: { privileged: true } },
         ],
       },
     };
