@@ -1,7 +1,7 @@
 /**
  * The processes `cluster up` starts: detached, logging to .e2e/logs/<name>.log, recorded by PID
- * in .e2e/pids.json so that `down` stops exactly those (and only while /proc still shows the
- * same program under that PID).
+ * in .e2e/pids.json so that `down` stops exactly those (and only while /proc shows the same
+ * process under that PID: same start time, same program).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +12,8 @@ export interface Started {
   name: string;
   pid: number;
   command: string;
+  /** the process's start time (clock ticks since boot, /proc/<pid>/stat field 22) */
+  startTime: string;
 }
 
 export function readPids(): Started[] {
@@ -44,18 +46,29 @@ export function start(
   });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   child.unref();
-  const started = { name, pid: child.pid, command };
+  const started = { name, pid: child.pid, command, startTime: startTimeOf(child.pid) ?? "" };
   writePids([...readPids().filter((p) => p.name !== name), started]);
   return started;
 }
 
-/** True while PID runs the program it was started as (a recycled PID is not ours). */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after "(comm)": state is field 3, starttime field 22
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while PID is the process that was started (a recycled PID is not ours). */
 export function alive(p: Started): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0] ?? "";
     const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return cmdline === p.command && state !== "Z";
+    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+    // programs may rewrite their title (redis-server does), so the start time decides
+    const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, "utf8");
+    return startTimeOf(p.pid) === p.startTime && state !== "Z" && cmdline.startsWith(p.command);
   } catch {
     return false;
   }
