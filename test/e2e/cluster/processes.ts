@@ -36,6 +36,8 @@ export function start(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string } = {},
 ): Started {
+  if (!existsSync(command))
+    throw new Error(`${name}: ${command} not found (run: bash scripts/setup-cluster.sh)`);
   mkdirSync(LOGS, { recursive: true });
   const out = openSync(logFile(name), "a");
   const child = spawn(command, args, {
