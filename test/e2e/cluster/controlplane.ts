@@ -185,7 +185,6 @@ export function kwokNodes(c: Cluster, count = 2): unknown[] {
     status: {
       allocatable: { cpu: "32", memory: "128Gi", pods: "110" },
       capacity: { cpu: "32", memory: "128Gi", pods: "110" },
-      nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake" },
     },
   }));
 }
