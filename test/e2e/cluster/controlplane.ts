@@ -115,6 +115,8 @@ export async function startControlPlane(c: Cluster): Promise<void> {
     `--service-account-signing-key-file=${pki.saKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR[c.name]}`,
     "--authorization-mode=Node,RBAC",
+    // as real clusters run it (kubeadm, EKS): privileged pods are for Pod Security to refuse
+    "--allow-privileged=true",
     // the default admission chain (PodSecurity, ValidatingAdmissionPolicy, ResourceQuota, ...)
     // plus nothing; a loopback address cannot be an EndpointSlice address, so the `kubernetes`
     // Service gets no endpoints reconciler
