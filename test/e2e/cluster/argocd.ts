@@ -40,7 +40,7 @@ export function argocdKustomization(): string {
       patch: stringify({
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name: "argocd-cm", namespace: NS },
+        metadata: { name: "argocd-cm" },
         data: { "timeout.reconciliation": E2E_RECONCILIATION, "timeout.reconciliation.jitter": "0s" },
       }),
     },
@@ -48,7 +48,7 @@ export function argocdKustomization(): string {
       patch: stringify({
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name: "argocd-cmd-params-cm", namespace: NS },
+        metadata: { name: "argocd-cmd-params-cm" },
         data: { "applicationsetcontroller.requeue.after": E2E_RECONCILIATION },
       }),
     },
