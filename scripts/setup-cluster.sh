@@ -149,7 +149,8 @@ build_kwok() {
 
 build_argocd() {
   local v=$ARGOCD_VERSION
-  if fresh argocd "$v+$ARGOCD_GITOPS_ENGINE_VERSION"; then
+  local id="$v+$ARGOCD_GITOPS_ENGINE_VERSION+main:$(argocd_main | sha256sum | cut -c1-12)"
+  if fresh argocd "$id"; then
     echo "argocd $v: up to date"
     return
   fi
@@ -169,9 +170,22 @@ $replaces
 	github.com/argoproj/argo-cd/gitops-engine => github.com/argoproj/argo-cd/gitops-engine $engine
 )"
   mkdir -p "$dir/cmd/argocd"
-  # Argo CD's cmd/main.go dispatches on argv[0]; this one keeps only the three components the
-  # e2e runs (the API server, CLI, dex and notifications are left out), same dispatch.
-  cat >"$dir/cmd/argocd/main.go" <<'EOF'
+  argocd_main >"$dir/cmd/argocd/main.go"
+  (
+    cd "$dir"
+    go mod tidy
+    timed "argocd $v" go build -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${v#v}" -o "$BIN/argocd" ./cmd/argocd
+  )
+  for c in argocd-application-controller argocd-applicationset-controller argocd-repo-server; do
+    ln -sf argocd "$BIN/$c"
+  done
+  stamp argocd "$id"
+}
+
+# The wrapper's main: Argo CD's cmd/main.go dispatches on argv[0]; this one keeps only the
+# three components the e2e runs (the API server, CLI, dex and notifications are left out).
+argocd_main() {
+  cat <<'EOF'
 package main
 
 import (
@@ -186,7 +200,6 @@ import (
 	applicationset "github.com/argoproj/argo-cd/v3/cmd/argocd-applicationset-controller/commands"
 	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
 	"github.com/argoproj/argo-cd/v3/common"
-	"github.com/argoproj/argo-cd/v3/util/grpc"
 	"github.com/argoproj/argo-cd/v3/util/log"
 )
 
@@ -195,7 +208,9 @@ func init() {
 }
 
 func main() {
-	grpc.DisableSRVLookups()
+	// Argo CD's own main calls grpc.DisableSRVLookups(), which panics unless a linked package
+	// (grpclb, linked by the API server and CLI) turned SRV lookups on; without those they
+	// stay off, which is what that call ensures.
 	name := filepath.Base(os.Args[0])
 	if val := os.Getenv("ARGOCD_BINARY_NAME"); val != "" {
 		name = val
@@ -218,15 +233,6 @@ func main() {
 	}
 }
 EOF
-  (
-    cd "$dir"
-    go mod tidy
-    timed "argocd $v" go build -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${v#v}" -o "$BIN/argocd" ./cmd/argocd
-  )
-  for c in argocd-application-controller argocd-applicationset-controller argocd-repo-server; do
-    ln -sf argocd "$BIN/$c"
-  done
-  stamp argocd "$v+$ARGOCD_GITOPS_ENGINE_VERSION"
 }
 
 copy_crds() {
