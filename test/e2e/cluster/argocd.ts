@@ -17,17 +17,17 @@ import { parse, stringify } from "yaml";
 import type { Cluster } from "./controlplane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl, kubectlJson } from "./kubectl.ts";
-import { ARGOCD_INSTALL, ARGOCD_NAMESPACE, BIN, PORTS, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
+import { ARGOCD_INSTALL, ARGOCD_NAMESPACE, BIN, PORTS, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 import { start } from "./processes.ts";
 
 const NS = ARGOCD_NAMESPACE;
 /** How often Argo CD looks at git here (apps/argocd says 60s; the e2e waits on it). */
 export const E2E_RECONCILIATION = "10s";
 
-/** apps/argocd, with the one remote resource swapped for the module download's install.yaml. */
-export function argocdKustomization(): string {
+/** apps/argocd (of the seeded checkout), with the one remote resource swapped for the module download's install.yaml. */
+export function argocdKustomization(seedDir: string): string {
   const dir = join(STATE, "argocd-kustomize");
-  cpSync(join(REPO_ROOT, "apps/argocd"), dir, { recursive: true });
+  cpSync(join(seedDir, "apps/argocd"), dir, { recursive: true });
   copyFileSync(join(ARGOCD_INSTALL, "install.yaml"), join(dir, "install.yaml"));
   const k = parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as {
     resources: string[];
@@ -121,7 +121,7 @@ function serviceAccountKubeconfig(hub: Cluster, sa: string): string {
 
 /** README step 1, the processes behind the manifests, the spoke's registration, README step 2. */
 export async function bootstrapArgocd(hub: Cluster, spoke: Cluster, seedDir: string): Promise<void> {
-  kubectl(hub.name, ["apply", "--server-side", "--force-conflicts", "-k", argocdKustomization()]);
+  kubectl(hub.name, ["apply", "--server-side", "--force-conflicts", "-k", argocdKustomization(seedDir)]);
   kubectl(hub.name, ["wait", "--for=condition=Established", "--timeout=60s", "crd/applications.argoproj.io"]);
   // argocd-redis's init container (argocd admin redis-initial-password) makes this secret in a
   // real cluster; kwok runs no containers, so it is made here the same way: a random password.

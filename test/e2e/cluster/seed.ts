@@ -1,7 +1,8 @@
 /**
  * The repository Argo CD watches: a bare repository on the loopback git server, seeded with
  * this checkout's HEAD plus one commit that adapts it to a machine without the internet:
- *  - every repoURL naming this repository points at the loopback git server instead;
+ *  - every repoURL (and AppProject sourceRepo) naming this repository points at the loopback
+ *    git server instead;
  *  - platform Applications whose sources cannot be fetched here (remote Helm charts, a
  *    kustomization with a remote resource) are left out: LEAVE_OUT_NETWORK_APPS, listed by `up`.
  */
@@ -55,6 +56,7 @@ export function adaptForLoopback(work: string, remoteUrl: string): LeftOut[] {
   const leftOut: LeftOut[] = [];
   const files = [
     "apps/root.yaml",
+    ...readdirSync(join(work, "apps/argocd")).map((f) => `apps/argocd/${f}`),
     ...readdirSync(join(work, "apps/platform")).map((f) => `apps/platform/${f}`),
   ];
   for (const file of files.filter((f) => f.endsWith(".yaml"))) {
