@@ -243,6 +243,9 @@ copy_crds() {
   src=$(moddir "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION")
   cp "$src"/manifests/crds/*-crd.yaml "$crds/argocd/"
   cp -r "$src"/manifests/install.yaml "$src"/manifests/cluster-rbac "$src"/manifests/base "$TOOLS/argocd-install/"
+  # the scripts Argo CD's image puts beside its binary (its Dockerfile: COPY hack/... /usr/local/bin/);
+  # the repo server runs git-verify-wrapper.sh on every manifest generation
+  install -m 0755 "$src"/hack/git-verify-wrapper.sh "$src"/hack/gpg-wrapper.sh "$BIN/"
   src=$(moddir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
   cp "$src"/config/crd/standard/*.yaml "$crds/gateway-api/"
   src=$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")

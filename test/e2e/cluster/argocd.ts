@@ -133,6 +133,8 @@ export async function bootstrapArgocd(hub: Cluster, spoke: Cluster, seedDir: str
     mkdirSync(join(dir, d), { recursive: true });
   const common = {
     ARGOCD_FAKE_IN_CLUSTER: "true",
+    // git-verify-wrapper.sh and gpg-wrapper.sh live beside the binaries, as in Argo CD's image
+    PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     ARGOCD_TLS_DATA_PATH: join(dir, "tls"),
     ARGOCD_SSH_DATA_PATH: join(dir, "ssh"),
     ARGOCD_GNUPGHOME: join(dir, "gpg"),
