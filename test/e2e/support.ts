@@ -193,16 +193,6 @@ export async function allSyncedTo(revision: string, names: string[]): Promise<Ar
   });
 }
 
-/** Health a resource may have on the local control plane for want of a component it lacks. */
-export function healthExplained(kind: string, health: string | undefined): boolean {
-  const gaps = localGaps();
-  if (health === "Healthy") return true;
-  if (kind === "HorizontalPodAutoscaler" && !gaps.hpaMetrics)
-    return health === "Degraded" || health === "Progressing";
-  if (kind === "HTTPRoute" && !gaps.gatewayController) return health === "Progressing";
-  return false;
-}
-
 export interface HttpRouteBackend {
   name: string;
   namespace?: string;
