@@ -313,6 +313,8 @@ describe("2 admission by the real API server", () => {
 
 describe("3 deploy by commit", () => {
   it("gen deploy --commit + push: the canary's namespace and stack appear, its weight is in the HTTPRoute", async () => {
+    const liveBefore =
+      /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ?? "";
     gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
     const sha = push(work);
     const expected = expectedApps(work);
@@ -328,7 +330,9 @@ describe("3 deploy by commit", () => {
     expect(deployment.metadata?.name).toBe("wms");
     await eventually("canary weights in the cluster's HTTPRoute", async () => {
       const w = await weights(work, "dev");
-      return w["dev-wms-0-2-0"] === 10 && w["dev-wms-1-1-0"] === 90 ? w : JSON.stringify(w);
+      return w["dev-wms-0-2-0"] === 10 && w[`dev-wms-${liveBefore.replaceAll(".", "-")}`] === 90
+        ? w
+        : JSON.stringify(w);
     });
   });
 });
