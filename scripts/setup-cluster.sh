@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Build the local control plane the e2e suite runs against, from the Go module proxy, at the
+# versions apps/ and terraform/ pin: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
+# (k8s.io/kubernetes), etcd, kwok, Argo CD's multi-call binary (application controller,
+# ApplicationSet controller, repo server); Redis and git from Debian. Copies the CRDs the e2e
+# installs (Argo CD, Gateway API, Prometheus Operator) out of the same module downloads.
+#
+# Idempotent: a binary whose recorded version matches its pin is not rebuilt; Go's module and
+# build caches (GOMODCACHE, GOCACHE) are reused. Everything lands in .tools/ (ignored):
+#   .tools/bin/    binaries          .tools/crds/<name>/   CRDs copied from the module downloads
+#   .tools/mod/    wrapper modules   .tools/argocd-install/ Argo CD's install manifests (same module)
+#   .tools/kwok-stages.yaml          kwok's node and pod stages (kwok module)
+#
+#   bash scripts/setup-cluster.sh [kube|etcd|kwok|argocd|crds|debian ...]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TOOLS=$ROOT/.tools
+BIN=$TOOLS/bin
+MOD=$TOOLS/mod
+mkdir -p "$BIN" "$MOD"
+
+# renovate: datasource=go depName=k8s.io/kubernetes
+KUBERNETES_VERSION=v1.36.3
+# renovate: datasource=go depName=go.etcd.io/etcd/server/v3
+ETCD_VERSION=v3.6.8
+# renovate: datasource=go depName=github.com/argoproj/argo-cd/v3
+ARGOCD_VERSION=v3.5.7
+# Argo CD's go.mod replaces its nested gitops-engine module with ./gitops-engine, which the module
+# zip does not contain. The proxy refuses queries by tag or branch for the nested module
+# (@v3.5.7, @release-3.5: "403 This module version is not available") and the v0.7.1-0.2025...
+# pseudo-version argo-cd's go.mod names; it serves three pseudo-versions with this module path,
+# of which this, the newest, carries the release branches' fix #29484 (auth reconcile panic).
+# renovate: datasource=go depName=github.com/argoproj/argo-cd/gitops-engine
+ARGOCD_GITOPS_ENGINE_VERSION=v0.0.0-20260914071520-c9c369efcc5b
+# renovate: datasource=go depName=sigs.k8s.io/kwok
+KWOK_VERSION=v0.8.0
+# renovate: datasource=go depName=sigs.k8s.io/gateway-api
+GATEWAY_API_VERSION=v1.6.1
+# renovate: datasource=go depName=github.com/prometheus-operator/prometheus-operator
+PROMETHEUS_OPERATOR_VERSION=v0.94.0
+
+# The staging modules (k8s.io/api, k8s.io/apiserver, ...) carry v0.<minor>.<patch> of the release.
+K8S_STAGING_VERSION=v0.${KUBERNETES_VERSION#v1.}
+
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=${GOFLAGS:--buildvcs=false} CGO_ENABLED=0
+LOG=$TOOLS/build-times.log
+
+# timed <name> <command...>: run a build step, print and log how long it took.
+timed() {
+  local name=$1 start end
+  shift
+  start=$(date +%s)
+  "$@"
+  end=$(date +%s)
+  printf '%s %-28s %4ds\n' "$(date -u +%FT%TZ)" "$name" "$((end - start))" | tee -a "$LOG"
+}
+
+# fresh <binary> <version>: true when .tools/bin/<binary> was built at <version>.
+fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
+stamp() { echo "$2" >"$BIN/.$1.version"; }
+
+# moddir <module@version>: the extracted module download (downloads it first when needed).
+moddir() { (cd "$MOD" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
+
+# wrapper <dir> <module path> <go.mod body>: a module that requires what it builds.
+wrapper() {
+  mkdir -p "$1"
+  printf 'module %s\n\ngo 1.26\n\n%s\n' "$2" "$3" >"$1/go.mod"
+}
+
+build_kube() {
+  local v=$KUBERNETES_VERSION
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) todo=() c
+  for c in "${cmds[@]}"; do fresh "$c" "$v" || todo+=("$c"); done
+  if [ ${#todo[@]} -eq 0 ]; then
+    echo "${cmds[*]} $v: up to date"
+    return
+  fi
+  echo "== k8s.io/kubernetes $v: ${todo[*]}"
+  local dir=$MOD/kubernetes src replaces
+  src=$(moddir "k8s.io/kubernetes@$v")
+  # The monorepo requires its staging modules at v0.0.0 and replaces them with ./staging/...;
+  # the module zip cannot use those paths, so each becomes a replace to the published v0.x.
+  replaces=$(sed -n 's|^\t\(k8s.io/[^ ]*\) => ./staging/.*|\t\1 => \1 '"$K8S_STAGING_VERSION"'|p' "$src/go.mod" |
+    grep -v 'k8s.io/sample-cli-plugin')
+  wrapper "$dir" e2e.local/kubernetes "godebug default=go1.26
+
+require k8s.io/kubernetes $v
+
+replace (
+$replaces
+)"
+  local minor=${v#v1.}
+  minor=${minor%%.*}
+  local ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    ldflags+=" -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  (
+    cd "$dir"
+    for c in "${cmds[@]}"; do go mod edit -tool="k8s.io/kubernetes/cmd/$c"; done
+    go mod tidy
+    for c in "${todo[@]}"; do
+      timed "$c $v" go build -ldflags "$ldflags" -o "$BIN/$c" "k8s.io/kubernetes/cmd/$c"
+      stamp "$c" "$v"
+    done
+  )
+}
+
+build_etcd() {
+  local v=$ETCD_VERSION
+  if fresh etcd "$v"; then
+    echo "etcd $v: up to date"
+    return
+  fi
+  echo "== go.etcd.io/etcd/server/v3 $v: etcd"
+  # server/v3's go.mod replaces its sibling modules with ../api etc.; as a dependency of a
+  # wrapper those replaces do not apply and the published siblings at the same tag are used.
+  local dir=$MOD/etcd
+  wrapper "$dir" e2e.local/etcd "require go.etcd.io/etcd/server/v3 $v"
+  (
+    cd "$dir"
+    go mod edit -tool=go.etcd.io/etcd/server/v3
+    go mod tidy
+    timed "etcd $v" go build -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
+  )
+  stamp etcd "$v"
+}
+
+build_kwok() {
+  local v=$KWOK_VERSION
+  if fresh kwok "$v"; then
+    echo "kwok $v: up to date"
+    return
+  fi
+  echo "== sigs.k8s.io/kwok $v: kwok"
+  local dir=$MOD/kwok
+  wrapper "$dir" e2e.local/kwok "require sigs.k8s.io/kwok $v"
+  (
+    cd "$dir"
+    go mod edit -tool=sigs.k8s.io/kwok/cmd/kwok
+    go mod tidy
+    timed "kwok $v" go build -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v" -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok
+  )
+  stamp kwok "$v"
+}
+
+build_argocd() {
+  local v=$ARGOCD_VERSION
+  local id="$v+$ARGOCD_GITOPS_ENGINE_VERSION+main:$(argocd_main | sha256sum | cut -c1-12)"
+  if fresh argocd "$id"; then
+    echo "argocd $v: up to date"
+    return
+  fi
+  echo "== github.com/argoproj/argo-cd/v3 $v: argocd (application controller, applicationset controller, repo server)"
+  local dir=$MOD/argocd src replaces engine
+  src=$(moddir "github.com/argoproj/argo-cd/v3@$v")
+  engine=$ARGOCD_GITOPS_ENGINE_VERSION
+  echo "gitops-engine: github.com/argoproj/argo-cd/gitops-engine $engine"
+  # Argo CD's own replace block (k8s.io/* at the staging version it builds with, ...), except
+  # its replace of the in-repo gitops-engine: that directory is a nested module, not part of
+  # the module zip, so it comes from the proxy at the release's commit.
+  replaces=$(awk '/^replace \($/{on=1;next} on&&/^\)$/{on=0} on' "$src/go.mod")
+  wrapper "$dir" e2e.local/argocd "require github.com/argoproj/argo-cd/v3 $v
+
+replace (
+$replaces
+	github.com/argoproj/argo-cd/gitops-engine => github.com/argoproj/argo-cd/gitops-engine $engine
+)"
+  mkdir -p "$dir/cmd/argocd"
+  argocd_main >"$dir/cmd/argocd/main.go"
+  (
+    cd "$dir"
+    go mod tidy
+    timed "argocd $v" go build -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${v#v}" -o "$BIN/argocd" ./cmd/argocd
+  )
+  for c in argocd-application-controller argocd-applicationset-controller argocd-repo-server; do
+    ln -sf argocd "$BIN/$c"
+  done
+  stamp argocd "$id"
+}
+
+# The wrapper's main: Argo CD's cmd/main.go dispatches on argv[0]; this one keeps only the
+# three components the e2e runs (the API server, CLI, dex and notifications are left out).
+argocd_main() {
+  cat <<'EOF'
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	appcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
+	applicationset "github.com/argoproj/argo-cd/v3/cmd/argocd-applicationset-controller/commands"
+	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
+	"github.com/argoproj/argo-cd/v3/common"
+	"github.com/argoproj/argo-cd/v3/util/log"
+)
+
+func init() {
+	klog.SetLogger(log.NewLogrusLogger(log.NewWithCurrentConfig()))
+}
+
+func main() {
+	// Argo CD's own main calls grpc.DisableSRVLookups(), which panics unless a linked package
+	// (grpclb, linked by the API server and CLI) turned SRV lookups on; without those they
+	// stay off, which is what that call ensures.
+	name := filepath.Base(os.Args[0])
+	if val := os.Getenv("ARGOCD_BINARY_NAME"); val != "" {
+		name = val
+	}
+	var command *cobra.Command
+	switch name {
+	case common.CommandApplicationController:
+		command = appcontroller.NewCommand()
+	case common.CommandApplicationSetController:
+		command = applicationset.NewCommand()
+	case common.CommandRepoServer:
+		command = reposerver.NewCommand()
+	default:
+		fmt.Fprintf(os.Stderr, "%s: run as %s, %s or %s (a link so named, or ARGOCD_BINARY_NAME)\n", name,
+			common.CommandApplicationController, common.CommandApplicationSetController, common.CommandRepoServer)
+		os.Exit(2)
+	}
+	if err := command.Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+EOF
+}
+
+copy_crds() {
+  echo "== CRDs from the module downloads"
+  local crds=$TOOLS/crds src
+  rm -rf "$crds" "$TOOLS/argocd-install"
+  mkdir -p "$crds/argocd" "$crds/gateway-api" "$crds/prometheus-operator" "$TOOLS/argocd-install"
+  src=$(moddir "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION")
+  cp "$src"/manifests/crds/*-crd.yaml "$crds/argocd/"
+  cp -r "$src"/manifests/install.yaml "$src"/manifests/cluster-rbac "$src"/manifests/base "$TOOLS/argocd-install/"
+  # the scripts Argo CD's image puts beside its binary (its Dockerfile: COPY hack/... /usr/local/bin/);
+  # the repo server runs git-verify-wrapper.sh on every manifest generation
+  install -m 0755 "$src"/hack/git-verify-wrapper.sh "$src"/hack/gpg-wrapper.sh "$BIN/"
+  src=$(moddir "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION")
+  cp "$src"/config/crd/standard/*.yaml "$crds/gateway-api/"
+  src=$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")
+  cp "$src"/example/prometheus-operator-crd/*.yaml "$crds/prometheus-operator/"
+  # kwok's stages (what a fake node and a fake pod go through) from the kwok module download.
+  src=$(moddir "sigs.k8s.io/kwok@$KWOK_VERSION")
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml pod/fast/pod-ready.yaml \
+    pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    cat "$src/kustomize/stage/$f"
+    echo "---"
+  done >"$TOOLS/kwok-stages.yaml"
+  chmod -R u+w "$crds" "$TOOLS/argocd-install"
+  printf 'ARGOCD_VERSION=%s\nGATEWAY_API_VERSION=%s\nPROMETHEUS_OPERATOR_VERSION=%s\n' \
+    "$ARGOCD_VERSION" "$GATEWAY_API_VERSION" "$PROMETHEUS_OPERATOR_VERSION" >"$crds/versions.env"
+  ls "$crds"/*/ | wc -l | xargs echo "CRD files:"
+}
+
+debian() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v git >/dev/null 2>&1 || missing+=(git)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ ${#missing[@]} -eq 0 ] && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== apt-get install ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]} (install them with apt-get)" >&2
+    exit 1
+  fi
+}
+
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok argocd crds)
+total_start=$(date +%s)
+for s in "${steps[@]}"; do
+  case $s in
+  kube) build_kube ;;
+  etcd) build_etcd ;;
+  kwok) build_kwok ;;
+  argocd) build_argocd ;;
+  crds) copy_crds ;;
+  debian) debian ;;
+  *)
+    echo "unknown step '$s' (known: debian kube etcd kwok argocd crds)" >&2
+    exit 2
+    ;;
+  esac
+done
+printf '%s %-28s %4ds\n' "$(date -u +%FT%TZ)" "total (${steps[*]})" "$(($(date +%s) - total_start))" | tee -a "$LOG"

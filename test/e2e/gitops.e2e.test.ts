@@ -1,0 +1,443 @@
+/**
+ * The product's promise against real engines: kube-apiservers (hub and spoke), Argo CD's
+ * controllers and repo server polling a real git server. Scenarios run in order on one control
+ * plane; each one that changes git puts main back the way it found it.
+ *
+ *   npm run cluster -- up && npm run test:e2e
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PatchStrategy } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { REPO_ROOT, runCli } from "../support/cli.ts";
+import {
+  type AppJson,
+  allSyncedTo,
+  applications,
+  CONTEXTS,
+  clients,
+  cloneWatched,
+  eventually,
+  expectedApps,
+  git,
+  HUB,
+  KUBECONFIG_FILE,
+  LOCAL,
+  localGaps,
+  namespaceExists,
+  push,
+  routeBackends,
+} from "./support.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const names = (apps: AppJson[]) => apps.map((a) => a.appName);
+/** Scenarios 3-6 change dev (on the hub) and wait on its Applications only: a defect elsewhere
+ * (scenario 1 names it) does not hide what they test. */
+const devApps = (dir: string) =>
+  names(expectedApps(dir).filter((a) => a.environment === "dev" && (!LOCAL || a.component !== "routing")));
+// On the local control plane the routing Application's sync waits for its HTTPRoutes to be
+// Healthy before pruning (PruneLast) and no Gateway controller makes them so: its routes are
+// checked in the cluster (weights) instead of waiting for it to be Synced.
+const contextOf = (cluster: string) => {
+  const c = CONTEXTS[cluster];
+  if (!c) throw new Error(`no kube context for Argo CD cluster ${cluster} (E2E_CONTEXTS)`);
+  return c;
+};
+
+/** gen <args> --root <dir>, as a user runs it; fails the test with its stderr when it fails. */
+function gen(dir: string, args: string[]): string {
+  const r = runCli([...args, "--root", dir], { env: { KUBECONFIG: KUBECONFIG_FILE } });
+  if (r.code !== 0) throw new Error(`gen ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+async function weights(dir: string, env: string): Promise<Record<string, number>> {
+  const routing = expectedApps(dir).find((a) => a.environment === env && a.component === "routing");
+  if (!routing) throw new Error(`no routing folder for ${env}`);
+  const backends = await routeBackends(contextOf(routing.cluster), routing.namespace);
+  return Object.fromEntries(backends.map((b) => [b.namespace ?? routing.namespace, b.weight ?? 1]));
+}
+
+/** Namespaces of wms versions that exist now, per context. */
+async function wmsNamespaces(): Promise<string[]> {
+  const out: string[] = [];
+  for (const ctx of new Set(Object.values(CONTEXTS))) {
+    const list = await clients(ctx).core.listNamespace({ labelSelector: "app.kubernetes.io/part-of=wms" });
+    for (const ns of list.items) if (!ns.metadata?.deletionTimestamp) out.push(`${ctx}/${ns.metadata?.name}`);
+  }
+  return out.sort();
+}
+
+let work: string;
+let base: string;
+
+beforeAll(() => {
+  work = cloneWatched();
+  base = git(work, ["rev-parse", "HEAD"]).trim();
+});
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/**
+ * Why an Application is not Healthy, or true when that is only what the local control plane
+ * lacks (see localGaps): every Deployment Available, HPAs failing only for want of metrics,
+ * HTTPRoutes waiting for a Gateway controller.
+ */
+async function unhealthyExplained(e: AppJson): Promise<true | string> {
+  const ctx = contextOf(e.cluster);
+  const gaps = localGaps();
+  if (e.component === "routing") return gaps.gatewayController ? "routing app not Healthy" : true;
+  const d = (await clients(ctx).objects.read({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "wms", namespace: e.namespace },
+  })) as { status?: { conditions?: { type: string; status: string }[] } };
+  const available = d.status?.conditions?.find((c) => c.type === "Available")?.status === "True";
+  if (!available) return "Deployment wms not Available";
+  const hpa = (await clients(ctx).objects.read({
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name: "wms", namespace: e.namespace },
+  })) as { status?: { conditions?: { type: string; status: string; reason?: string }[] } };
+  const failing = (hpa.status?.conditions ?? []).filter((c) => c.status === "False");
+  if (gaps.hpaMetrics || failing.some((c) => c.reason !== "FailedGetResourceMetric")) {
+    return `HPA: ${JSON.stringify(failing)}`;
+  }
+  return true;
+}
+
+describe("1 bootstrap: root app -> ApplicationSet -> one Application per rendered folder", () => {
+  /** Each environment's Applications: labelled, Synced, healthy (what kwok can make healthy), in its cluster only. */
+  async function environmentUp(env: string): Promise<void> {
+    const expected = expectedApps(work).filter((a) => a.environment === env);
+    expect(expected.length, `rendered folders of ${env}`).toBeGreaterThan(0);
+    const apps = await allSyncedTo(base, ["root", ...names(expected)]);
+    const byName = new Map(apps.map((a) => [a.metadata.name, a]));
+    const problems: string[] = [];
+    for (const e of expected) {
+      const app = byName.get(e.appName);
+      if (!app) continue;
+      expect(app.metadata.labels).toMatchObject({
+        "wms.example/environment": e.environment,
+        "wms.example/model": e.model,
+        "wms.example/version": e.version,
+      });
+      expect(app.spec.destination.name).toBe(e.cluster);
+      // Argo CD 3 keeps per-resource health out of the Application's status; the cluster has it
+      const health = app.status?.health?.status;
+      if (health !== "Healthy") {
+        const why = await unhealthyExplained(e);
+        if (why !== true) problems.push(`${e.appName}: ${health}: ${why}`);
+      }
+      expect(await namespaceExists(contextOf(e.cluster), e.namespace), `${e.namespace} in ${e.cluster}`).toBe(
+        true,
+      );
+      for (const [cluster, ctx] of Object.entries(CONTEXTS)) {
+        if (ctx !== contextOf(e.cluster)) {
+          expect(await namespaceExists(ctx, e.namespace), `${e.namespace} must not be in ${cluster}`).toBe(
+            false,
+          );
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  }
+
+  it("dev: on the hub (in-cluster)", async () => {
+    await environmentUp("dev");
+  });
+
+  it("staging: on the spoke (wms-staging)", async () => {
+    await environmentUp("staging");
+  });
+});
+
+describe("2 admission by the real API server", () => {
+  const policyDirs = readdirSync(join(REPO_ROOT, "policies")).filter((d) =>
+    readdirSync(join(REPO_ROOT, "policies", d)).includes("policy.yaml"),
+  );
+  const scratch = "e2e-admission";
+  const created: string[] = [];
+  type Obj = {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; [k: string]: unknown };
+  };
+  const docsOf = (file: string) =>
+    parseAllDocuments(readFileSync(file, "utf8"))
+      .map((d) => d.toJS() as Obj | null)
+      .filter((o): o is Obj => o !== null);
+  const dryRunApply = (obj: Obj) =>
+    clients(HUB).objects.patch(obj, undefined, "All", "e2e-admission", true, PatchStrategy.ServerSideApply);
+
+  beforeAll(async () => {
+    // the policies arrive the way production gets them: the wms-policies Application syncs policies/
+    await eventually("every ValidatingAdmissionPolicy and binding of policies/ on the hub", async () => {
+      for (const d of policyDirs) {
+        for (const o of docsOf(join(REPO_ROOT, "policies", d, "policy.yaml"))) {
+          try {
+            await clients(HUB).objects.read({
+              apiVersion: o.apiVersion,
+              kind: o.kind,
+              metadata: { name: o.metadata.name },
+            });
+          } catch {
+            return `${o.kind} ${o.metadata.name} missing`;
+          }
+        }
+      }
+      return true;
+    });
+    // a namespace shaped like a rendered version namespace, for fixtures from any environment
+    const versionNs = docsOf(
+      join(work, "environments/dev/rendered/wms-1.1.0/namespace.dev-wms-1-1-0.yaml"),
+    )[0];
+    if (!versionNs) throw new Error("dev's rendered namespace is missing");
+    await clients(HUB).objects.patch(
+      { ...versionNs, metadata: { ...versionNs.metadata, name: scratch } },
+      undefined,
+      undefined,
+      "e2e-admission",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    created.push(scratch);
+  });
+  afterAll(async () => {
+    for (const name of created)
+      await clients(HUB)
+        .core.deleteNamespace({ name })
+        .catch(() => undefined);
+  });
+
+  it("admits every rendered object of every environment", async () => {
+    const refused: string[] = [];
+    for (const env of readdirSync(join(work, "environments"))) {
+      const rendered = join(work, "environments", env, "rendered");
+      let folders: string[] = [];
+      try {
+        folders = readdirSync(rendered);
+      } catch {
+        continue;
+      }
+      for (const folder of folders) {
+        const files = readdirSync(join(rendered, folder)).filter((f) => f.endsWith(".yaml"));
+        const objs = files.flatMap((f) => docsOf(join(rendered, folder, f)));
+        // namespaces first, for real where the hub does not have them (they are deleted after)
+        for (const ns of objs.filter((o) => o.kind === "Namespace")) {
+          if (await namespaceExists(HUB, ns.metadata.name)) {
+            await dryRunApply(ns).catch((e) => refused.push(`${env}/${folder} Namespace: ${e.body ?? e}`));
+          } else {
+            await clients(HUB)
+              .objects.patch(ns, undefined, undefined, "e2e-admission", true, PatchStrategy.ServerSideApply)
+              .then(() => created.push(ns.metadata.name))
+              .catch((e) => refused.push(`${env}/${folder} Namespace: ${e.body ?? e}`));
+          }
+        }
+        for (const o of objs.filter((x) => x.kind !== "Namespace")) {
+          await dryRunApply(o).catch((e) =>
+            refused.push(`${env}/${folder} ${o.kind}/${o.metadata.name}: ${e.body ?? e}`),
+          );
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it("admits every good fixture and denies every bad one with its policy's message", async () => {
+    const wrong: string[] = [];
+    for (const d of policyDirs) {
+      for (const kind of ["good", "bad"] as const) {
+        let files: string[] = [];
+        try {
+          files = readdirSync(join(REPO_ROOT, "policies", d, kind));
+        } catch {
+          continue;
+        }
+        for (const f of files.filter((x) => x.endsWith(".yaml"))) {
+          const text = readFileSync(join(REPO_ROOT, "policies", d, kind, f), "utf8");
+          const expectMsg = /^# expect: (.*)$/m.exec(text)?.[1]?.trim();
+          for (const o of docsOf(join(REPO_ROOT, "policies", d, kind, f))) {
+            const obj =
+              o.kind === "Namespace" ? o : { ...o, metadata: { ...o.metadata, namespace: scratch } };
+            const res = await dryRunApply(obj).then(
+              () => "admitted",
+              (e) => String(e.body ? JSON.stringify(e.body) : e),
+            );
+            if (kind === "good" && res !== "admitted") wrong.push(`${d}/good/${f} refused: ${res}`);
+            if (kind === "bad") {
+              if (res === "admitted") wrong.push(`${d}/bad/${f} admitted`);
+              else if (
+                !res.includes(`ValidatingAdmissionPolicy 'wms-${d}'`) &&
+                !res.includes("PodSecurity")
+              ) {
+                wrong.push(`${d}/bad/${f} refused, but not by wms-${d}: ${res}`);
+              } else if (expectMsg && !res.includes(expectMsg) && !res.includes("PodSecurity")) {
+                wrong.push(`${d}/bad/${f}: expected "${expectMsg}", got ${res}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("Pod Security restricted on a version namespace refuses a privileged pod", async () => {
+    const ns = expectedApps(work).find(
+      (a) => a.cluster === "in-cluster" && a.component !== "routing",
+    )?.namespace;
+    if (!ns) throw new Error("no version namespace on the hub");
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "e2e-privileged", namespace: ns },
+      spec: {
+        containers: [
+          { name: "c", image: `busybox@sha256:${"0".repeat(64)}`, securityContext: { privileged: true } },
+        ],
+      },
+    };
+    const err = await clients(HUB)
+      .objects.create(pod, undefined, "All")
+      .then(
+        () => "admitted",
+        (e) => JSON.stringify(e.body ?? String(e)),
+      );
+    expect(err).toContain('violates PodSecurity \\"restricted:latest\\"');
+    expect(err).toContain("privileged");
+  });
+});
+
+describe("3 deploy by commit", () => {
+  it("gen deploy --commit + push: the canary's namespace and stack appear, its weight is in the HTTPRoute", async () => {
+    const liveBefore =
+      /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ?? "";
+    gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+    const sha = push(work);
+    const expected = expectedApps(work);
+    const canary = expected.find((a) => a.environment === "dev" && a.version === "0.2.0");
+    expect(canary, "rendered folder for the canary").toBeDefined();
+    await allSyncedTo(sha, devApps(work));
+    expect(await namespaceExists(HUB, canary?.namespace ?? "")).toBe(true);
+    const deployment = await clients(HUB).objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "wms", namespace: canary?.namespace ?? "" },
+    });
+    expect(deployment.metadata?.name).toBe("wms");
+    await eventually("canary weights in the cluster's HTTPRoute", async () => {
+      const w = await weights(work, "dev");
+      return w["dev-wms-0-2-0"] === 10 && w[`dev-wms-${liveBefore.replaceAll(".", "-")}`] === 90
+        ? w
+        : JSON.stringify(w);
+    });
+  });
+});
+
+describe("4 roll back", () => {
+  it("git revert of the deploy: the canary's namespace is pruned, the retained version stays, the route switches", async () => {
+    git(work, ["revert", "--no-edit", "HEAD"]);
+    const sha = push(work);
+    await allSyncedTo(sha, devApps(work));
+    await eventually("dev-wms-0-2-0 pruned", async () =>
+      (await namespaceExists(HUB, "dev-wms-0-2-0")) ? "still there" : true,
+    );
+    expect(await namespaceExists(HUB, "dev-wms-1-0-0"), "retained version").toBe(true);
+    expect((await applications()).some((a) => a.metadata.labels?.["wms.example/version"] === "0.2.0")).toBe(
+      false,
+    );
+    await eventually("route back to 1.1.0 alone", async () => {
+      const w = await weights(work, "dev");
+      return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
+    });
+  });
+
+  it("gen rollback --commit: after a deploy of the retained version, traffic switches back", async () => {
+    gen(work, ["deploy", "--env", "dev", "--version", "1.0.0", "--commit"]);
+    let sha = push(work);
+    await allSyncedTo(sha, devApps(work));
+    await eventually("route on 1.0.0", async () => {
+      const w = await weights(work, "dev");
+      return Object.keys(w).length === 1 && w["dev-wms-1-0-0"] !== undefined ? w : JSON.stringify(w);
+    });
+    gen(work, ["rollback", "--env", "dev", "--commit"]);
+    sha = push(work);
+    await allSyncedTo(sha, devApps(work));
+    await eventually("route back on 1.1.0", async () => {
+      const w = await weights(work, "dev");
+      return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
+    });
+    expect(await namespaceExists(HUB, "dev-wms-1-0-0")).toBe(true);
+    expect(await namespaceExists(HUB, "dev-wms-1-1-0")).toBe(true);
+  });
+});
+
+describe("5 bad commits change nothing that runs", () => {
+  /** Push a bad commit, let Argo CD see it, check every namespace still runs, then revert it. */
+  async function survives(change: () => void, subject: string): Promise<void> {
+    const before = await wmsNamespaces();
+    const weightsBefore = await weights(work, "dev");
+    change();
+    git(work, ["add", "-A"]);
+    git(work, ["commit", "--quiet", "-m", subject]);
+    const sha = push(work);
+    await eventually("root app synced to the bad commit", async () => {
+      const root = (await applications()).find((a) => a.metadata.name === "root");
+      return root?.status?.sync?.revision === sha ? root : `root at ${root?.status?.sync?.revision}`;
+    });
+    // two more polls of git by the ApplicationSet and the Applications
+    await sleep(25_000);
+    expect(await wmsNamespaces()).toEqual(before);
+    git(work, ["revert", "--no-edit", "HEAD"]);
+    const back = push(work);
+    await allSyncedTo(back, devApps(work));
+    expect(await weights(work, "dev")).toEqual(weightsBefore);
+  }
+
+  it("a commit that empties a version file", async () => {
+    await survives(
+      () => writeFileSync(join(work, "environments/dev/wms.yaml"), ""),
+      "bad: empty dev/wms.yaml",
+    );
+  });
+
+  it("a commit that deletes an environment", async () => {
+    await survives(
+      () => rmSync(join(work, "environments/staging"), { recursive: true }),
+      "bad: delete environments/staging",
+    );
+  });
+
+  it("a commit whose rendered output is stale", async () => {
+    await survives(() => {
+      const f = join(work, "environments/dev/wms.yaml");
+      writeFileSync(f, readFileSync(f, "utf8").replace(/^live: .*$/m, "live: 0.2.0"));
+    }, "bad: dev live 0.2.0 without rendering");
+  });
+});
+
+describe("6 gen status --live", () => {
+  it("reads the real Applications and agrees with git", async () => {
+    const sha = git(work, ["rev-parse", "HEAD"]).trim();
+    const expected = expectedApps(work);
+    await allSyncedTo(sha, devApps(work));
+    const out = gen(work, ["status", "--live"]);
+    for (const env of new Set(expected.map((a) => a.environment))) {
+      const line = out.split("\n").find((l) => l.startsWith(`${env} `));
+      expect(line, `status row for ${env}`).toBeDefined();
+      for (const a of expected.filter((x) => x.environment === env)) {
+        // every Application git implies is in the row, with the sync status the cluster has
+        const live = (await applications()).find((x) => x.metadata.name === a.appName);
+        expect(line).toContain(`${a.version || "routing"} ${live?.status?.sync?.status ?? "Unknown"}/`);
+        if (env === "dev") expect(line).toContain(`${a.version || "routing"} Synced/`);
+      }
+      const live = readFileSync(join(work, "environments", env, "wms.yaml"), "utf8").match(
+        /^live: (.*)$/m,
+      )?.[1];
+      expect(line).toContain(` ${live?.trim()} `);
+    }
+  });
+});
