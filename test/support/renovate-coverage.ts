@@ -97,7 +97,7 @@ const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n
 
 /** Files Renovate would see: every file under root but VCS, dependencies, tools and tests' own fixtures. */
 export function listFiles(root: string): string[] {
-  const skip = new Set([".git", "node_modules", ".tools", ".venv", ".venv-checkov", ".cache", "fixtures"]);
+  const skip = new Set([".git", "node_modules", ".tools", ".e2e", ".venv", ".venv-checkov", ".cache", "fixtures"]);
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
@@ -205,10 +205,11 @@ export function enumeratePins(root: string, files: string[]): Pin[] {
     }
 
     if (/^(scripts\/.+\.(sh|bash)|\.ci\/[^/]+)$/.test(file)) {
+      // literal values only: `X_VERSION=v0.${Y_VERSION#v1.}` derives from a pin, it is not one
       const lines = text.split("\n");
       lines.forEach((l, i) => {
         const m =
-          /^\s*(?:export\s+|readonly\s+|local\s+)?([A-Za-z_]\w*)=("?)([^"\s$`(][^"\s]*)\2\s*(?:#.*)?$/.exec(
+          /^\s*(?:export\s+|readonly\s+|local\s+)?([A-Za-z_]\w*)=("?)([^"\s$`(][^"\s$`]*)\2\s*(?:#.*)?$/.exec(
             l,
           );
         if (!m) return;
