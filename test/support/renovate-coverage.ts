@@ -97,7 +97,16 @@ const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n
 
 /** Files Renovate would see: every file under root but VCS, dependencies, tools and tests' own fixtures. */
 export function listFiles(root: string): string[] {
-  const skip = new Set([".git", "node_modules", ".tools", ".e2e", ".venv", ".venv-checkov", ".cache", "fixtures"]);
+  const skip = new Set([
+    ".git",
+    "node_modules",
+    ".tools",
+    ".e2e",
+    ".venv",
+    ".venv-checkov",
+    ".cache",
+    "fixtures",
+  ]);
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
