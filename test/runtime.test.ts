@@ -113,7 +113,8 @@ describe("npm ci with no variables", () => {
   it(".npmrc tells onnxruntime-node's install script to skip the GPU download, by the key it reads", () => {
     const npmrc = read(".npmrc");
     expect(npmrc).toMatch(/^onnxruntime-node-install=skip$/m);
-    expect(npmrc).toMatch(/^engine-strict=true$/m);
+    // a plain `npm ci` under the machine's own Node must install (a warning, not an error)
+    expect(npmrc).not.toMatch(/^engine-strict=true$/m);
     // npm hands a config key k to lifecycle scripts as npm_config_<k with - as _>
     const utils = read("node_modules/onnxruntime-node/script/install-utils.js");
     expect(utils).toContain("process.env.npm_config_onnxruntime_node_install");
