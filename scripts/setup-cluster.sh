@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the local control plane the e2e suite runs against, from the Go module proxy, at the
 # versions apps/ and terraform/ pin: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
-# (k8s.io/kubernetes), etcd, kwok, Argo CD's multi-call binary (application controller,
+# (k8s.io/kubernetes), etcd, kwok, kustomize (the repo server's), Argo CD's multi-call binary (application controller,
 # ApplicationSet controller, repo server); Redis and git from Debian. Copies the CRDs the e2e
 # installs (Argo CD, Gateway API, Prometheus Operator) out of the same module downloads.
 #
@@ -11,7 +11,7 @@
 #   .tools/mod/    wrapper modules   .tools/argocd-install/ Argo CD's install manifests (same module)
 #   .tools/kwok-stages.yaml          kwok's node and pod stages (kwok module)
 #
-#   bash scripts/setup-cluster.sh [kube|etcd|kwok|argocd|crds|debian ...]   (default: all)
+#   bash scripts/setup-cluster.sh [kube|etcd|kwok|kustomize|argocd|crds|debian ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,6 +35,10 @@ ARGOCD_VERSION=v3.5.7
 ARGOCD_GITOPS_ENGINE_VERSION=v0.0.0-20260914071520-c9c369efcc5b
 # renovate: datasource=go depName=sigs.k8s.io/kwok
 KWOK_VERSION=v0.8.0
+# The kustomize Argo CD v3.5.7's image carries (its hack/tool-versions.sh: kustomize5_version=5.8.1);
+# the repo server runs it for every path with a kustomization.yaml.
+# renovate: datasource=go depName=sigs.k8s.io/kustomize/kustomize/v5
+KUSTOMIZE_VERSION=v5.8.1
 # renovate: datasource=go depName=sigs.k8s.io/gateway-api
 GATEWAY_API_VERSION=v1.6.1
 # renovate: datasource=go depName=github.com/prometheus-operator/prometheus-operator
@@ -147,6 +151,24 @@ build_kwok() {
   stamp kwok "$v"
 }
 
+build_kustomize() {
+  local v=$KUSTOMIZE_VERSION
+  if fresh kustomize "$v"; then
+    echo "kustomize $v: up to date"
+    return
+  fi
+  echo "== sigs.k8s.io/kustomize/kustomize/v5 $v: kustomize"
+  local dir=$MOD/kustomize
+  wrapper "$dir" e2e.local/kustomize "require sigs.k8s.io/kustomize/kustomize/v5 $v"
+  (
+    cd "$dir"
+    go mod edit -tool=sigs.k8s.io/kustomize/kustomize/v5
+    go mod tidy
+    timed "kustomize $v" go build -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$v" -o "$BIN/kustomize" sigs.k8s.io/kustomize/kustomize/v5
+  )
+  stamp kustomize "$v"
+}
+
 build_argocd() {
   local v=$ARGOCD_VERSION
   local id="$v+$ARGOCD_GITOPS_ENGINE_VERSION+main:$(argocd_main | sha256sum | cut -c1-12)"
@@ -243,6 +265,8 @@ copy_crds() {
   src=$(moddir "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION")
   cp "$src"/manifests/crds/*-crd.yaml "$crds/argocd/"
   cp -r "$src"/manifests/install.yaml "$src"/manifests/cluster-rbac "$src"/manifests/base "$TOOLS/argocd-install/"
+  # Argo CD's built-in HTTPRoute health check: the e2e's stand-in (no Gateway controller) starts from it
+  cp "$src"/resource_customizations/gateway.networking.k8s.io/HTTPRoute/health.lua "$TOOLS/argocd-install/httproute-health.lua"
   # the scripts Argo CD's image puts beside its binary (its Dockerfile: COPY hack/... /usr/local/bin/);
   # the repo server runs git-verify-wrapper.sh on every manifest generation
   install -m 0755 "$src"/hack/git-verify-wrapper.sh "$src"/hack/gpg-wrapper.sh "$BIN/"
@@ -280,18 +304,19 @@ debian() {
 }
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok argocd crds)
+[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd crds)
 total_start=$(date +%s)
 for s in "${steps[@]}"; do
   case $s in
   kube) build_kube ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
+  kustomize) build_kustomize ;;
   argocd) build_argocd ;;
   crds) copy_crds ;;
   debian) debian ;;
   *)
-    echo "unknown step '$s' (known: debian kube etcd kwok argocd crds)" >&2
+    echo "unknown step '$s' (known: debian kube etcd kwok kustomize argocd crds)" >&2
     exit 2
     ;;
   esac

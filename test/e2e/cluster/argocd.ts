@@ -1,9 +1,10 @@
 /**
- * Argo CD on the hub, bootstrapped by the README's steps:
- *   kubectl apply -k apps/argocd          (here: apps/argocd with its remote install.yaml
- *                                          replaced by the same file from the Go module
- *                                          download, applied server-side: the CRDs are too big
- *                                          for client-side apply's annotation)
+ * Argo CD on the hub, bootstrapped by the README's steps ("Bootstrap (an empty cluster)") on the
+ * seeded checkout (seed.ts: its apps/argocd takes install.yaml from the Go module download and
+ * names the spoke in its cluster secrets):
+ *   kubectl apply --server-side --force-conflicts -k apps/argocd   (refused the AppProject once)
+ *   kubectl wait --for=condition=Established crd/...
+ *   kubectl apply --server-side --force-conflicts -k apps/argocd
  *   kubectl apply -n argocd -f apps/root.yaml
  * The Deployments and StatefulSet of install.yaml are admitted and "run" on kwok nodes; the
  * real work is done by the real binaries on loopback, each started with the environment its
@@ -11,51 +12,16 @@
  * authenticated as its own ServiceAccount (a TokenRequest token), RBAC as installed.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
 import type { Cluster } from "./controlplane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl, kubectlJson } from "./kubectl.ts";
-import { ARGOCD_INSTALL, ARGOCD_NAMESPACE, BIN, PORTS, SPOKE_CLUSTERS, STATE } from "./layout.ts";
+import { ARGOCD_NAMESPACE, BIN, PORTS, STATE } from "./layout.ts";
 import { start } from "./processes.ts";
+import type { SpokeAccess } from "./seed.ts";
 
 const NS = ARGOCD_NAMESPACE;
-/** How often Argo CD looks at git here (apps/argocd says 60s; the e2e waits on it). */
-export const E2E_RECONCILIATION = "10s";
-
-/** apps/argocd (of the seeded checkout), with the one remote resource swapped for the module download's install.yaml. */
-export function argocdKustomization(seedDir: string): string {
-  const dir = join(STATE, "argocd-kustomize");
-  cpSync(join(seedDir, "apps/argocd"), dir, { recursive: true });
-  copyFileSync(join(ARGOCD_INSTALL, "install.yaml"), join(dir, "install.yaml"));
-  const k = parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as {
-    resources: string[];
-    patches?: unknown[];
-  };
-  k.resources = k.resources.map((r) => (/^https?:\/\/.*\/install\.yaml$/.test(r) ? "install.yaml" : r));
-  k.patches = [
-    ...(k.patches ?? []),
-    {
-      patch: stringify({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "argocd-cm" },
-        data: { "timeout.reconciliation": E2E_RECONCILIATION, "timeout.reconciliation.jitter": "0s" },
-      }),
-    },
-    {
-      patch: stringify({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: "argocd-cmd-params-cm" },
-        data: { "applicationsetcontroller.requeue.after": E2E_RECONCILIATION },
-      }),
-    },
-  ];
-  writeFileSync(join(dir, "kustomization.yaml"), stringify(k));
-  return dir;
-}
 
 interface EnvVar {
   name: string;
@@ -120,9 +86,25 @@ function serviceAccountKubeconfig(hub: Cluster, sa: string): string {
 }
 
 /** README step 1, the processes behind the manifests, the spoke's registration, README step 2. */
-export async function bootstrapArgocd(hub: Cluster, spoke: Cluster, seedDir: string): Promise<void> {
-  kubectl(hub.name, ["apply", "--server-side", "--force-conflicts", "-k", argocdKustomization(seedDir)]);
-  kubectl(hub.name, ["wait", "--for=condition=Established", "--timeout=60s", "crd/applications.argoproj.io"]);
+export async function bootstrapArgocd(hub: Cluster, seedDir: string): Promise<void> {
+  // README, "Bootstrap": the first apply creates Argo CD's CRDs and is refused the AppProject
+  // until they are established; the wait, then the same apply again.
+  const kustomization = join(seedDir, "apps/argocd");
+  const apply = ["apply", "--server-side", "--force-conflicts", "-k", kustomization];
+  try {
+    kubectl(hub.name, apply);
+  } catch (e) {
+    if (!/appprojects\.argoproj\.io|no matches for kind "AppProject"/.test(String(e))) throw e;
+  }
+  kubectl(hub.name, [
+    "wait",
+    "--for=condition=Established",
+    "--timeout=60s",
+    "crd/appprojects.argoproj.io",
+    "crd/applications.argoproj.io",
+    "crd/applicationsets.argoproj.io",
+  ]);
+  kubectl(hub.name, apply);
   // argocd-redis's init container (argocd admin redis-initial-password) makes this secret in a
   // real cluster; kwok runs no containers, so it is made here the same way: a random password.
   const auth = randomBytes(16).toString("hex");
@@ -209,14 +191,13 @@ export async function bootstrapArgocd(hub: Cluster, spoke: Cluster, seedDir: str
       },
     },
   );
-  registerSpoke(hub, spoke);
   // README step 2, from the seeded checkout (its repoURL points at the loopback git server).
   kubectl(hub.name, ["apply", "-n", NS, "-f", join(seedDir, "apps/root.yaml")]);
 }
 
-/** What `argocd cluster add` does: a ServiceAccount with cluster-admin on the spoke, its token
- * in a cluster secret on the hub, one per Argo CD cluster name the environments use. */
-function registerSpoke(hub: Cluster, spoke: Cluster): void {
+/** What `argocd cluster add` does on the spoke: a ServiceAccount with cluster-admin and a token
+ * for it. The seed commits them into the cluster secrets of apps/argocd/clusters (seed.ts). */
+export function spokeAccess(spoke: Cluster): SpokeAccess {
   const manager = { kind: "ServiceAccount", name: "argocd-manager", namespace: "kube-system" };
   kubectl(
     spoke.name,
@@ -248,24 +229,5 @@ function registerSpoke(hub: Cluster, spoke: Cluster): void {
     "argocd-manager",
     "--duration=48h",
   ]).trim();
-  const caData = readFileSync(spoke.pki.ca).toString("base64");
-  const port = new URL(spoke.server).port;
-  for (const c of SPOKE_CLUSTERS) {
-    const secret = {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: {
-        name: `cluster-${c.name}`,
-        namespace: NS,
-        labels: { "argocd.argoproj.io/secret-type": "cluster" },
-      },
-      type: "Opaque",
-      stringData: {
-        name: c.name,
-        server: `https://${c.host}:${port}`,
-        config: JSON.stringify({ bearerToken: token, tlsClientConfig: { insecure: false, caData } }),
-      },
-    };
-    kubectl(hub.name, ["apply", "-f", "-"], JSON.stringify(secret));
-  }
+  return { port: new URL(spoke.server).port, caData: readFileSync(spoke.pki.ca).toString("base64"), token };
 }

@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bootstrapArgocd } from "./argocd.ts";
+import { bootstrapArgocd, spokeAccess } from "./argocd.ts";
 import { type Cluster, clusterLayout, kwokNodes, startControlPlane, waitFor } from "./controlplane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl } from "./kubectl.ts";
@@ -36,6 +36,7 @@ const NEEDED = [
   "kube-scheduler",
   "kubectl",
   "kwok",
+  "kustomize",
   "argocd-application-controller",
   "argocd-applicationset-controller",
   "argocd-repo-server",
@@ -44,7 +45,7 @@ const NEEDED = [
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
   "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
-  "Gateway controller (Envoy Gateway is a left-out Helm chart): HTTPRoutes are never Accepted, Argo CD shows them Progressing",
+  "Gateway controller (Envoy Gateway is a left-out Helm chart): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
   "container runtime: kwok marks pods Running and Ready; no container runs",
 ];
 
@@ -55,7 +56,12 @@ function log(line: string): void {
 async function up(): Promise<void> {
   const t0 = Date.now();
   const missing = NEEDED.filter((b) => !existsSync(join(BIN, b)));
-  if (missing.length > 0 || !existsSync(join(TOOLS, "kwok-stages.yaml")) || !existsSync(CRDS)) {
+  const upstream = [
+    join(TOOLS, "kwok-stages.yaml"),
+    CRDS,
+    join(TOOLS, "argocd-install/httproute-health.lua"),
+  ];
+  if (missing.length > 0 || upstream.some((f) => !existsSync(f))) {
     throw new Error(
       `missing in .tools/: ${missing.join(", ") || "crds"}; run: bash scripts/setup-cluster.sh`,
     );
@@ -100,23 +106,14 @@ async function up(): Promise<void> {
       cwd: REPO_ROOT,
     },
   );
-  const seeded = seedRepository(remoteUrl);
+  const seeded = seedRepository(remoteUrl, spokeAccess(spoke));
   await waitFor(
     "git server",
     async () => (await fetch(`${remoteUrl}/info/refs?service=git-upload-pack`)).ok,
     30_000,
   );
 
-  // Stand-ins for the left-out platform apps on the hub, where they would run: the CRDs their
-  // charts install (from the Go module downloads) and the namespaces they would create.
-  for (const group of ["gateway-api", "prometheus-operator"]) {
-    kubectl(hub.name, ["apply", "--server-side", "-f", join(CRDS, group)]);
-  }
-  for (const l of seeded.leftOut.filter((x) => x.createNamespace && x.namespace)) {
-    kubectl(hub.name, ["create", "namespace", l.namespace as string]);
-  }
-
-  await bootstrapArgocd(hub, spoke, join(STATE, "seed"));
+  await bootstrapArgocd(hub, join(STATE, "seed"));
   writeFileSync(GIT_REMOTE_FILE, `${remoteUrl}\n`);
   writeFileSync(
     CLUSTER_INFO,
@@ -138,8 +135,11 @@ async function up(): Promise<void> {
     log(
       `\nleft out (E2E_LEAVE_OUT_NETWORK_APPS=${LEAVE_OUT_NETWORK_APPS ? "1" : "0"}: their sources need the internet):`,
     );
-    for (const l of seeded.leftOut) log(`  ${l.name} (${l.file}): ${l.why}`);
+    for (const l of seeded.leftOut)
+      log(`  ${l.name} (${l.file}): ${l.why}${l.replacedBy ? `\n    instead: ${l.replacedBy}` : ""}`);
   }
+  log("\nthe seed commit (what Argo CD watches is this checkout plus):");
+  for (const n of seeded.notes) log(`  ${n}`);
   log("\nnot on this control plane:");
   for (const n of NOT_HERE) log(`  ${n}`);
   log(`\nup in ${seconds(t0)}s`);

@@ -1,29 +1,71 @@
 /**
  * The repository Argo CD watches: a bare repository on the loopback git server, seeded with
- * this checkout's HEAD plus one commit that adapts it to a machine without the internet:
+ * this checkout's HEAD plus one commit that adapts it to a machine without the internet. That
+ * commit is what an operator of an offline cluster would commit; every change is listed in its
+ * message and by `up`:
  *  - every repoURL (and AppProject sourceRepo) naming this repository points at the loopback
  *    git server instead;
- *  - platform Applications whose sources cannot be fetched here (remote Helm charts, a
- *    kustomization with a remote resource) are left out: LEAVE_OUT_NETWORK_APPS, listed by `up`.
+ *  - apps/argocd: the remote install.yaml becomes the same file from the Go module download,
+ *    the cluster secrets of the spoke get its loopback address, CA and a ServiceAccount token
+ *    (the gitops bridge terraform's outputs are on EKS), and argocd-cm / argocd-cmd-params-cm
+ *    get the e2e's settings (E2E_ARGOCD_SETTINGS): Argo CD syncs these files itself afterwards;
+ *  - apps/gateway-api: the remote standard-install.yaml becomes the same CRDs from the
+ *    sigs.k8s.io/gateway-api module download, still delivered by Argo CD to every cluster;
+ *  - platform apps whose sources cannot be fetched here (remote Helm charts) are left out
+ *    (LEAVE_OUT_NETWORK_APPS), those whose CRDs the rest needs replaced by those CRDs from the
+ *    operator's module download (CRD_STAND_INS), and the apps that only work with a left-out
+ *    controller running left out with them (NEEDS_LEFT_OUT).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, parseAllDocuments } from "yaml";
-import { REPO_ROOT, STATE } from "./layout.ts";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { ARGOCD_INSTALL, CRDS, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
 export const LEAVE_OUT_NETWORK_APPS = process.env.E2E_LEAVE_OUT_NETWORK_APPS !== "0";
 
 export const UPSTREAM_REPO_URL = "https://github.com/example-org/wms-gitops.git";
 
+/** How often Argo CD looks at git here (apps/argocd says 60s; the e2e waits on it). */
+export const E2E_RECONCILIATION = "10s";
+
+/**
+ * Left-out charts whose CRDs the kept apps and the rendered environments use (ServiceMonitor,
+ * PrometheusRule): the ApplicationSet stays, same name, wave and clusters, with a path source
+ * holding the CRDs of the operator release the chart ships (.tools/crds/<dir>).
+ */
+const CRD_STAND_INS: Record<string, { dir: string; from: string }> = {
+  "kube-prometheus-stack": {
+    dir: "prometheus-operator",
+    from: "github.com/prometheus-operator/prometheus-operator (the operator release chart 91.5.0 ships)",
+  },
+};
+
+/** Kept sources that only become Healthy with a left-out controller running. */
+const NEEDS_LEFT_OUT: Record<string, string> = {
+  "wms-gateway":
+    "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
+  "secret-store": "its ClusterSecretStore needs the External Secrets Operator (left out)",
+  "mlflow-db-secret": "its ExternalSecret needs the External Secrets Operator (left out)",
+  "karpenter-nodes": "its NodePool and EC2NodeClass need Karpenter and EC2 (left out)",
+};
+
+interface Source {
+  repoURL?: string;
+  chart?: string;
+  path?: string;
+  targetRevision?: string;
+  [k: string]: unknown;
+}
+
 interface AppDoc {
   kind?: string;
   metadata?: { name?: string };
   spec?: {
-    source?: Record<string, unknown>;
+    source?: Source;
     destination?: { namespace?: string };
-    syncPolicy?: { syncOptions?: string[] };
+    template?: { spec?: { source?: Source; destination?: { namespace?: string } } };
   };
 }
 
@@ -31,16 +73,27 @@ export interface LeftOut {
   file: string;
   name: string;
   why: string;
-  namespace?: string;
-  createNamespace: boolean;
+  /** What stands in for it, when something does. */
+  replacedBy?: string;
+}
+
+export interface SpokeAccess {
+  /** https port of the spoke's API server on loopback */
+  port: string;
+  caData: string;
+  token: string;
 }
 
 function git(cwd: string, args: string[]): string {
   return execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Why an Application's source cannot be fetched on this machine, or undefined when it can. */
-function unreachable(root: string, source: Record<string, unknown>): string | undefined {
+function appSource(obj: AppDoc): Source | undefined {
+  return obj.kind === "ApplicationSet" ? obj.spec?.template?.spec?.source : obj.spec?.source;
+}
+
+/** Why a source cannot be fetched on this machine, or undefined when it can. */
+function unreachable(root: string, source: Source): string | undefined {
   if (typeof source.chart === "string") return `Helm chart ${source.chart} from ${source.repoURL}`;
   const path = source.path;
   if (typeof path === "string" && existsSync(join(root, path, "kustomization.yaml"))) {
@@ -51,9 +104,133 @@ function unreachable(root: string, source: Record<string, unknown>): string | un
   return undefined;
 }
 
-/** Rewrite apps/ in `work` for the loopback git server; returns what was left out. */
-export function adaptForLoopback(work: string, remoteUrl: string): LeftOut[] {
+interface Kustomization {
+  resources: string[];
+  patches?: unknown[];
+}
+
+/** Replace a kustomization's one remote resource ending in `suffix` by a local file. */
+function localizeResource(dir: string, suffix: string, file: string, content: string): string {
+  const kfile = join(dir, "kustomization.yaml");
+  const text = readFileSync(kfile, "utf8");
+  const k = parse(text) as Kustomization;
+  const remote = k.resources.find((r) => /^https?:\/\//.test(r) && r.endsWith(suffix));
+  if (!remote) throw new Error(`${kfile}: no remote resource ending in ${suffix} to replace`);
+  writeFileSync(join(dir, file), content);
+  writeFileSync(kfile, text.replace(remote, file));
+  return remote;
+}
+
+/**
+ * Argo CD's own HTTPRoute health check (from its module download) with one change: a route
+ * without status is Healthy instead of "Waiting for HTTPRoute status", because no Gateway
+ * controller runs here to accept it. A route a controller rejected stays Degraded.
+ */
+function httpRouteHealth(): string {
+  const upstream = readFileSync(join(ARGOCD_INSTALL, "httproute-health.lua"), "utf8");
+  const fallback = 'hs.status = "Progressing"\nhs.message = "Waiting for HTTPRoute status"';
+  if (!upstream.includes(fallback))
+    throw new Error(
+      "Argo CD's HTTPRoute health.lua changed: review the e2e's stand-in (seed.ts httpRouteHealth)",
+    );
+  return upstream.replace(
+    fallback,
+    'hs.status = "Healthy"\nhs.message = "no status: no Gateway controller on the local control plane (e2e)"',
+  );
+}
+
+/** What the e2e sets in Argo CD's ConfigMaps, committed so that Argo CD's self-sync keeps it. */
+function argocdSettings(): unknown[] {
+  return [
+    {
+      patch: stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "argocd-cm" },
+        data: {
+          "timeout.reconciliation": E2E_RECONCILIATION,
+          "timeout.reconciliation.jitter": "0s",
+          "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth(),
+        },
+      }),
+    },
+    {
+      patch: stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "argocd-cmd-params-cm" },
+        data: { "applicationsetcontroller.requeue.after": E2E_RECONCILIATION },
+      }),
+    },
+  ];
+}
+
+/** apps/argocd: install.yaml from the module download, the spoke's cluster secrets, the e2e's settings. */
+function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
+  const dir = join(work, "apps/argocd");
+  const remote = localizeResource(
+    dir,
+    "/install.yaml",
+    "install.yaml",
+    readFileSync(join(ARGOCD_INSTALL, "install.yaml"), "utf8"),
+  );
+  notes.push(`apps/argocd: ${remote} -> install.yaml of the github.com/argoproj/argo-cd/v3 module download`);
+  const kfile = join(dir, "kustomization.yaml");
+  const k = parse(readFileSync(kfile, "utf8")) as Kustomization;
+  k.patches = [...(k.patches ?? []), ...argocdSettings()];
+  writeFileSync(kfile, stringify(k));
+  notes.push(
+    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}, HTTPRoute health without a Gateway controller; ApplicationSet requeue ${E2E_RECONCILIATION}`,
+  );
+  for (const [i, c] of SPOKE_CLUSTERS.entries()) {
+    const file = join(dir, "clusters", `${c.name}.yaml`);
+    const secret = parse(readFileSync(file, "utf8")) as {
+      metadata: { labels?: Record<string, string> };
+      stringData: Record<string, string>;
+    };
+    secret.stringData.server = `https://${c.host}:${spoke.port}`;
+    secret.stringData.config = JSON.stringify({
+      bearerToken: spoke.token,
+      tlsClientConfig: { insecure: false, caData: spoke.caData },
+    });
+    let also = "";
+    if (i > 0 && secret.metadata.labels) {
+      // The platform ApplicationSets select clusters by this label: one set of platform apps
+      // per real cluster, or two Applications would fight over the same CRDs and namespaces.
+      delete secret.metadata.labels.environment;
+      also = `; no environment label: it is the cluster ${SPOKE_CLUSTERS[0]?.name} is, whose platform apps serve both`;
+    }
+    writeFileSync(file, stringify(secret));
+    notes.push(
+      `apps/argocd/clusters/${c.name}.yaml: server ${secret.stringData.server}, CA and token of the spoke${also}`,
+    );
+  }
+}
+
+/** Rewrite `work` for the loopback git server; returns what was left out and what changed. */
+export function adaptForLoopback(
+  work: string,
+  remoteUrl: string,
+  spoke: SpokeAccess,
+): { leftOut: LeftOut[]; notes: string[] } {
   const leftOut: LeftOut[] = [];
+  const notes: string[] = [`repoURL ${UPSTREAM_REPO_URL} -> ${remoteUrl}`];
+  adaptArgocd(work, spoke, notes);
+  const gatewayApi = readdirSync(join(CRDS, "gateway-api"))
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => readFileSync(join(CRDS, "gateway-api", f), "utf8"))
+    .join("\n---\n");
+  const remote = localizeResource(
+    join(work, "apps/gateway-api"),
+    "/standard-install.yaml",
+    "standard-install.yaml",
+    gatewayApi,
+  );
+  notes.push(
+    `apps/gateway-api: ${remote} -> config/crd/standard of the sigs.k8s.io/gateway-api module download`,
+  );
+
   const files = [
     "apps/root.yaml",
     ...readdirSync(join(work, "apps/argocd")).map((f) => `apps/argocd/${f}`),
@@ -64,48 +241,59 @@ export function adaptForLoopback(work: string, remoteUrl: string): LeftOut[] {
     const docs = parseAllDocuments(readFileSync(abs, "utf8"));
     const kept = docs.filter((doc) => {
       const obj = doc.toJS() as AppDoc | null;
-      if (!LEAVE_OUT_NETWORK_APPS || obj?.kind !== "Application") return true;
-      const why = unreachable(work, obj.spec?.source ?? {});
+      if (!LEAVE_OUT_NETWORK_APPS || (obj?.kind !== "Application" && obj?.kind !== "ApplicationSet"))
+        return true;
+      const name = obj.metadata?.name ?? "(unnamed)";
+      const source = appSource(obj) ?? {};
+      const why = unreachable(work, source) ?? NEEDS_LEFT_OUT[name];
       if (!why) return true;
-      leftOut.push({
-        file,
-        name: obj.metadata?.name ?? "(unnamed)",
-        why,
-        namespace: obj.spec?.destination?.namespace,
-        createNamespace: (obj.spec?.syncPolicy?.syncOptions ?? []).includes("CreateNamespace=true"),
-      });
+      const standIn = CRD_STAND_INS[name];
+      if (standIn && source.chart) {
+        const path = `e2e/crds/${name}`;
+        cpSync(join(CRDS, standIn.dir), join(work, path), { recursive: true });
+        const srcPath =
+          obj.kind === "ApplicationSet" ? ["spec", "template", "spec", "source"] : ["spec", "source"];
+        doc.setIn(srcPath, doc.createNode({ repoURL: UPSTREAM_REPO_URL, targetRevision: "main", path }));
+        leftOut.push({ file, name, why, replacedBy: `its CRDs, from ${standIn.from}, in ${path}` });
+        return true;
+      }
+      leftOut.push({ file, name, why });
       return false;
     });
     const text = kept.map((d) => d.toString()).join("---\n");
     writeFileSync(abs, text.split(UPSTREAM_REPO_URL).join(remoteUrl));
   }
-  return leftOut;
+  return { leftOut, notes };
 }
 
 export interface Seeded {
   bare: string;
   remoteUrl: string;
   leftOut: LeftOut[];
+  notes: string[];
 }
 
 /** Create the bare repository and push HEAD plus the adapting commit to its main. */
-export function seedRepository(remoteUrl: string): Seeded {
+export function seedRepository(remoteUrl: string, spoke: SpokeAccess): Seeded {
   const root = join(STATE, "git");
   const bare = join(root, "wms-gitops.git");
   const work = join(STATE, "seed");
   rmSync(bare, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
   execFileSync("git", ["init", "--bare", "--initial-branch=main", bare], { stdio: "ignore" });
   git(bare, ["config", "http.receivepack", "true"]);
   execFileSync("git", ["clone", "--quiet", "--no-local", REPO_ROOT, work], { stdio: "ignore" });
   git(work, ["checkout", "--quiet", "-B", "main"]);
-  const leftOut = adaptForLoopback(work, remoteUrl);
-  git(work, ["add", "-A", "apps"]);
+  const { leftOut, notes } = adaptForLoopback(work, remoteUrl, spoke);
+  git(work, ["add", "-A"]);
   const body = [
     "e2e: Argo CD watches the loopback git server",
     "",
-    `repoURL ${UPSTREAM_REPO_URL} -> ${remoteUrl}`,
-    ...leftOut.map((l) => `left out: ${l.name} (${l.file}): ${l.why}`),
+    ...notes,
+    ...leftOut.map(
+      (l) => `left out: ${l.name} (${l.file}): ${l.why}${l.replacedBy ? `; instead: ${l.replacedBy}` : ""}`,
+    ),
   ].join("\n");
   execFileSync(
     "git",
@@ -113,5 +301,5 @@ export function seedRepository(remoteUrl: string): Seeded {
     { cwd: work },
   );
   git(work, ["push", "--quiet", bare, "main:main"]);
-  return { bare, remoteUrl, leftOut };
+  return { bare, remoteUrl, leftOut, notes };
 }
