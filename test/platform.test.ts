@@ -208,7 +208,7 @@ describe("CRDs precede the custom resources that need them", () => {
     named(broken, "gateway-api-crds").metadata.annotations["argocd.argoproj.io/sync-wave"] = "10";
     const problems = crdOrderProblems(all(broken));
     expect(problems).toContain(
-      "wms-environments:environments/staging/rendered/wms-routing on wms-staging (wave 10) uses gateway.networking.k8s.io/HTTPRoute, whose CRD comes in no earlier wave: gateway-api-crds (wave 10)",
+      "wms-models:environments/staging/rendered/wms-routing on wms-staging (wave 10) uses gateway.networking.k8s.io/HTTPRoute, whose CRD comes in no earlier wave: gateway-api-crds (wave 10)",
     );
     expect(
       problems.some((p) =>
@@ -284,13 +284,13 @@ describe("root's waves", () => {
     const last = Math.max(
       ...platform.map((o) => Number(o.metadata.annotations["argocd.argoproj.io/sync-wave"])),
     );
-    // the model versions' two ApplicationSets (prod's never deletes Applications), and only they
+    // the model and version ApplicationSets (apps/platform/wms-environments.yaml), and only they
     expect(
       platform
         .filter((o) => Number(o.metadata.annotations["argocd.argoproj.io/sync-wave"]) === last)
         .map((o) => o.metadata.name)
         .sort(),
-    ).toEqual(["wms-environments", "wms-environments-prod"]);
+    ).toEqual(["wms-environments", "wms-environments-prod", "wms-models"]);
   });
 
   it("every ApplicationSet stops on a missing template key instead of rendering an empty value", () => {

@@ -304,21 +304,28 @@ describe("2 admission by the real API server", () => {
       .objects.create(pod, undefined, "All")
       .then(
         () => "admitted",
-        (e) => JSON.stringify(e.body ?? String(e)),
+        (e) => (typeof e.body === "string" ? e.body : JSON.stringify(e.body ?? String(e))),
       );
-    expect(err).toContain('violates PodSecurity \\"restricted:latest\\"');
-    expect(err).toContain("privileged");
+    expect(err).toContain("is forbidden: violates PodSecurity");
+    expect(err).toContain("restricted:latest");
+    expect(err).toContain("must not set securityContext.privileged=true");
   });
 });
 
+/** main before scenario 3's deploy: scenario 4 reverts everything after it. */
+let beforeDeploy = "";
+
 describe("3 deploy by commit", () => {
-  it("gen deploy --commit + push: the canary's namespace and stack appear, its weight is in the HTTPRoute", async () => {
+  it("gen deploy --commit + push, twice: the canary's stack comes up first, then its weight is in the HTTPRoute", async () => {
     const liveBefore =
       /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ?? "";
-    gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
-    const sha = push(work);
-    const expected = expectedApps(work);
-    const canary = expected.find((a) => a.environment === "dev" && a.version === "0.2.0");
+    beforeDeploy = git(work, ["rev-parse", "HEAD"]).trim();
+    const weightsBefore = await weights(work, "dev");
+    // 0.2.0 is not deployed in dev yet: the first commit only stages it (safety.ts, rule 1)
+    const first = gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+    expect(first).toMatch(/run the same command again|staged/i);
+    let sha = push(work);
+    const canary = expectedApps(work).find((a) => a.environment === "dev" && a.version === "0.2.0");
     expect(canary, "rendered folder for the canary").toBeDefined();
     await allSyncedTo(sha, devApps(work));
     expect(await namespaceExists(HUB, canary?.namespace ?? "")).toBe(true);
@@ -328,6 +335,11 @@ describe("3 deploy by commit", () => {
       metadata: { name: "wms", namespace: canary?.namespace ?? "" },
     });
     expect(deployment.metadata?.name).toBe("wms");
+    expect(await weights(work, "dev"), "a staged version takes no traffic").toEqual(weightsBefore);
+    // the same command again switches: 0.2.0 is deployed now
+    gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+    sha = push(work);
+    await allSyncedTo(sha, devApps(work));
     await eventually("canary weights in the cluster's HTTPRoute", async () => {
       const w = await weights(work, "dev");
       return w["dev-wms-0-2-0"] === 10 && w[`dev-wms-${liveBefore.replaceAll(".", "-")}`] === 90
@@ -339,7 +351,8 @@ describe("3 deploy by commit", () => {
 
 describe("4 roll back", () => {
   it("git revert of the deploy: the canary's namespace is pruned, the retained version stays, the route switches", async () => {
-    git(work, ["revert", "--no-edit", "HEAD"]);
+    expect(beforeDeploy, "scenario 3 ran").not.toBe("");
+    git(work, ["revert", "--no-edit", `${beforeDeploy}..HEAD`]);
     const sha = push(work);
     await allSyncedTo(sha, devApps(work));
     await eventually("dev-wms-0-2-0 pruned", async () =>

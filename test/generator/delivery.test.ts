@@ -6,7 +6,7 @@
  * a train commit, failing cleanly), a removed version file, and prod without pinned routes.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -206,7 +206,11 @@ describe("promote into an environment without a version file", { timeout: SLOW }
     expect(file).toMatch(/^# yaml-language-server: \$schema=/);
     expect(file).toMatch(/\nmodel: wms\nretain: \[ 1\.1\.0 \]\n$/);
     expect(existsSync(join(root, "environments/prod/rendered/wms-1.1.0/deployment.wms.yaml"))).toBe(true);
-    expect(existsSync(join(root, "environments/prod/rendered/wms-routing"))).toBe(false); // no traffic yet
+    // no traffic yet: the model's folder holds the version's Namespace, no route
+    expect(readdirSync(join(root, "environments/prod/rendered/wms-routing")).sort()).toEqual([
+      "app.json",
+      "namespace.prod-wms-1-1-0.yaml",
+    ]);
     expect(p1.stdout).toMatch(/switch with:\n\s+npm run gen -- promote --from dev --to prod --commit/);
 
     const p2 = cli(root, "promote", "--from", "dev", "--to", "prod", "--commit");
@@ -438,24 +442,48 @@ describe("version-pinned routes are an environment setting", { timeout: SLOW }, 
 });
 
 describe("the ApplicationSets never cascade a repository mistake into prod", { timeout: SLOW }, () => {
-  it("prod has its own ApplicationSet: create-update, resources preserved; the other one excludes prod", () => {
+  it("model folders and prod: create-update, resources preserved; the version folders' Applications never cascade", () => {
     const docs = parseAllDocuments(
       readFileSync(join(REPO_ROOT, "apps/platform/wms-environments.yaml"), "utf8"),
     ).map((d) => d.toJS());
     const byName = Object.fromEntries(docs.map((d) => [d.metadata.name, d]));
+    expect(Object.keys(byName).sort()).toEqual(["wms-environments", "wms-environments-prod", "wms-models"]);
+    const createUpdate = { applicationsSync: "create-update", preserveResourcesOnDeletion: true };
+    const models = byName["wms-models"];
+    expect(models.spec.syncPolicy).toEqual(createUpdate);
+    expect(models.spec.generators[0].git.files).toEqual([{ path: "environments/*/rendered/*-routing/app.json" }]);
     const prod = byName["wms-environments-prod"];
-    expect(prod.spec.syncPolicy).toEqual({
-      applicationsSync: "create-update",
-      preserveResourcesOnDeletion: true,
-    });
-    expect(prod.spec.generators[0].git.files).toEqual([{ path: "environments/prod/rendered/*/app.json" }]);
+    expect(prod.spec.syncPolicy).toEqual(createUpdate);
+    expect(prod.spec.generators[0].git.files).toEqual([
+      { path: "environments/prod/rendered/*/app.json" },
+      { path: "environments/prod/rendered/*-routing/app.json", exclude: true },
+    ]);
     const rest = byName["wms-environments"];
+    expect(rest.spec.syncPolicy).toEqual({ preserveResourcesOnDeletion: true });
     expect(rest.spec.generators[0].git.files).toEqual([
       { path: "environments/*/rendered/*/app.json" },
+      { path: "environments/*/rendered/*-routing/app.json", exclude: true },
       { path: "environments/prod/rendered/*/app.json", exclude: true },
     ]);
     // the same Applications either way
     expect(prod.spec.template).toEqual(rest.spec.template);
+    expect(models.spec.template).toEqual(rest.spec.template);
+  });
+
+  it("every version's Namespace is in the model's folder, none in a version folder", () => {
+    for (const env of ["dev", "staging"]) {
+      const rendered = join(REPO_ROOT, "environments", env, "rendered");
+      const folders = readdirSync(rendered);
+      const versions = folders.filter((f) => !f.endsWith("-routing"));
+      expect(versions.length, env).toBeGreaterThan(0);
+      for (const f of versions) {
+        expect(readdirSync(join(rendered, f)).filter((x) => x.startsWith("namespace.")), `${env}/${f}`).toEqual([]);
+        const app = JSON.parse(readFileSync(join(rendered, f, "app.json"), "utf8"));
+        expect(readdirSync(join(rendered, "wms-routing")), `${env}/wms-routing`).toContain(
+          `namespace.${app.namespace}.yaml`,
+        );
+      }
+    }
   });
 });
 

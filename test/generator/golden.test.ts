@@ -24,7 +24,6 @@ describe("rendered stack of one version", () => {
       "Deployment",
       "HorizontalPodAutoscaler",
       "LimitRange",
-      "Namespace",
       "NetworkPolicy",
       "NetworkPolicy",
       "NetworkPolicy",

@@ -78,9 +78,13 @@ function conflictProblems(dir: string, committed: RenderedFiles): Problem[] {
   return found;
 }
 
-/** What each model's committed rendered folders deploy: versions and whether it has a route. */
+/** What each model's committed rendered folders deploy: versions and whether it has a route
+ * (an HTTPRoute in its model folder; while nothing is live that folder holds only Namespaces). */
 function deployedByModel(files: RenderedFiles): Map<string, { versions: string[]; routed: boolean }> {
   const byModel = new Map<string, { versions: string[]; routed: boolean }>();
+  const routedFolders = new Set(
+    [...files.keys()].filter((p) => /^[^/]+\/httproute\.[^/]+\.yaml$/.test(p)).map(folderOf),
+  );
   for (const [path, text] of files) {
     if (!path.endsWith(`/${APP_PARAMS_FILE}`)) continue;
     let p: Partial<AppParams>;
@@ -91,7 +95,7 @@ function deployedByModel(files: RenderedFiles): Map<string, { versions: string[]
     }
     if (!p.model) continue;
     const m = byModel.get(p.model) ?? { versions: [], routed: false };
-    if (p.component === "routing") m.routed = true;
+    if (p.component === "routing") m.routed = routedFolders.has(folderOf(path));
     else if (p.version) m.versions.push(p.version);
     byModel.set(p.model, m);
   }

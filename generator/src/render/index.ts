@@ -6,7 +6,7 @@ import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
-import { type K8sObject, renderVersionStack } from "./stack.ts";
+import { type K8sObject, renderVersionNamespace, renderVersionStack } from "./stack.ts";
 
 export type RenderedFiles = Map<string, string>;
 
@@ -63,9 +63,12 @@ export function renderEnvironment(plan: EnvironmentPlan): {
         project: config.destination.project,
       });
     }
-    // nothing takes traffic (a version file without live): no route at all
-    if (!mp.versions.some((v) => v.weight > 0)) continue;
-    add(routingFolder(mp.model), [plan.env.configFile, mp.versionFile], renderRouting(config, mp), {
+    if (mp.versions.length === 0) continue;
+    // The model's folder: every version's Namespace and the routes. Nothing takes traffic (a
+    // version file without live): the Namespaces and no route at all.
+    const routes = mp.versions.some((v) => v.weight > 0) ? renderRouting(config, mp) : [];
+    const namespaces = mp.versions.map((pv) => renderVersionNamespace(config, pv));
+    add(routingFolder(mp.model), [plan.env.configFile, mp.versionFile], [...namespaces, ...routes], {
       appName: `${config.name}-${mp.model}-routing`,
       environment: config.name,
       model: mp.model,

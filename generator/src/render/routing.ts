@@ -1,5 +1,6 @@
 /**
- * The routing folder of one model in one environment: an HTTPRoute on the shared Gateway that
+ * The routes in the model's folder (<model>-routing, which also holds every version's
+ * Namespace: render/index.ts) of one environment: an HTTPRoute on the shared Gateway that
  * splits traffic between live and canary by weight. Where the environment turns on
  * `routing.versionHeaderRoutes` (dev, staging), every deployed version (retained ones too) can
  * also be reached on purpose with the header `x-wms-version: <version>`, which is how smoke

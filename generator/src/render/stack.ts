@@ -1,6 +1,12 @@
 /**
  * The whole stack of one model version in its own namespace. Pure: typed input in, plain
  * Kubernetes objects out; serialisation and files happen elsewhere.
+ *
+ * The Namespace itself is not part of the stack: it lands in the model's folder
+ * (<model>-routing, render/index.ts), whose Application outlives the version's. Removing a
+ * version from the version file prunes its Namespace there, after the route moved away
+ * (PruneLast); deleting a whole environment by mistake deletes no Namespace (the model
+ * Applications are create-update only, apps/platform/wms-environments.yaml).
  */
 import type { EnvironmentConfig } from "../config.ts";
 import type { PlannedVersion } from "../plan.ts";
@@ -33,20 +39,46 @@ const TMP_MOUNT = "/tmp";
 const milliCpu = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000));
 const mebibytes = (q: string) => (q.endsWith("Gi") ? Number(q.slice(0, -2)) * 1024 : Number(q.slice(0, -2)));
 
+const stackSelector = (model: string, version: string) => ({
+  [LABEL.name]: model,
+  [LABEL.instance]: `${model}-${versionSlug(version)}`,
+});
+
+const stackLabels = (env: EnvironmentConfig, model: string, version: string) => ({
+  ...stackSelector(model, version),
+  [LABEL.version]: version,
+  [LABEL.component]: "model-server",
+  [LABEL.partOf]: "wms",
+  [LABEL.managedBy]: "wms-generator",
+  [LABEL.environment]: env.name,
+  [LABEL.model]: model,
+});
+
+/** The version's Namespace, Pod Security `restricted`; rendered into the model's folder. */
+export function renderVersionNamespace(env: EnvironmentConfig, pv: PlannedVersion): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      name: versionNamespace(env, pv.model, pv.version),
+      labels: {
+        ...stackLabels(env, pv.model, pv.version),
+        [LABEL.role]: pv.role,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      },
+    },
+  };
+}
+
 export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): K8sObject[] {
   const { model, version, entry } = pv;
   const { card } = entry;
   const ns = versionNamespace(env, model, version);
-  const selector = { [LABEL.name]: model, [LABEL.instance]: `${model}-${versionSlug(version)}` };
-  const labels = {
-    ...selector,
-    [LABEL.version]: version,
-    [LABEL.component]: "model-server",
-    [LABEL.partOf]: "wms",
-    [LABEL.managedBy]: "wms-generator",
-    [LABEL.environment]: env.name,
-    [LABEL.model]: model,
-  };
+  const selector = stackSelector(model, version);
+  const labels = stackLabels(env, model, version);
   const meta = (name: string, extra: Partial<K8sObject["metadata"]> = {}) => ({
     name,
     namespace: ns,
@@ -56,22 +88,6 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
   const { requests, limits } = env.resources;
   // One extra pod of headroom so a rolling update (maxSurge 1) fits at max scale.
   const pods = env.replicas.max + 1;
-
-  const namespace: K8sObject = {
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: {
-      name: ns,
-      labels: {
-        ...labels,
-        [LABEL.role]: pv.role,
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/audit": "restricted",
-        "pod-security.kubernetes.io/warn": "restricted",
-      },
-    },
-  };
 
   const quota: K8sObject = {
     apiVersion: "v1",
@@ -379,7 +395,6 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
   };
 
   return [
-    namespace,
     quota,
     limitRange,
     ...networkPolicies,
