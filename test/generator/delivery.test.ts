@@ -451,7 +451,9 @@ describe("the ApplicationSets never cascade a repository mistake into prod", { t
     const createUpdate = { applicationsSync: "create-update", preserveResourcesOnDeletion: true };
     const models = byName["wms-models"];
     expect(models.spec.syncPolicy).toEqual(createUpdate);
-    expect(models.spec.generators[0].git.files).toEqual([{ path: "environments/*/rendered/*-routing/app.json" }]);
+    expect(models.spec.generators[0].git.files).toEqual([
+      { path: "environments/*/rendered/*-routing/app.json" },
+    ]);
     const prod = byName["wms-environments-prod"];
     expect(prod.spec.syncPolicy).toEqual(createUpdate);
     expect(prod.spec.generators[0].git.files).toEqual([
@@ -477,7 +479,10 @@ describe("the ApplicationSets never cascade a repository mistake into prod", { t
       const versions = folders.filter((f) => !f.endsWith("-routing"));
       expect(versions.length, env).toBeGreaterThan(0);
       for (const f of versions) {
-        expect(readdirSync(join(rendered, f)).filter((x) => x.startsWith("namespace.")), `${env}/${f}`).toEqual([]);
+        expect(
+          readdirSync(join(rendered, f)).filter((x) => x.startsWith("namespace.")),
+          `${env}/${f}`,
+        ).toEqual([]);
         const app = JSON.parse(readFileSync(join(rendered, f, "app.json"), "utf8"));
         expect(readdirSync(join(rendered, "wms-routing")), `${env}/wms-routing`).toContain(
           `namespace.${app.namespace}.yaml`,
