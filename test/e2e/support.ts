@@ -35,9 +35,9 @@ export function gitRemote(): string {
 }
 
 /** What the local control plane lacks (see cluster/cli.ts NOT_HERE); empty for other clusters. */
-export function localGaps(): { hpaMetrics: boolean; gatewayController: boolean } {
-  if (!LOCAL || !existsSync(CLUSTER_INFO)) return { hpaMetrics: true, gatewayController: true };
-  return { hpaMetrics: false, gatewayController: false };
+export function localGaps(): { hpaMetrics: boolean } {
+  if (!LOCAL || !existsSync(CLUSTER_INFO)) return { hpaMetrics: true };
+  return { hpaMetrics: false };
 }
 
 export function kubeConfig(context: string): k8s.KubeConfig {
@@ -176,21 +176,25 @@ export function expectedApps(dir: string): AppJson[] {
 }
 
 /** The commit every Application of the watched repository has synced, once they all have. */
-export async function allSyncedTo(revision: string, names: string[]): Promise<ArgoApp[]> {
-  return eventually(`Applications ${names.join(", ")} synced to ${revision.slice(0, 8)}`, async () => {
-    const apps = await applications();
-    const byName = new Map(apps.map((a) => [a.metadata.name, a]));
-    for (const n of names) {
-      const a = byName.get(n);
-      if (!a) return `${n} missing`;
-      if (a.status?.sync?.revision !== revision)
-        return `${n} at ${a.status?.sync?.revision?.slice(0, 8) ?? "no revision"}`;
-      if (a.status?.sync?.status !== "Synced") {
-        return `${n} ${a.status?.sync?.status}: ${JSON.stringify(a.status?.conditions ?? a.status?.operationState?.message ?? "")}`;
+export async function allSyncedTo(revision: string, names: string[], timeoutMs?: number): Promise<ArgoApp[]> {
+  return eventually(
+    `Applications ${names.join(", ")} synced to ${revision.slice(0, 8)}`,
+    async () => {
+      const apps = await applications();
+      const byName = new Map(apps.map((a) => [a.metadata.name, a]));
+      for (const n of names) {
+        const a = byName.get(n);
+        if (!a) return `${n} missing`;
+        if (a.status?.sync?.revision !== revision)
+          return `${n} at ${a.status?.sync?.revision?.slice(0, 8) ?? "no revision"}`;
+        if (a.status?.sync?.status !== "Synced") {
+          return `${n} ${a.status?.sync?.status}: ${JSON.stringify(a.status?.conditions ?? a.status?.operationState?.message ?? "")}`;
+        }
       }
-    }
-    return apps;
-  });
+      return apps;
+    },
+    timeoutMs,
+  );
 }
 
 export interface HttpRouteBackend {
