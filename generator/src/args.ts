@@ -18,6 +18,8 @@ export interface OptionSpec {
   /** integers only: inclusive range */
   min?: number;
   max?: number;
+  /** strings and lists: what each value must match, and what it is (for the error) */
+  pattern?: { re: RegExp; what: string };
 }
 
 export interface CommandSpec {
@@ -126,6 +128,16 @@ function parseOptions(command: CommandSpec, argv: string[]): Values {
     if (raw === undefined || raw === "") {
       throw inputError([
         { field: `--${name}`, message: "needs a value", hint: `write --${name} ${spec.arg ?? "<value>"}` },
+      ]);
+    }
+    if (spec.pattern && !spec.pattern.re.test(raw)) {
+      // checked before the value reaches a path: `--model ../x` must never name a file
+      throw inputError([
+        {
+          field: `--${name}`,
+          message: `${JSON.stringify(raw)} is not ${spec.pattern.what}`,
+          hint: `write --${name} ${spec.arg ?? "<value>"}, matching ${spec.pattern.re.source}`,
+        },
       ]);
     }
     if (spec.type === "list") {

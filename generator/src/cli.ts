@@ -8,10 +8,25 @@
 import { resolve } from "node:path";
 import { type CommandSpec, commandHelp, type OptionSpec, parseCommandLine, type Values } from "./args.ts";
 import { describeError } from "./errors.ts";
+import { schemaPattern } from "./schema.ts";
 
 interface Command extends CommandSpec {
   run(v: Values, root: string): Promise<void> | void;
 }
+
+/** What an environment and a model may be called: the schemas' patterns, checked on the command line. */
+const ENV_NAME = {
+  re: schemaPattern("environment.schema.json", ["properties", "name"]),
+  what: "an environment name",
+};
+const MODEL_NAME = {
+  re: schemaPattern("version-file.schema.json", ["properties", "model"]),
+  what: "a model name",
+};
+const VERSION = {
+  re: schemaPattern("version-file.schema.json", ["$defs", "version"]),
+  what: "a version (x.y.z)",
+};
 
 const opt = {
   env: (help: string, required = true): OptionSpec => ({
@@ -20,9 +35,22 @@ const opt = {
     arg: "<name>",
     help,
     required,
+    pattern: ENV_NAME,
   }),
-  envs: { name: "env", type: "list", arg: "<name>", help: "only this environment" } as OptionSpec,
-  model: { name: "model", type: "string", arg: "<name>", help: "the model (default: wms)" } as OptionSpec,
+  envs: {
+    name: "env",
+    type: "list",
+    arg: "<name>",
+    help: "only this environment",
+    pattern: ENV_NAME,
+  } as OptionSpec,
+  model: {
+    name: "model",
+    type: "string",
+    arg: "<name>",
+    help: "the model (default: wms)",
+    pattern: MODEL_NAME,
+  } as OptionSpec,
   canary: {
     name: "canary",
     type: "integer",
@@ -58,6 +86,7 @@ const opt = {
     type: "list",
     arg: "<env>",
     help: "let this environment end up with nothing deployed or nothing live (never needed for a normal deploy)",
+    pattern: ENV_NAME,
   } as OptionSpec,
 };
 
@@ -147,7 +176,14 @@ is first staged (retained, no traffic) in its own commit; run the same command a
 Application is Healthy to switch, or pass --wait to do both.`,
     options: [
       opt.env("the environment"),
-      { name: "version", type: "string", arg: "<x.y.z>", required: true, help: "the version to deploy" },
+      {
+        name: "version",
+        type: "string",
+        arg: "<x.y.z>",
+        required: true,
+        help: "the version to deploy",
+        pattern: VERSION,
+      },
       opt.canary,
       opt.model,
       opt.noRetain,
@@ -182,8 +218,16 @@ not run it yet; --to's quality gates apply; --to's version file is created when 
         arg: "<env>",
         required: true,
         help: "the environment whose live version moves",
+        pattern: ENV_NAME,
       },
-      { name: "to", type: "string", arg: "<env>", required: true, help: "the environment it moves to" },
+      {
+        name: "to",
+        type: "string",
+        arg: "<env>",
+        required: true,
+        help: "the environment it moves to",
+        pattern: ENV_NAME,
+      },
       opt.canary,
       opt.model,
       opt.noRetain,

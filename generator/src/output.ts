@@ -3,14 +3,55 @@
  * whole: the new tree is written to a temp folder beside it and swapped in with renames, so a
  * failure at any point leaves the previous output as it was, and removed objects disappear.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { createTwoFilesPatch } from "diff";
+import { inputError } from "./errors.ts";
 import type { RenderedFiles } from "./render/index.ts";
 
 export const RENDERED_DIR = "rendered";
 
+/** Folders an interrupted swap of an earlier run left beside rendered/ (killed mid-rename). */
+const DEBRIS = new RegExp(`^\\.${RENDERED_DIR}\\.(tmp|old)-(\\d+)-\\d+$`);
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/** Remove what a killed run left; a running render's own folders (its pid is alive) stay. */
+function sweepDebris(envDir: string): void {
+  if (!existsSync(envDir)) return;
+  for (const name of readdirSync(envDir)) {
+    const m = DEBRIS.exec(name);
+    if (m && !alive(Number(m[2]))) removeQuietly(join(envDir, name));
+  }
+}
+
+/** Clean up after a swap that succeeded: a failure here is a warning, the new output is in. */
+function removeQuietly(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    console.warn(`warning: could not remove ${dir} (${(e as Error).message}); the new rendered/ is in place`);
+  }
+}
+
 export function writeRendered(envDir: string, files: RenderedFiles): void {
+  sweepDebris(envDir);
   const target = join(envDir, RENDERED_DIR);
   const stamp = `${process.pid}-${Date.now()}`;
   const tmp = join(envDir, `.${RENDERED_DIR}.tmp-${stamp}`);
@@ -29,24 +70,49 @@ export function writeRendered(envDir: string, files: RenderedFiles): void {
     if (!existsSync(target) && existsSync(old)) renameSync(old, target);
     throw e;
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(old, { recursive: true, force: true });
+    removeQuietly(tmp);
+    removeQuietly(old);
   }
 }
 
-/** Every file under dir (relative paths, sorted), or an empty map when dir does not exist. */
+/**
+ * Every file under dir (relative paths, sorted), or an empty map when dir does not exist.
+ * Links are never followed (a committed link into the CI machine would print its target's
+ * content in a diff): anything but a plain file or folder is an input error naming it.
+ */
 export function readTree(dir: string): RenderedFiles {
   const out: RenderedFiles = new Map();
-  if (!existsSync(dir)) return out;
+  if (!existsSync(dir) && !isLink(dir)) return out;
+  const refuse = (abs: string, what: string) =>
+    inputError([
+      {
+        file: relative(process.cwd(), abs) || abs,
+        message: `is ${what}; rendered/ holds only the files the generator writes`,
+        hint: `remove it (git rm ${relative(process.cwd(), abs) || abs}) and run npm run render`,
+      },
+    ]);
   const walk = (d: string) => {
+    const st = lstatSync(d);
+    if (st.isSymbolicLink()) throw refuse(d, "a symbolic link");
+    if (!st.isDirectory()) throw refuse(d, "not a folder");
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const abs = join(d, entry.name);
+      if (entry.isSymbolicLink()) throw refuse(abs, "a symbolic link");
       if (entry.isDirectory()) walk(abs);
-      else out.set(relative(dir, abs), readFileSync(abs, "utf8"));
+      else if (entry.isFile()) out.set(relative(dir, abs), readFileSync(abs, "utf8"));
+      else throw refuse(abs, "not a regular file");
     }
   };
   walk(dir);
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+function isLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Unified diffs between committed and freshly rendered output; empty when identical. */

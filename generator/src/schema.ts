@@ -55,3 +55,15 @@ function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
   for (const k of path) v = (v as Record<string | number, unknown> | undefined)?.[k];
   return v;
 }
+
+/**
+ * A name pattern from one of our schemas (the one definition of what an environment or model
+ * name may be), for names that arrive another way, e.g. as command-line options.
+ */
+export function schemaPattern(name: string, pointer: string[]): RegExp {
+  let node: unknown = JSON.parse(readFileSync(schemaPath(name), "utf8"));
+  for (const key of pointer) node = (node as Record<string, unknown>)[key];
+  const pattern = (node as { pattern?: string } | undefined)?.pattern;
+  if (!pattern) throw new Error(`${name}: no pattern at ${pointer.join("/")}`);
+  return new RegExp(pattern);
+}
