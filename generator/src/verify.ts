@@ -25,7 +25,6 @@ export interface VerifyOptions {
 
 const SOURCE_WORDS: Record<StoredObject["source"], string> = {
   checksum: "by its S3 checksum",
-  metadata: "by its sha256 metadata",
   content: "hashed",
 };
 

@@ -2,7 +2,7 @@
  * publish → deploy → verify through the CLI against a real S3-compatible server (moto_server
  * on loopback): the path a release takes from training to an environment.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,9 +129,26 @@ describe("publish, deploy, verify (CLI, real S3 server)", () => {
         Body: Buffer.from("tampered"),
       }),
     );
-    client.destroy();
     const t = runCli(["verify", "--env", "dev", "--root", root], { env });
     expect(t.code).toBe(4);
     expect(t.stderr).toMatch(/\[artifact\.(bytes|sha256)\]/);
+
+    // forged: other bytes of the same size, the original's sha256 metadata, no S3 checksum
+    const artifact = JSON.parse(readFileSync(join(root, "model/releases/wms/1.3.0/model-card.json"), "utf8"))
+      .artifact as { bytes: number; sha256: string };
+    await client.send(
+      new PutObjectCommand({
+        Bucket: "wms-models",
+        Key: "wms/1.3.0/model.onnx",
+        Body: Buffer.alloc(artifact.bytes, 7),
+        Metadata: { sha256: artifact.sha256 },
+      }),
+    );
+    client.destroy();
+    const f = runCli(["verify", "--env", "dev", "--root", root], { env });
+    expect(f.code, f.stdout + f.stderr).toBe(4);
+    expect(f.stderr).toMatch(
+      /\[artifact\.sha256\] .*wms\/1\.3\.0\/model\.onnx is inconsistent: its content is sha256/,
+    );
   });
 });

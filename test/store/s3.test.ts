@@ -263,10 +263,11 @@ describe("verify against s3://", () => {
     expect(problems[3]?.message).toMatch(/no object at s3:\/\/.*9\.9\.9/);
   });
 
-  it("trusts the stored digest by default, and hashes the bytes with deep", async () => {
+  it("never trusts the sha256 metadata alone: replaced bytes claiming the old digest fail, deep or not", async () => {
     const { bucket, releasesDir, trained, storeUri } = await setup();
     const { card, cardPath } = await publishRelease({ ...trained, storeUri, releasesDir, s3 });
-    // Replaced bytes that still claim the old digest in metadata: only hashing can tell.
+    // Replaced bytes, no S3 checksum, the old digest copied into metadata (issue 14): only the
+    // S3 checksum or hashing can tell, and without a checksum verify hashes.
     await client.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -275,8 +276,12 @@ describe("verify against s3://", () => {
         Metadata: { sha256: card.artifact.sha256 },
       }),
     );
-    expect(await verifyArtifacts([{ card, file: cardPath }], { s3 })).toEqual([]);
-    const deep = await verifyArtifacts([{ card, file: cardPath }], { s3, deep: true });
-    expect(deep.map((p) => p.field)).toEqual(["artifact.sha256"]);
+    for (const deep of [false, true]) {
+      const problems = await verifyArtifacts([{ card, file: cardPath }], { s3, deep });
+      expect(
+        problems.map((p) => p.field),
+        `deep: ${deep}`,
+      ).toEqual(["artifact.sha256"]);
+    }
   });
 });

@@ -12,9 +12,10 @@ export type { S3Options } from "./s3-store.ts";
 
 /**
  * Where a stored digest came from. `checksum`: computed by the S3 server when the bytes arrived;
- * `metadata`: recorded by the publisher beside the object; `content`: hashed just now.
+ * `content`: hashed just now. The publisher's `x-amz-meta-sha256` is never a source: it is
+ * only compared (an object whose metadata disagrees with its checksum or content is refused).
  */
-export type DigestSource = "checksum" | "metadata" | "content";
+export type DigestSource = "checksum" | "content";
 
 export interface StoredObject extends Digest {
   uri: string;

@@ -88,8 +88,20 @@ export class S3Store implements ModelStore {
     const claimed = head.Metadata?.[SHA256_METADATA_KEY];
     const metadata = claimed && /^[0-9a-f]{64}$/.test(claimed) ? claimed : undefined;
 
-    if (opts.deep || (!checksum && !metadata)) {
-      return { uri, source: "content", ...(await this.hash(uri)) };
+    // Metadata is a claim anyone who can write the object can copy onto other bytes: without the
+    // server's own checksum the content is hashed, never the claim trusted.
+    if (opts.deep || !checksum) {
+      const hashed = await this.hash(uri);
+      if (metadata && metadata !== hashed.sha256) {
+        throw storeError([
+          {
+            field: "artifact.sha256",
+            message: `${uri} is inconsistent: its content is sha256 ${hashed.sha256}, its metadata says ${metadata}`,
+            hint: "the object was changed outside publish; investigate before trusting it",
+          },
+        ]);
+      }
+      return { uri, source: "content", ...hashed };
     }
     if (checksum && metadata && checksum !== metadata) {
       throw storeError([
@@ -100,9 +112,7 @@ export class S3Store implements ModelStore {
         },
       ]);
     }
-    return checksum
-      ? { uri, bytes, sha256: checksum, source: "checksum" }
-      : { uri, bytes, sha256: metadata as string, source: "metadata" };
+    return { uri, bytes, sha256: checksum, source: "checksum" };
   }
 
   async putOnce(uri: string, localPath: string, digest: Digest): Promise<"created" | "identical"> {

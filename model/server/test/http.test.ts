@@ -194,6 +194,27 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     expect(((await bad.json()) as InferJson).error).toMatch(/shape/);
   });
 
+  it("answers null or non-object v2 bodies with 400 naming what was wrong, not 500", async () => {
+    const cases: [string, RegExp][] = [
+      ["null", /body must be a JSON object with "inputs", got null/],
+      ["[1,2]", /got an array/],
+      ['"text"', /got string/],
+      ['{"inputs":[null]}', /"inputs"\[0\] must be a tensor object, got null/],
+      ['{"inputs":[[1]]}', /"inputs"\[0\] must be a tensor object, got an array/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await fetch(`${server.url}/v2/models/wms/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as InferJson).error, body).toMatch(message);
+    }
+    // and the server still serves
+    expect((await fetch(`${server.url}/ping`)).status).toBe(200);
+  });
+
   it("answers Expect: 100-continue only after the request passed admission and size checks", async () => {
     const port = Number(new URL(server.url).port);
     const photo = await jpegPhoto(40, 30);

@@ -106,6 +106,9 @@ export async function infer(
     } catch (err) {
       throw new BadInputError(`body is not JSON: ${(err as Error).message}`);
     }
+    if (request === null || typeof request !== "object" || Array.isArray(request)) {
+      throw new BadInputError(`body must be a JSON object with "inputs", got ${jsonKind(request)}`);
+    }
     const images = inputImages(m, request);
     checkRequestedOutputs(m, request.outputs);
     const outs = await Promise.all(images.map((x) => slot.submit(x)));
@@ -137,7 +140,10 @@ function inputImages(m: LoadedModel, request: { inputs?: unknown }): Float32Arra
   if (!Array.isArray(request.inputs) || request.inputs.length !== 1) {
     throw new BadInputError(`"inputs" must be an array with exactly one tensor ("${spec.inputName}")`);
   }
-  const t = request.inputs[0] as InferInput;
+  const t = request.inputs[0] as InferInput | null;
+  if (t === null || typeof t !== "object" || Array.isArray(t)) {
+    throw new BadInputError(`"inputs"[0] must be a tensor object, got ${jsonKind(t)}`);
+  }
   if (t.name !== spec.inputName)
     throw new BadInputError(`unknown input "${String(t.name)}"; expected "${spec.inputName}"`);
   if (t.datatype !== "FP32")
@@ -177,6 +183,9 @@ function inputImages(m: LoadedModel, request: { inputs?: unknown }): Float32Arra
   }
   return images;
 }
+
+/** null, array, string, ...: what a JSON value is, for an error message. */
+const jsonKind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
 
 function checkRequestedOutputs(m: LoadedModel, outputs: unknown): void {
   if (outputs === undefined) return;
