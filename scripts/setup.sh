@@ -25,12 +25,24 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 PY=${PYTHON:-python3}
+# pip over a flaky registry link: pip resumes a cut download (--resume-retries) and the whole
+# install is tried again (wheels already in pip's cache are not fetched twice).
+pip_install() { # venv-dir, pip args...
+  local venv=$1 try
+  shift
+  for try in 1 2 3; do
+    "$venv/bin/pip" install -q --resume-retries 20 --retries 10 "$@" && return 0
+    echo "pip install $* failed (try $try of 3)" >&2
+    sleep $((try * 10))
+  done
+  return 1
+}
 if [ ! -x .venv/bin/python ] || [ model/training/requirements.txt -nt .venv/.installed ]; then
   echo "== Python venv (.venv) from model/training/requirements.txt"
   "$PY" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  # torch==2.13.0 is pinned in the requirements: the CPU build (a plain 'torch' pulls CUDA).
-  .venv/bin/pip install -q -r model/training/requirements.txt
+  .venv/bin/pip install -q --retries 10 --upgrade pip
+  # torch==2.13.0 from PyPI brings its CUDA wheels (~3 GB; it runs on the CPU here).
+  pip_install .venv -r model/training/requirements.txt
   touch .venv/.installed
 fi
 
@@ -38,8 +50,8 @@ fi
 if [ ! -x .venv-checkov/bin/checkov ] || [ terraform/requirements-checkov.txt -nt .venv-checkov/.installed ]; then
   echo "== checkov venv (.venv-checkov) from terraform/requirements-checkov.txt"
   "$PY" -m venv .venv-checkov
-  .venv-checkov/bin/pip install -q --upgrade pip
-  .venv-checkov/bin/pip install -q -r terraform/requirements-checkov.txt
+  .venv-checkov/bin/pip install -q --retries 10 --upgrade pip
+  pip_install .venv-checkov -r terraform/requirements-checkov.txt
   touch .venv-checkov/.installed
 fi
 
