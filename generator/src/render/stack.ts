@@ -222,6 +222,9 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
     String(env.server.threads),
     "--queue",
     String(env.server.queue),
+    // the container's limit: the server derives its per-request and in-flight limits from it
+    "--memory-limit-bytes",
+    String(mebibytes(env.resources.limits.memory) * 2 ** 20),
   ];
   const probe = (path: string, extra: Record<string, number>) => ({
     httpGet: { path, port: "http" },

@@ -295,6 +295,7 @@ async function bundleServer(): Promise<string> {
     "--log-level=warning",
   ]);
   await copyFile(join(src, "model/ort-worker.mjs"), join(dist, "ort-worker.mjs"));
+  await copyFile(join(src, "http/json-worker.mjs"), join(dist, "json-worker.mjs"));
   await mkdir(join(dist, "wasm"));
   await copyFile(join(src, "model/wasm/pillow-resize.wasm"), join(dist, "wasm/pillow-resize.wasm"));
   return join(dist, "cli.mjs");

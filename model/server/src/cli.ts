@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "./errors.ts";
+import { MIN_MEMORY_LIMIT_BYTES } from "./memory.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { ModelHost } from "./model/lifecycle.ts";
 import { overlayPng } from "./model/postprocess.ts";
@@ -26,6 +27,9 @@ const USAGE = `usage:
                [--threads N (0 = CPUs available; set it to the pod's CPU limit)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
                [--prefetch N (0 = 2 x max-batch)] [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
                [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
+               [--memory-limit-bytes N (the container's limit: the limits above follow from it; 0 = none)]
+               [--max-inflight-body-bytes ${DEFAULTS.maxInflightBodyBytes}] [--min-body-bytes-per-second ${DEFAULTS.minBodyBytesPerSecond}]
+               [--body-grace-ms ${DEFAULTS.bodyGraceMs}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
                [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning]
@@ -42,6 +46,10 @@ const NUMBER_FLAGS = {
   "max-body-bytes": "maxBodyBytes",
   "max-json-bytes": "maxJsonBytes",
   "max-pixels": "maxPixels",
+  "memory-limit-bytes": "memoryLimitBytes",
+  "max-inflight-body-bytes": "maxInflightBodyBytes",
+  "min-body-bytes-per-second": "minBodyBytesPerSecond",
+  "body-grace-ms": "bodyGraceMs",
   "request-timeout-ms": "requestTimeoutMs",
   "headers-timeout-ms": "headersTimeoutMs",
   "keep-alive-timeout-ms": "keepAliveTimeoutMs",
@@ -97,6 +105,10 @@ async function serve(argv: string[]): Promise<void> {
   if (opts.maxBatch < 1) throw new UsageError("--max-batch must be at least 1");
   if (opts.prefetch !== 0 && opts.prefetch < opts.maxBatch)
     throw new UsageError(`--prefetch must be 0 (2 x max-batch) or at least --max-batch (${opts.maxBatch})`);
+  if (opts.memoryLimitBytes > 0 && opts.memoryLimitBytes < MIN_MEMORY_LIMIT_BYTES)
+    throw new UsageError(
+      `--memory-limit-bytes ${opts.memoryLimitBytes} leaves nothing for requests: at least ${MIN_MEMORY_LIMIT_BYTES} (or 0 = none)`,
+    );
   const server = await startServer(opts);
   const stop = (signal: string) => {
     process.stderr.write(

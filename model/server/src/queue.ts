@@ -1,8 +1,9 @@
 /**
  * Bounded admission plus dynamic batching in front of inference.
  *
- * A request takes a slot *before* its body is read, so that when the server is full the
- * answer (503 + Retry-After) costs no upload, decode or allocation and comes back at once.
+ * Admission is checked *before* a body is read, so that when the server is full the answer
+ * (503 + Retry-After) costs no upload, decode or allocation and comes back at once; the slot
+ * is taken once the body has arrived, so a slow upload holds none (http/body.ts bounds it).
  * Of the admitted requests only `prefetch` at a time decode and preprocess (libuv/libvips
  * threads) ahead of inference; the rest wait their turn with nothing but their body in memory.
  * Decoding everything admitted at once would only hold more pixels and tensors at a time and
@@ -104,8 +105,12 @@ export class BatchQueue<I, O> {
     return this.admitted - (this.inFlight[0]?.size ?? 0);
   }
 
-  /** Take a slot or fail fast with OverloadedError. */
-  reserve(): Slot<I, O> {
+  /**
+   * Fail fast with OverloadedError when no slot is free now, taking none: the HTTP layer asks
+   * before it reads a body (a full server answers at once and costs no upload) and takes
+   * the slot only once the body is in, so that slow uploads never hold slots.
+   */
+  checkAdmission(): void {
     if (this.admitted >= this.limit) {
       // Everyone ahead needs about (admitted / maxBatch) batches.
       const wait = Math.ceil((this.admitted / this.opts.maxBatch) * this.batchSeconds);
@@ -114,6 +119,11 @@ export class BatchQueue<I, O> {
         Math.max(1, wait),
       );
     }
+  }
+
+  /** Take a slot or fail fast with OverloadedError. */
+  reserve(): Slot<I, O> {
+    this.checkAdmission();
     this.admitted++;
     this.report();
     let released = false;

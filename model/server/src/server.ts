@@ -7,8 +7,11 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { errorMessage } from "./errors.ts";
 import { createApp, createMetricsApp } from "./http/app.ts";
+import { InflightBytes } from "./http/body.ts";
 import type { AppContext, HttpLimits } from "./http/context.ts";
+import { JsonTensors } from "./http/json-tensors.ts";
 import { jsonLogger, type Logger } from "./log.ts";
+import { JSON_BYTES_PER_BODY_BYTE, limitsForMemory, type MemoryLimits } from "./memory.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { type LoadedModel, ModelHost } from "./model/lifecycle.ts";
@@ -30,6 +33,16 @@ export interface ServerOptions extends HttpLimits {
   /** images decoded and preprocessed ahead of inference (0 = 2 x maxBatch) */
   prefetch: number;
   batchDelayMs: number;
+  /**
+   * the container's memory limit (0 = none): when set, the per-request and in-flight limits
+   * follow from it (memory.ts) instead of maxPixels/maxBodyBytes/maxJsonBytes alone
+   */
+  memoryLimitBytes: number;
+  /** body bytes all requests together may hold (without a memory limit) */
+  maxInflightBodyBytes: number;
+  /** a body slower than this on average, after bodyGraceMs, is cut off with 408 */
+  minBodyBytesPerSecond: number;
+  bodyGraceMs: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -52,6 +65,10 @@ export const DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   maxJsonBytes: 64 * 1024 * 1024,
   maxPixels: 50_000_000,
+  memoryLimitBytes: 0,
+  maxInflightBodyBytes: 256 * 1024 * 1024,
+  minBodyBytesPerSecond: 16 * 1024,
+  bodyGraceMs: 2_000,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 5_000,
   keepAliveTimeoutMs: 5_000,
@@ -68,6 +85,23 @@ export interface RunningServer {
   loaded: Promise<LoadedModel>;
   /** withdraw readiness, wait drainMs, stop accepting, let in-flight requests finish */
   shutdown(): Promise<void>;
+}
+
+/** The limits in force: from the memory limit when there is one, else the options as given. */
+export function effectiveLimits(opts: ServerOptions): MemoryLimits {
+  const caps = {
+    maxPixels: opts.maxPixels,
+    maxBodyBytes: opts.maxBodyBytes,
+    maxJsonBytes: opts.maxJsonBytes,
+  };
+  if (opts.memoryLimitBytes > 0) {
+    return limitsForMemory(opts.memoryLimitBytes, opts.prefetch || 2 * opts.maxBatch, caps);
+  }
+  return {
+    ...caps,
+    maxInflightBodyBytes: opts.maxInflightBodyBytes,
+    jsonWorkerHeapMb: Math.ceil((opts.maxJsonBytes * JSON_BYTES_PER_BODY_BYTE) / 2 ** 20),
+  };
 }
 
 async function listen(server: Server, host: string, port: number): Promise<string> {
@@ -96,12 +130,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       batch: (size) => metrics.batchSize.observe(size),
     },
   );
+  const limits = effectiveLimits(opts);
+  const json = new JsonTensors(limits.jsonWorkerHeapMb);
   const ctx: AppContext = {
     host,
     queue,
     metrics,
     log,
-    limits: { maxBodyBytes: opts.maxBodyBytes, maxJsonBytes: opts.maxJsonBytes, maxPixels: opts.maxPixels },
+    limits: {
+      maxBodyBytes: limits.maxBodyBytes,
+      maxJsonBytes: limits.maxJsonBytes,
+      maxPixels: limits.maxPixels,
+    },
+    uploads: new InflightBytes(limits.maxInflightBodyBytes),
+    bodyRate: { graceMs: opts.bodyGraceMs, minBytesPerSecond: opts.minBodyBytesPerSecond },
+    json,
   };
   host.onStateChange((s) => {
     metrics.modelLoaded.set(s === "ready" ? 1 : 0);
@@ -112,7 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metricsApp = createMetricsApp(metrics);
   const url = await listen(app, opts.host, opts.port);
   const metricsUrl = await listen(metricsApp, opts.host, opts.metricsPort);
-  log("info", "listening", { url, metricsUrl });
+  log("info", "listening", { url, metricsUrl, pid: process.pid, limits });
 
   // Serve health (live, not ready) while the model loads; a failure keeps it that way.
   const loaded = host.load({
@@ -165,6 +208,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       await loaded.catch(() => undefined);
       await host.close();
+      await json.close();
       log("info", "stopped");
     })();
     return stopping;

@@ -34,7 +34,7 @@ describe("Dockerfile", () => {
       for (const m of src.matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g))
         loaded.add(m[1] as string);
     }
-    expect([...loaded].sort()).toEqual(["ort-worker.mjs", "wasm/pillow-resize.wasm"]);
+    expect([...loaded].sort()).toEqual(["json-worker.mjs", "ort-worker.mjs", "wasm/pillow-resize.wasm"]);
     // esbuild bundles src/ into dist/cli.mjs; these must land at the same relative paths in dist/
     for (const rel of loaded) expect(text).toContain(`dist/${rel}`);
   });

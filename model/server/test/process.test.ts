@@ -2,7 +2,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,11 +28,20 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Start `serve`, wait for the model to be ready, return the process and its URL. */
-async function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
-  const proc = spawn(process.execPath, [...NODE_ARGS, "serve", ...args], {
+/** Start `serve` (or `npm run serve`), wait for the model to be ready, return the process and its URL. */
+async function serve(
+  args: string[],
+  how: "node" | "npm" = "node",
+): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
+  // npm from PATH, with the Node running the tests first on it (as scripts/node.sh sets it)
+  const [cmd, argv] =
+    how === "node"
+      ? [process.execPath, [...NODE_ARGS, "serve", ...args]]
+      : ["npm", ["run", "--silent", "serve", "--", ...args]];
+  const proc = spawn(cmd, argv, {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
   });
   let log = "";
   proc.stderr?.on("data", (d) => {
@@ -99,6 +108,32 @@ describe.skipIf(skip !== null)("serve: graceful shutdown", () => {
     expect(seconds).toBeLessThan(10);
     expect(log()).toContain('"msg":"stopped"');
     await expect(fetch(`${url}/ping`)).rejects.toThrow();
+  });
+
+  it("`npm run serve` stops on SIGTERM: npm hands the signal to the server, nothing is left orphaned", async () => {
+    const { proc, url, log } = await serve(
+      ["--model", files.model, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1", "--threads", "1"],
+      "npm",
+    );
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    proc.kill("SIGTERM");
+    await exited;
+    // The server itself got the signal (it logs it) and its port closes within 10 s.
+    let open = true;
+    for (let i = 0; i < 100 && open; i++) {
+      open = await fetch(`${url}/ping`).then(
+        () => true,
+        () => false,
+      );
+      if (open) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (open) {
+      // leave nothing behind on this machine when the test fails
+      const pid = /"pid":(\d+)/.exec(log())?.[1];
+      if (pid) process.kill(Number(pid), "SIGKILL");
+    }
+    expect(open).toBe(false);
+    expect(log()).toContain('"msg":"SIGTERM received"');
   });
 });
 

@@ -1,6 +1,15 @@
-/** Reading request bodies with a hard byte limit, and deciding what a Content-Type means. */
+/**
+ * Reading request bodies (a hard byte limit, a minimum rate, a byte budget shared by every
+ * request in flight), and deciding what a Content-Type means.
+ */
 import type { IncomingMessage } from "node:http";
-import { BadInputError, TooLargeError, UnsupportedMediaTypeError } from "../errors.ts";
+import {
+  BadInputError,
+  OverloadedError,
+  RequestTimeoutError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+} from "../errors.ts";
 
 /**
  * Media types a prediction may arrive as. The bytes decide the image format (magic bytes);
@@ -44,15 +53,77 @@ export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Body bytes held by all requests together (uploads arriving, bodies waiting for their turn).
+ * Counted as they arrive, not as declared: a slow client that announces a large
+ * Content-Length holds only what it has sent.
+ */
+export class InflightBytes {
+  private used = 0;
+  constructor(readonly limit: number) {}
+
+  get held(): number {
+    return this.used;
+  }
+
+  /** One request's share; `release` it when the request ends (in a finally). */
+  hold(): BytesHold {
+    let mine = 0;
+    return {
+      add: (n) => {
+        if (this.used + n > this.limit) return false;
+        this.used += n;
+        mine += n;
+        return true;
+      },
+      release: () => {
+        this.used -= mine;
+        mine = 0;
+      },
+    };
+  }
+}
+
+export interface BytesHold {
+  /** false (and nothing taken) when the budget would be exceeded */
+  add(n: number): boolean;
+  release(): void;
+}
+
+/** How fast a body must arrive: a trickle is cut off instead of holding the request open. */
+export interface BodyRate {
+  /** the body may start slowly for this long */
+  graceMs: number;
+  /** after the grace: on average at least this many bytes per second since the first byte was due */
+  minBytesPerSecond: number;
+}
+
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  rate: BodyRate,
+  hold: BytesHold,
+): Promise<Buffer> {
   checkDeclaredLength(req, limit);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
+    const started = performance.now();
+    const check = setInterval(() => {
+      const late = performance.now() - started - rate.graceMs;
+      if (late > 0 && size < (late / 1000) * rate.minBytesPerSecond) {
+        finish(
+          new RequestTimeoutError(
+            `request body arrives too slowly: ${size} bytes in ${Math.round(performance.now() - started)} ms, below ${rate.minBytesPerSecond} bytes/s after ${rate.graceMs} ms`,
+          ),
+        );
+      }
+    }, 100);
     const finish = (err: Error | null, body?: Buffer) => {
       if (done) return;
       done = true;
+      clearInterval(check);
       req.off("data", onData);
       if (err) {
         // Stop buffering; the socket is closed after the error response (Connection: close).
@@ -63,7 +134,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) finish(new TooLargeError(`body exceeds the limit of ${limit} bytes`));
-      else chunks.push(chunk);
+      else if (!hold.add(chunk.length)) {
+        finish(new OverloadedError("server busy: the buffers for request bodies are full", 1));
+      } else chunks.push(chunk);
     };
     req.on("data", onData);
     req.once("end", () => finish(null, Buffer.concat(chunks, size)));

@@ -3,6 +3,8 @@ import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { ModelHost } from "../model/lifecycle.ts";
 import type { BatchQueue } from "../queue.ts";
+import type { BodyRate, InflightBytes } from "./body.ts";
+import type { JsonTensors } from "./json-tensors.ts";
 
 export interface HttpLimits {
   /** bytes of an image body (raw or multipart) */
@@ -18,5 +20,10 @@ export interface AppContext {
   queue: BatchQueue<Float32Array, Float32Array>;
   metrics: ServerMetrics;
   limits: HttpLimits;
+  /** body bytes held by all requests together */
+  uploads: InflightBytes;
+  bodyRate: BodyRate;
+  /** v2 JSON bodies are parsed here, off the event loop */
+  json: JsonTensors;
   log: Logger;
 }

@@ -1,7 +1,7 @@
 /** TorchServe-compatible endpoints: POST /predictions/{model} and GET /ping. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { NotFoundError } from "../errors.ts";
-import { predictImage } from "../predictor.ts";
+import { type InferenceSlot, predictImage } from "../predictor.ts";
 import { checkDeclaredLength, imageBodyKind, readBody } from "./body.ts";
 import type { AppContext } from "./context.ts";
 import { sendJson } from "./errors.ts";
@@ -23,10 +23,13 @@ export async function predictions(
   if (params.model !== model.spec.name) throw new NotFoundError(`model "${params.model}" is not served here`);
   const bodyKind = imageBodyKind(req);
   checkDeclaredLength(req, ctx.limits.maxBodyBytes);
-  const slot = ctx.queue.reserve();
+  ctx.queue.checkAdmission();
+  const hold = ctx.uploads.hold();
+  let slot: InferenceSlot | undefined;
   try {
     if (params.expectContinue) res.writeContinue();
-    const body = await readBody(req, ctx.limits.maxBodyBytes);
+    const body = await readBody(req, ctx.limits.maxBodyBytes, ctx.bodyRate, hold);
+    slot = ctx.queue.reserve();
     const bytes = bodyKind.kind === "multipart" ? imagePart(parseMultipart(body, bodyKind.boundary)) : body;
     const p = await predictImage(ctx.host, bytes, slot, { maxPixels: ctx.limits.maxPixels });
 
@@ -62,7 +65,8 @@ export async function predictions(
       res.end(p.png);
     }
   } finally {
-    slot.release();
+    slot?.release();
+    hold.release();
   }
 }
 

@@ -4,8 +4,9 @@
  * its raw output tensor; image in / mask out is what /predictions is for.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { BadInputError, NotFoundError, NotReadyError, UnsupportedMediaTypeError } from "../errors.ts";
+import { NotFoundError, NotReadyError, UnsupportedMediaTypeError } from "../errors.ts";
 import type { LoadedModel } from "../model/lifecycle.ts";
+import type { InferenceSlot } from "../predictor.ts";
 import { mediaType, readBody } from "./body.ts";
 import type { AppContext } from "./context.ts";
 import { sendJson } from "./errors.ts";
@@ -76,13 +77,6 @@ export function modelMetadata(
   });
 }
 
-interface InferInput {
-  name?: unknown;
-  shape?: unknown;
-  datatype?: unknown;
-  data?: unknown;
-}
-
 export async function infer(
   ctx: AppContext,
   req: IncomingMessage,
@@ -96,22 +90,23 @@ export async function infer(
       `Content-Type ${type} not accepted: send JSON (binary tensors unsupported)`,
     );
   }
-  const slot = ctx.queue.reserve();
+  ctx.queue.checkAdmission();
+  const hold = ctx.uploads.hold();
+  let slot: InferenceSlot | undefined;
   try {
     if (p.expectContinue) res.writeContinue();
-    const body = await readBody(req, ctx.limits.maxJsonBytes);
-    let request: { id?: unknown; inputs?: unknown; outputs?: unknown };
-    try {
-      request = JSON.parse(body.toString("utf8"));
-    } catch (err) {
-      throw new BadInputError(`body is not JSON: ${(err as Error).message}`);
-    }
-    if (request === null || typeof request !== "object" || Array.isArray(request)) {
-      throw new BadInputError(`body must be a JSON object with "inputs", got ${jsonKind(request)}`);
-    }
-    const images = inputImages(m, request);
-    checkRequestedOutputs(m, request.outputs);
-    const outs = await Promise.all(images.map((x) => slot.submit(x)));
+    const body = await readBody(req, ctx.limits.maxJsonBytes, ctx.bodyRate, hold);
+    const { spec } = m;
+    const request = await ctx.json.parse(body, {
+      inputName: spec.inputName,
+      outputName: spec.outputName,
+      height: spec.height,
+      width: spec.width,
+      maxBatch: MAX_BATCH,
+    });
+    slot = ctx.queue.reserve();
+    const images = request.images;
+    const outs = await Promise.all(images.map((x) => (slot as InferenceSlot).submit(x)));
     const per = m.outputSize.width * m.outputSize.height;
     const data = new Array<number>(per * outs.length);
     outs.forEach((o, i) => {
@@ -131,68 +126,7 @@ export async function infer(
       ],
     });
   } finally {
-    slot.release();
-  }
-}
-
-function inputImages(m: LoadedModel, request: { inputs?: unknown }): Float32Array[] {
-  const { spec } = m;
-  if (!Array.isArray(request.inputs) || request.inputs.length !== 1) {
-    throw new BadInputError(`"inputs" must be an array with exactly one tensor ("${spec.inputName}")`);
-  }
-  const t = request.inputs[0] as InferInput | null;
-  if (t === null || typeof t !== "object" || Array.isArray(t)) {
-    throw new BadInputError(`"inputs"[0] must be a tensor object, got ${jsonKind(t)}`);
-  }
-  if (t.name !== spec.inputName)
-    throw new BadInputError(`unknown input "${String(t.name)}"; expected "${spec.inputName}"`);
-  if (t.datatype !== "FP32")
-    throw new BadInputError(`input datatype must be FP32, got ${JSON.stringify(t.datatype)}`);
-  const shape = t.shape;
-  const want = [3, spec.height, spec.width];
-  if (
-    !Array.isArray(shape) ||
-    shape.length !== 4 ||
-    !Number.isInteger(shape[0]) ||
-    shape[0] < 1 ||
-    shape[0] > MAX_BATCH ||
-    want.some((d, i) => shape[i + 1] !== d)
-  ) {
-    throw new BadInputError(
-      `input shape must be [N,${want.join(",")}] with 1 <= N <= ${MAX_BATCH}, got ${JSON.stringify(shape)}`,
-    );
-  }
-  const n = shape[0] as number;
-  const per = 3 * spec.height * spec.width;
-  const flat = Array.isArray(t.data) ? (t.data.flat(4) as unknown[]) : undefined;
-  if (!flat || flat.length !== n * per) {
-    throw new BadInputError(
-      `input data must hold ${n * per} numbers (row-major), got ${flat?.length ?? "none"}`,
-    );
-  }
-  const images: Float32Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = new Float32Array(per);
-    for (let j = 0; j < per; j++) {
-      const v = flat[i * per + j];
-      if (typeof v !== "number" || !Number.isFinite(v))
-        throw new BadInputError(`input data[${i * per + j}] is not a finite number`);
-      x[j] = v;
-    }
-    images.push(x);
-  }
-  return images;
-}
-
-/** null, array, string, ...: what a JSON value is, for an error message. */
-const jsonKind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v);
-
-function checkRequestedOutputs(m: LoadedModel, outputs: unknown): void {
-  if (outputs === undefined) return;
-  if (!Array.isArray(outputs)) throw new BadInputError(`"outputs" must be an array`);
-  for (const o of outputs as { name?: unknown }[]) {
-    if (o?.name !== m.spec.outputName) {
-      throw new BadInputError(`unknown output "${String(o?.name)}"; the model has "${m.spec.outputName}"`);
-    }
+    slot?.release();
+    hold.release();
   }
 }

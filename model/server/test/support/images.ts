@@ -176,3 +176,47 @@ export function exchange(
     socket.write(req);
   });
 }
+
+/**
+ * A valid progressive grey JPEG of `side` x `side` (a multiple of 128) whose every AC
+ * coefficient gets its own first scan and 13 successive-approximation refinements:
+ * 1 + 63 x 14 = 883 scans in a few tens of KB. The image is flat, so each AC scan is a few
+ * end-of-band runs over all blocks, yet a decoder walks every block in every scan: decoding
+ * costs far more than the size suggests, as with the review's 900-scan JPEG.
+ */
+export function manyScanJpeg(side = 2048): Buffer {
+  const blocks = (side / 8) ** 2;
+  if (side % 128 !== 0) throw new Error("side must be a multiple of 128 (whole EOB14 runs of 16384 blocks)");
+  const seg = (marker: number, body: number[]) => [
+    0xff,
+    marker,
+    (body.length + 2) >> 8,
+    (body.length + 2) & 255,
+    ...body,
+  ];
+  /** bits MSB first, padded with ones to a byte (no 0xFF can occur: the data is mostly zeros) */
+  const bits = (s: string) => {
+    const padded = s + "1".repeat((8 - (s.length % 8)) % 8);
+    return Array.from({ length: padded.length / 8 }, (_, i) =>
+      Number.parseInt(padded.slice(i * 8, i * 8 + 8), 2),
+    );
+  };
+  const out: number[] = [0xff, 0xd8];
+  out.push(...seg(0xdb, [0x00, ...Array(64).fill(1)])); // DQT: table 0, all ones
+  out.push(...seg(0xc2, [8, side >> 8, side & 255, side >> 8, side & 255, 1, 1, 0x11, 0])); // SOF2, 1 component
+  // DHT: DC table 0 with one code ("0") for category 0; AC table 0 with one code ("0") for EOB14
+  const oneCode = (tc: number, symbol: number) => [tc << 4, 1, ...Array(15).fill(0), symbol];
+  out.push(...seg(0xc4, [...oneCode(0, 0x00), ...oneCode(1, 0xe0)]));
+  const sos = (ss: number, se: number, ah: number, al: number) =>
+    seg(0xda, [1, 1, 0x00, ss, se, (ah << 4) | al]);
+  // DC first scan, no point transform: a "0" (diff category 0) per block
+  out.push(...sos(0, 0, 0, 0), ...bits("0".repeat(blocks)));
+  // each AC scan: per 16384 blocks the code "0" + 14 extra bits of zero (EOBRUN = 2^14)
+  const runs = bits("0".repeat(15 * (blocks / 16384)));
+  for (let k = 1; k <= 63; k++) {
+    out.push(...sos(k, k, 0, 13), ...runs);
+    for (let al = 12; al >= 0; al--) out.push(...sos(k, k, al + 1, al), ...runs);
+  }
+  out.push(0xff, 0xd9);
+  return Buffer.from(out);
+}
