@@ -5,11 +5,13 @@
  * validations. Render runs this on every rendered object, so output a cluster would refuse
  * never gets committed. Scope: CREATE; no params, no authorizer, matchLabels selectors only.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { celEnv, parse, plan } from "@bufbuild/cel";
 import { parseAllDocuments } from "yaml";
 import type { Problem } from "./errors.ts";
+import { readInputFile } from "./repo-file.ts";
+import { lineAtOffset, yamlData } from "./yaml-source.ts";
 
 interface ResourceRule {
   apiGroups: string[];
@@ -61,12 +63,14 @@ export function loadPolicies(root: string): Policy[] {
   for (const name of readdirSync(dir).sort()) {
     const file = join(dir, name, "policy.yaml");
     if (!existsSync(file)) continue;
-    for (const doc of parseAllDocuments(readFileSync(file, "utf8"))) {
-      const o = doc.toJS() as { kind?: string } & Vap;
+    const shown = `policies/${name}/policy.yaml`;
+    const text = readInputFile(file, { root, shown });
+    for (const doc of parseAllDocuments(text)) {
+      const o = yamlData(doc, shown, lineAtOffset(text)) as { kind?: string } & Vap;
       if (o.kind !== "ValidatingAdmissionPolicy") continue;
       out.push({
         name: o.metadata.name,
-        file: `policies/${name}/policy.yaml`,
+        file: shown,
         vap: o,
         conditions: (o.spec.matchConditions ?? []).map((c) => ({ name: c.name, run: compile(c.expression) })),
         variables: (o.spec.variables ?? []).map((v) => ({ name: v.name, run: compile(v.expression) })),

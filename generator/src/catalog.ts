@@ -2,10 +2,11 @@
  * The release catalog: model/releases/<model>/<version>/model-card.json, committed by
  * `publish`. Rendering reads nothing else about a model, so it stays offline and deterministic.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import { type ModelCard, parseCard } from "./model-card.ts";
+import { readInputFile } from "./repo-file.ts";
 
 export interface CatalogEntry {
   card: ModelCard;
@@ -38,7 +39,7 @@ export function loadCatalog(root: string): Catalog {
         continue;
       }
       try {
-        const card = parseCard(readFileSync(abs, "utf8"), file);
+        const card = parseCard(readInputFile(abs, { root, what: "card" }), file);
         if (card.name !== model || card.version !== version) {
           problems.push({
             file,

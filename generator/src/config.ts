@@ -3,10 +3,12 @@
  * (environments/<env>/<model>.yaml). Loading validates the schema and the rules a schema
  * cannot say (duplicates, canary ≠ live), collecting every problem before failing.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { inputError, type Problem, WmsError } from "./errors.ts";
+import { readInputFile } from "./repo-file.ts";
 import { schemaProblems } from "./schema.ts";
+import { STORE_URI_HINT } from "./store/uri.ts";
 import { parseYamlSource, type YamlSource } from "./yaml-source.ts";
 
 export interface CpuMemory {
@@ -62,6 +64,8 @@ const VERSION_HINTS: Record<string, string> = {
     "a version file names its model; a canary splits traffic with live, so it needs live (nothing live yet: deploy the version live, or keep it in retain)",
 };
 
+const ENVIRONMENT_HINTS: Record<string, string> = { "modelStore.uri": STORE_URI_HINT };
+
 /** Environment names in a stable order: the folders under environments/ holding environment.yaml. */
 export function listEnvironments(root: string): string[] {
   const envRoot = join(root, "environments");
@@ -87,10 +91,10 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
     ]);
   }
   const configSrc = collect(problems, () =>
-    parseYamlSource(readFileSync(configFile, "utf8"), rel(configFile)),
+    parseYamlSource(readInputFile(configFile, { root }), rel(configFile)),
   );
   if (configSrc) {
-    problems.push(...schemaProblems("environment.schema.json", configSrc));
+    problems.push(...schemaProblems("environment.schema.json", configSrc, ENVIRONMENT_HINTS));
     const c = configSrc.data as EnvironmentConfig;
     if (c?.name !== undefined && c.name !== name) {
       problems.push({
@@ -131,7 +135,7 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
   for (const f of readdirSync(dir).sort()) {
     if (!/\.ya?ml$/.test(f) || f === ENVIRONMENT_FILE) continue;
     const file = join(dir, f);
-    const src = collect(problems, () => parseYamlSource(readFileSync(file, "utf8"), rel(file)));
+    const src = collect(problems, () => parseYamlSource(readInputFile(file, { root }), rel(file)));
     if (!src) continue;
     const before = problems.length;
     problems.push(...schemaProblems("version-file.schema.json", src, VERSION_HINTS));

@@ -108,9 +108,18 @@ export async function isAncestor(root: string, ancestor: string, of: string): Pr
   return (await at(root)`git merge-base --is-ancestor ${ancestor} ${of}`.nothrow()).exitCode === 0;
 }
 
-export async function isClean(root: string, paths: string[]): Promise<boolean> {
-  const r = await at(root)`git status --porcelain -- ${paths}`;
-  return r.stdout.trim() === "";
+/** Files under `paths` with uncommitted changes (staged, unstaged or untracked), repository-relative. */
+export async function dirtyPaths(root: string, paths: string[]): Promise<string[]> {
+  const r = await at(root)`git status --porcelain=v1 -z --untracked-files=all -- ${paths}`;
+  // "XY path\0"; a rename or copy is followed by its source path as one more entry
+  const entries = r.stdout.split("\0").filter(Boolean);
+  const out: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as string;
+    out.push(entry.slice(3));
+    if (/^[RC]|^.[RC]/.test(entry)) i++;
+  }
+  return out;
 }
 
 /** Take `paths` out of the index again (after a failed commit). */

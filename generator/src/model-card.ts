@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { inputError, type Problem } from "./errors.ts";
+import { readInputFile } from "./repo-file.ts";
+import { STORE_URI_HINT } from "./store/uri.ts";
 
 export interface SegMetrics {
   iou: number;
@@ -71,16 +73,21 @@ function validator() {
   return compiled;
 }
 
+const CARD_HINTS: Record<string, string> = { "artifact.uri": `${STORE_URI_HINT}, ending in /model.onnx` };
+
 /** Every schema problem of `data`, each naming `file` and the field. Empty when valid. */
 export function cardProblems(data: unknown, file: string): Problem[] {
   const validate = validator();
   if (validate(data)) return [];
-  return (validate.errors ?? []).map((e) => ({
-    file,
-    field: e.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)",
-    message: `${e.message ?? "invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}`,
-    hint: `see ${"model/model-card.schema.json"}`,
-  }));
+  return (validate.errors ?? []).map((e) => {
+    const field = e.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)";
+    return {
+      file,
+      field,
+      message: `${e.message ?? "invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}`,
+      hint: CARD_HINTS[field] ?? "see model/model-card.schema.json",
+    };
+  });
 }
 
 /** Parse and validate a card; throws a WmsError listing every problem. */
@@ -98,4 +105,5 @@ export function parseCard(text: string, file: string): ModelCard {
   return data as ModelCard;
 }
 
-export const readCard = (file: string): ModelCard => parseCard(readFileSync(file, "utf8"), file);
+/** Read (a regular file, at most the input size limit) and parse the card at `file`. */
+export const readCard = (file: string): ModelCard => parseCard(readInputFile(file, { what: "card" }), file);

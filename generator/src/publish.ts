@@ -5,10 +5,11 @@
  * catalog as it was, and running publish again finishes a half-done publish.
  */
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { inputError, type Problem, storeError } from "./errors.ts";
 import { cardProblems, type ModelCard, parseCard } from "./model-card.ts";
+import { readInputFile } from "./repo-file.ts";
 import { exists, writeAtomically } from "./store/atomic-file.ts";
 import { type Digest, describeDigest, hashFile } from "./store/digest.ts";
 import { openStore, type S3Options } from "./store/model-store.ts";
@@ -40,7 +41,7 @@ export const releaseCardPath = (releasesDir: string, name: string, version: stri
   join(releasesDir, name, version, "model-card.json");
 
 export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
-  const card = parseCard(await readInput(opts.cardPath, "card"), opts.cardPath);
+  const card = parseCard(readInputFile(opts.cardPath, { what: "card" }), opts.cardPath);
   const digest = await hashInput(opts.modelPath);
   checkCardDescribesModel(card, digest, opts);
 
@@ -51,7 +52,7 @@ export async function publishRelease(opts: PublishOptions): Promise<PublishResul
   if (problems.length)
     throw inputError(problems, `the release card for ${card.name} ${card.version} would be invalid`);
 
-  const existing = await readExistingCard(cardPath);
+  const existing = await readExistingCard(cardPath, opts.releasesDir);
   if (existing) checkSameRelease(existing, release, cardPath);
   const localModel = join(opts.releasesDir, card.name, card.version, "model.onnx");
   const hasLocalCopy = opts.keepLocal ? await checkLocalCopy(localModel, digest) : false;
@@ -105,7 +106,7 @@ async function writeCatalog(w: {
       const written = await writeAtomically(w.cardPath, json, { exclusive: true });
       // Another publish wrote the card since we looked: fine only if it is the same release.
       if (!written.created)
-        checkSameRelease(parseCard(await readFile(w.cardPath, "utf8"), w.cardPath), w.release, w.cardPath);
+        checkSameRelease(readCatalogCard(w.cardPath, w.opts.releasesDir), w.release, w.cardPath);
     }
   } catch (e) {
     if (createdModel && w.localModel) await rm(w.localModel, { force: true });
@@ -123,16 +124,6 @@ async function removeEmptyDirs(dir: string, top: string) {
       return;
     }
     if (d === top) return;
-  }
-}
-
-async function readInput(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (e) {
-    throw inputError([
-      { file: path, message: `cannot read the ${what}: ${(e as NodeJS.ErrnoException).code ?? e}` },
-    ]);
   }
 }
 
@@ -171,16 +162,13 @@ function checkCardDescribesModel(card: ModelCard, digest: Digest, opts: PublishO
   if (problems.length) throw inputError(problems, "the card and the model do not belong together");
 }
 
-async function readExistingCard(cardPath: string): Promise<ModelCard | undefined> {
-  let text: string;
-  try {
-    text = await readFile(cardPath, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
-  return parseCard(text, cardPath);
+async function readExistingCard(cardPath: string, releasesDir: string): Promise<ModelCard | undefined> {
+  return (await exists(cardPath)) ? readCatalogCard(cardPath, releasesDir) : undefined;
 }
+
+/** A card in the catalog: a regular file inside it, reached through no link (repo-file.ts). */
+const readCatalogCard = (cardPath: string, releasesDir: string): ModelCard =>
+  parseCard(readInputFile(cardPath, { root: releasesDir, shown: cardPath, what: "card" }), cardPath);
 
 /** A version's catalog card is never replaced; the same model at the same URI is a re-run. */
 function checkSameRelease(existing: ModelCard, release: ModelCard, cardPath: string) {

@@ -5,6 +5,7 @@
 import { isMap, parseDocument, type YAMLMap } from "yaml";
 import type { VersionFile } from "./config.ts";
 import { inputError } from "./errors.ts";
+import { parseYamlSource } from "./yaml-source.ts";
 
 export interface DeployChange {
   version: string;
@@ -25,11 +26,13 @@ export function emptyVersionFile(env: string, model: string): string {
   ].join("\n");
 }
 
+/** `file` (repository-relative) names the version file in problems. */
 export function applyDeploy(
   text: string,
   change: DeployChange,
+  file: string,
 ): { text: string; before: VersionFile; after: VersionFile } {
-  const before = parseDocument(text).toJS() as VersionFile;
+  const before = parseYamlSource(text, file).data as VersionFile;
   const after: VersionFile = structuredClone(before);
   const { version } = change;
   if (change.canaryWeight !== undefined) {
@@ -52,8 +55,8 @@ export function applyDeploy(
 }
 
 /** Keep `versions` deployed without traffic (appended to retain); live and canary unchanged. */
-export function addRetained(text: string, versions: string[]): string {
-  const spec = parseDocument(text).toJS() as VersionFile;
+export function addRetained(text: string, versions: string[], file: string): string {
+  const spec = parseYamlSource(text, file).data as VersionFile;
   return writeSpec(text, { ...spec, retain: [...(spec.retain ?? []), ...versions] });
 }
 

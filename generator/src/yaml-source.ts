@@ -1,10 +1,12 @@
 /**
  * Reading hand-written YAML (environment.yaml, version files) so that every later problem can
  * name the line it comes from. Parsing is strict: duplicate keys and syntax errors are
- * reported with file and line, never silently resolved.
+ * reported with file and line, never silently resolved; text over the input size limit and
+ * aliases that expand too far ("billion laughs") are refused the same way.
  */
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument, visit } from "yaml";
 import { inputError, type Problem } from "./errors.ts";
+import { checkInputSize } from "./repo-file.ts";
 
 export interface YamlSource {
   file: string;
@@ -14,6 +16,7 @@ export interface YamlSource {
 }
 
 export function parseYamlSource(text: string, file: string): YamlSource {
+  checkInputSize(Buffer.byteLength(text), file);
   const marker = conflictMarkerLine(text);
   if (marker) {
     throw inputError(
@@ -58,8 +61,45 @@ export function parseYamlSource(text: string, file: string): YamlSource {
     const range = (node as Node | null)?.range;
     return range ? lineCounter.linePos(range[0]).line : undefined;
   };
-  return { file, data: doc.toJS(), lineOf };
+  return { file, data: yamlData(doc, file, (offset) => lineCounter.linePos(offset).line), lineOf };
 }
+
+/**
+ * `doc.toJS()`, where the yaml library's refusals (an alias that expands too far, the "billion
+ * laughs" attack, or names no anchor: ReferenceError) become an input error naming the file
+ * and the line of the first alias. Every conversion of a parsed document goes through here.
+ */
+export function yamlData(doc: Document, file: string, lineAt?: (offset: number) => number): unknown {
+  try {
+    return doc.toJS();
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let line: number | undefined;
+    visit(doc, {
+      Alias: (_key, node) => {
+        if (node.range && lineAt) line = lineAt(node.range[0]);
+        return visit.BREAK;
+      },
+    });
+    throw inputError(
+      [
+        {
+          file,
+          line,
+          message: `YAML aliases: ${e.message}`,
+          hint: "write the values out instead of expanding anchors (*name) that often",
+        },
+      ],
+      `cannot parse ${file}`,
+    );
+  }
+}
+
+/** The 1-based line of `offset` in `text`, for documents parsed without a LineCounter. */
+export const lineAtOffset =
+  (text: string) =>
+  (offset: number): number =>
+    text.slice(0, offset).split("\n").length;
 
 /** Turn an ajv instancePath ("/canary/weight") into path segments (["canary","weight"]). */
 export function pointerToPath(pointer: string): (string | number)[] {

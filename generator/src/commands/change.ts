@@ -8,17 +8,16 @@
  * traffic); the second switches, either at once after `--wait` saw the version's Argo CD
  * Application Synced to the first commit and Healthy, or when the user runs the command again.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { parse } from "yaml";
 import { connectArgo, waitHealthy } from "../argo.ts";
 import { loadEnvironment, type VersionFile } from "../config.ts";
 import { inputError } from "../errors.ts";
 import {
   commitPaths,
+  dirtyPaths,
   fileAt,
   isAncestor,
-  isClean,
   isGitRepo,
   push,
   requireGitRepo,
@@ -28,7 +27,9 @@ import {
 import { RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { renderAll } from "../pipeline.ts";
 import { versionAppName } from "../render/names.ts";
+import { readInputFile } from "../repo-file.ts";
 import { addRetained, emptyVersionFile } from "../version-edit.ts";
+import { parseYamlSource } from "../yaml-source.ts";
 import { runRender } from "./render.ts";
 
 export interface ChangeContext {
@@ -68,26 +69,29 @@ export async function readState(
   const file = relative(ctx.root, abs);
   const rendered = relative(ctx.root, join(ctx.root, "environments", ctx.env, RENDERED_DIR));
   const exists = existsSync(abs);
-  const text = exists ? readFileSync(abs, "utf8") : emptyVersionFile(ctx.env, ctx.model);
+  const text = exists ? readInputFile(abs, { root: ctx.root }) : emptyVersionFile(ctx.env, ctx.model);
   const git = await isGitRepo(ctx.root);
   if (requireClean) {
     await requireGitRepo(ctx.root);
-    if (!(await isClean(ctx.root, [file, rendered]))) {
+    const dirty = await dirtyPaths(ctx.root, [file, rendered]);
+    if (dirty.length) {
+      const shown = dirty.length > 10 ? [...dirty.slice(0, 10), `and ${dirty.length - 10} more`] : dirty;
       throw inputError([
         {
           file,
-          message: "has uncommitted changes (or its rendered/ folder does)",
-          hint: "commit or discard them first (git status)",
+          message: `this needs the version file and its rendered/ folder as committed; uncommitted changes: ${shown.join(", ")}`,
+          hint: `commit or stash them first (git stash push -u -- ${file} ${rendered}), then run this again; git status lists them`,
         },
       ]);
     }
   }
   const headText = git ? await fileAt(ctx.root, "HEAD", file) : exists ? text : undefined;
-  return { file, rendered, exists, text, previous: parseSpec(headText), git };
+  return { file, rendered, exists, text, previous: parseSpec(headText, git ? `HEAD:${file}` : file), git };
 }
 
-export const parseSpec = (text: string | undefined): VersionFile | undefined =>
-  text === undefined ? undefined : ((parse(text) as VersionFile | null) ?? undefined);
+/** A version file's content (from the working tree or git) as data; `file` names it in problems. */
+export const parseSpec = (text: string | undefined, file: string): VersionFile | undefined =>
+  text === undefined ? undefined : ((parseYamlSource(text, file).data as VersionFile | null) ?? undefined);
 
 /** "live 1.1.0, canary 1.2.0 @20%, retained 1.0.0" */
 export function describeSpec(spec: VersionFile | undefined): string {
@@ -113,7 +117,7 @@ export async function applyText(
 ): Promise<string | undefined> {
   const abs = join(ctx.root, state.file);
   const renderedAbs = join(ctx.root, state.rendered);
-  const before = existsSync(abs) ? readFileSync(abs, "utf8") : undefined;
+  const before = existsSync(abs) ? readInputFile(abs, { root: ctx.root }) : undefined;
   const renderedBefore = existsSync(renderedAbs) ? readTree(renderedAbs) : undefined;
   let committing = false;
   try {
@@ -135,7 +139,7 @@ export async function applyText(
 /** Render `text` without writing anything: the gates and schemas a later switch must pass. */
 export function validateText(ctx: ChangeContext, state: EnvState, text: string): void {
   const abs = join(ctx.root, state.file);
-  const before = existsSync(abs) ? readFileSync(abs, "utf8") : undefined;
+  const before = existsSync(abs) ? readInputFile(abs, { root: ctx.root }) : undefined;
   try {
     writeAtomic(abs, text);
     renderAll(ctx.root, [ctx.env]);
@@ -172,7 +176,7 @@ export async function stageThenSwitch(
   const { out } = ctx;
   const first = await steps.target();
   validateText(ctx, state, first.text); // a version the gates refuse is not staged either
-  const staged = addRetained(state.text, missing);
+  const staged = addRetained(state.text, missing, state.file);
   if (staged === state.text) {
     throw inputError([
       {

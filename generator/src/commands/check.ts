@@ -38,7 +38,7 @@ export async function runCheck(opts: {
     if (!m || m[2] === "environment") continue;
     let spec: VersionFile | undefined;
     try {
-      spec = parseSpec(await fileAt(opts.root, opts.base, f));
+      spec = parseSpec(await fileAt(opts.root, opts.base, f), `${opts.base}:${f}`);
     } catch {
       spec = undefined; // an unparsable base file deploys nothing we can rely on
     }

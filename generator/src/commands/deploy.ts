@@ -39,7 +39,7 @@ export async function runDeploy(opts: DeployOptions): Promise<void> {
   };
   const change = { version: opts.version, canaryWeight: opts.canary, retainPrevious: opts.retainPrevious };
   const state = await readState(ctx);
-  const target = applyDeploy(state.text, change);
+  const target = applyDeploy(state.text, change, state.file);
   if (target.text === state.text && state.exists) {
     out(
       `${opts.env}: ${opts.model} ${opts.version} is already ${opts.canary ? "the canary" : "live"}; nothing to do.`,
@@ -68,7 +68,7 @@ export async function runDeploy(opts: DeployOptions): Promise<void> {
     await stageThenSwitch(ctx, state, missing, {
       target: async () => {
         const s = await readState(ctx);
-        return { state: s, text: applyDeploy(s.text, change).text };
+        return { state: s, text: applyDeploy(s.text, change, s.file).text };
       },
       stageSubject: `deploy(${opts.env}): stage ${opts.model} ${missing.join(", ")} (deployed, no traffic yet)`,
       stageTrailers: trailers,

@@ -52,7 +52,7 @@ export async function runRollback(opts: {
   }
   const restoredText =
     (await fileAt(opts.root, `${target.sha}^`, state.file)) ?? emptyVersionFile(opts.env, opts.model);
-  const restored = parseSpec(restoredText);
+  const restored = parseSpec(restoredText, `${short(target.sha)}^:${state.file}`);
   const undo = `${short(target.sha)} "${target.subject}"`;
   if (restoredText === state.text) {
     throw inputError([

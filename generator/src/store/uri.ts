@@ -6,6 +6,10 @@ import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { inputError } from "../errors.ts";
 
+/** How a store (or a model in one) is named; the schemas' URI patterns say the same. */
+export const STORE_URI_HINT =
+  "use s3://<bucket>/<prefix> or file:///<absolute path>, without . or .. segments, backslashes or control characters";
+
 export type StoreLocation = { scheme: "file"; path: string } | { scheme: "s3"; bucket: string; key: string };
 
 /** `field` names where the URI came from (a CLI flag, a card field), for the error message. */
@@ -15,7 +19,7 @@ export function parseStoreUri(uri: string, field = "store"): StoreLocation {
       {
         field,
         message: `${why}: ${JSON.stringify(uri)}`,
-        hint: "use s3://<bucket>/<prefix> or file:///<absolute path>",
+        hint: STORE_URI_HINT,
       },
     ]);
   if (uri.startsWith("s3://")) {

@@ -13,6 +13,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { lineAtOffset, yamlData } from "../yaml-source.ts";
 
 /** A version as the repository states it, and where. */
 export interface Pin {
@@ -239,7 +240,7 @@ export function readRepoPins(root: string): RepoPins {
     if (gw?.[1]) gatewayApi ??= { version: gw[1], file };
     if (file.includes("/tests/")) continue;
     for (const d of parseAllDocuments(text)) {
-      const doc = d.toJS() as Record<string, unknown> | null;
+      const doc = yamlData(d, file, lineAtOffset(text)) as Record<string, unknown> | null;
       if (!doc || (doc.kind !== "Application" && doc.kind !== "ApplicationSet")) continue;
       for (const s of sourcesOf(doc)) {
         if (typeof s.chart !== "string" || typeof s.targetRevision !== "string") continue;

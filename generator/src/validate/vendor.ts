@@ -32,6 +32,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
+import { yamlData } from "../yaml-source.ts";
 import {
   type Crd,
   crdKinds,
@@ -113,7 +114,7 @@ function readCrds(dir: string, crdDirs: string[]): { file: string; crd: Crd }[] 
     for (const f of files) {
       for (const doc of parseAllDocuments(readFileSync(join(folder, f), "utf8"))) {
         if (doc.errors.length) throw new Error(`${sub}/${f}: ${doc.errors[0]?.message}`);
-        const crd = doc.toJS() as Crd | null;
+        const crd = yamlData(doc, `${sub}/${f}`) as Crd | null;
         if (crd?.kind === "CustomResourceDefinition") out.push({ file: `${sub}/${f}`, crd });
       }
     }
