@@ -23,7 +23,6 @@ import {
   git,
   HUB,
   KUBECONFIG_FILE,
-  LOCAL,
   localGaps,
   namespaceExists,
   push,

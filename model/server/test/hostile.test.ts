@@ -162,7 +162,9 @@ describe.skipIf(skip !== null)("a maximal v2 JSON body", () => {
     expect(res.status).toBe(400);
     expect(answer.error).toMatch(/must hold 6291456 numbers/);
     expect(probes).toBeGreaterThan(5);
-    console.log(`worst liveness ${worst.toFixed(0)} ms over ${probes} probes; parsing here takes ${parseMs.toFixed(0)} ms`);
+    console.log(
+      `worst liveness ${worst.toFixed(0)} ms over ${probes} probes; parsing here takes ${parseMs.toFixed(0)} ms`,
+    );
     expect(worst).toBeLessThan(parseMs / 2);
   });
 });
