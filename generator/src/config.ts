@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
+import { MIN_MEMORY_LIMIT_BYTES, RESERVE_BYTES } from "../../model/server/src/memory.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import { readInputFile } from "./repo-file.ts";
 import { schemaProblems } from "./schema.ts";
@@ -116,6 +117,20 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
           field: "server.threads",
           message: `${c.server.threads} inference threads exceed the CPU limit of ${cpuLimit}`,
           hint: `set server.threads to at most ${Math.max(1, Math.ceil(cores))} or raise resources.limits.cpu`,
+        });
+      }
+    }
+    // The server keeps a fixed reserve out of its memory limit (model/server/src/memory.ts).
+    const memLimit = c?.resources?.limits?.memory;
+    if (typeof memLimit === "string" && /^[0-9]+(Mi|Gi)$/.test(memLimit)) {
+      const bytes = Number(memLimit.slice(0, -2)) * (memLimit.endsWith("Gi") ? 2 ** 30 : 2 ** 20);
+      if (bytes < MIN_MEMORY_LIMIT_BYTES) {
+        problems.push({
+          file: configSrc.file,
+          line: configSrc.lineOf(["resources", "limits", "memory"]),
+          field: "resources.limits.memory",
+          message: `${memLimit} leaves the model server nothing for requests after its ${RESERVE_BYTES / 2 ** 20} MiB reserve`,
+          hint: `set resources.limits.memory to at least ${MIN_MEMORY_LIMIT_BYTES / 2 ** 20}Mi`,
         });
       }
     }

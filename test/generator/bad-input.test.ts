@@ -136,6 +136,23 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "environment: a memory limit below the model server's reserve",
+    apply: (r) => {
+      const f = join(r, "environments/dev/environment.yaml");
+      writeFileSync(
+        f,
+        readFileSync(f, "utf8").replace(
+          'limits: { cpu: "1", memory: 1Gi }',
+          'limits: { cpu: "1", memory: 512Mi }',
+        ),
+      );
+    },
+    expect: [
+      /environments\/dev\/environment\.yaml:20 \[resources\.limits\.memory\] 512Mi leaves the model server nothing for requests after its 512 MiB reserve/,
+      /fix: set resources\.limits\.memory to at least 640Mi/,
+    ],
+  },
+  {
     name: "output an admission policy would deny",
     apply: (r) => {
       mkdirSync(join(r, "policies/max-two-replicas"), { recursive: true });
