@@ -10,9 +10,10 @@
  * `targetRevision`). Where a chart's version is not its Go module's, CHART_TABLE says what the
  * chart deploys, with the release note that says so.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { readInputFile } from "../repo-file.ts";
 import { lineAtOffset, yamlData } from "../yaml-source.ts";
 
 /** A version as the repository states it, and where. */
@@ -164,12 +165,8 @@ function readKubernetes(root: string): Pin {
   const found: Pin[] = [];
   for (const env of readdirSync(envs).sort()) {
     const file = join(envs, env, "terraform.tfvars");
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
+    if (!existsSync(file)) continue;
+    const text = readInputFile(file, { root });
     const m = /^\s*kubernetes_version\s*=\s*"([^"]+)"/m.exec(text);
     if (m?.[1]) found.push({ version: m[1], file: relative(root, file) });
   }
@@ -194,7 +191,7 @@ function readKubernetes(root: string): Pin {
 
 function readArgoCd(root: string): Pin {
   const file = "apps/argocd/kustomization.yaml";
-  const text = readFileSync(join(root, file), "utf8");
+  const text = readInputFile(join(root, file), { root });
   const m = /argoproj\/argo-cd\S*?[/=@](v\d+\.\d+\.\d+)\b/.exec(text);
   if (!m?.[1]) {
     throw new PinError(
@@ -235,7 +232,7 @@ export function readRepoPins(root: string): RepoPins {
   };
   for (const path of yamlFiles(join(root, "apps"))) {
     const file = relative(root, path);
-    const text = readFileSync(path, "utf8");
+    const text = readInputFile(path, { root });
     const gw = /kubernetes-sigs\/gateway-api\S*?[/=@](v\d+\.\d+\.\d+)\b/.exec(text);
     if (gw?.[1]) gatewayApi ??= { version: gw[1], file };
     if (file.includes("/tests/")) continue;
