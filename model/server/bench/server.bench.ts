@@ -29,6 +29,7 @@ import {
   TRAINING_DIR,
   untrainedModel,
 } from "../test/support/model.ts";
+import { isaLabel, parseCpuinfo, peaksOf } from "./machine.ts";
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -581,12 +582,18 @@ async function main() {
     b.throughput > a.throughput ? b : a,
   );
   const achieved = machine.gflopsPerImage * best.throughput;
-  // Zen 3 / AVX2 cores: two 256-bit FMA pipes = 32 float32 FLOP per cycle per core.
-  const theoretical = machine.clockGhz ? machine.clockGhz * 32 * THREADS : null;
-  const cpu = cpus()[0]?.model ?? "unknown";
+  const cpu = existsSync("/proc/cpuinfo") ? parseCpuinfo(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
+  const peaks = cpu ? peaksOf(cpu) : undefined;
+  const theoretical = machine.clockGhz && peaks ? machine.clockGhz * peaks.fp32PerCycle * THREADS : null;
+  const int8Peak = machine.clockGhz && peaks ? machine.clockGhz * peaks.int8PerCycle * THREADS : null;
   const out = [
-    `machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
+    `machine: ${cpu?.model ?? cpus()[0]?.model ?? "unknown"} (${cpu?.vendor ?? "?"}), ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
       `onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads`,
+    cpu && peaks
+      ? `ISA: ${isaLabel(cpu.isa)}; clock ${machine.clockGhz?.toFixed(2) ?? "?"} GHz (measured, dependent IMUL chain); ` +
+        `peaks at ${THREADS} cores: fp32 ${theoretical?.toFixed(0) ?? "?"} GFLOP/s (${peaks.fp32PerCycle} FLOP/cycle/core), ` +
+        `int8 ${int8Peak?.toFixed(0) ?? "?"} GOP/s (${peaks.int8PerCycle.toFixed(0)} op/cycle/core); ${peaks.basis}`
+      : "ISA: unknown (no /proc/cpuinfo)",
     `model: ${RELEASE?.what ?? "seeded untrained U-Net"} (seed architecture), input ${SIZE}x${SIZE}, ${machine.params} parameters, ` +
       `${machine.gflopsPerImage.toFixed(2)} GFLOP per image (2 x Conv MACs)`,
     `photos: ${files.length} dataset photos, cycled; ${REQUESTS} measured requests per row after a warm-up request per client`,
@@ -596,7 +603,7 @@ async function main() {
     `bare session (fastest of its rows): ${achieved.toFixed(1)} GFLOP/s achieved` +
       ` = ${((100 * achieved) / machine.sgemmGflops).toFixed(0)}% of numpy sgemm on this machine (${machine.sgemmGflops.toFixed(1)} GFLOP/s)` +
       (theoretical
-        ? ` = ${((100 * achieved) / theoretical).toFixed(0)}% of the AVX2 FMA peak (${theoretical.toFixed(0)} GFLOP/s at ${machine.clockGhz?.toFixed(2)} GHz x 32 FLOP/cycle x ${THREADS} cores)`
+        ? ` = ${((100 * achieved) / theoretical).toFixed(0)}% of the fp32 peak (${theoretical.toFixed(0)} GFLOP/s)`
         : ""),
     ...notes,
     `bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s`,
