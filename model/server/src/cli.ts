@@ -30,6 +30,8 @@ const USAGE = `usage:
                [--memory-limit-bytes N (the container's limit: the limits above follow from it; 0 = none)]
                [--max-inflight-body-bytes ${DEFAULTS.maxInflightBodyBytes}] [--min-body-bytes-per-second ${DEFAULTS.minBodyBytesPerSecond}]
                [--body-grace-ms ${DEFAULTS.bodyGraceMs}]
+               [--shadow URL (another version's server: copy answered predictions there, compare the masks)]
+               [--shadow-sample P (${DEFAULTS.shadowSample}, in (0,1])] [--shadow-timeout-ms ${DEFAULTS.shadowTimeoutMs}] [--shadow-max-in-flight ${DEFAULTS.shadowMaxInFlight}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
                [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning]
@@ -50,6 +52,8 @@ const NUMBER_FLAGS = {
   "max-inflight-body-bytes": "maxInflightBodyBytes",
   "min-body-bytes-per-second": "minBodyBytesPerSecond",
   "body-grace-ms": "bodyGraceMs",
+  "shadow-timeout-ms": "shadowTimeoutMs",
+  "shadow-max-in-flight": "shadowMaxInFlight",
   "request-timeout-ms": "requestTimeoutMs",
   "headers-timeout-ms": "headersTimeoutMs",
   "keep-alive-timeout-ms": "keepAliveTimeoutMs",
@@ -71,6 +75,8 @@ function parse(argv: string[]) {
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
         "ort-spinning": { type: "boolean" },
+        shadow: { type: "string" },
+        "shadow-sample": { type: "string" },
         ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
       },
     });
@@ -103,6 +109,25 @@ async function serve(argv: string[]): Promise<void> {
     if (typeof raw === "string") opts[key] = toInt(flag, raw);
   }
   if (opts.maxBatch < 1) throw new UsageError("--max-batch must be at least 1");
+  if (values.shadow !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(values.shadow);
+    } catch {
+      throw new UsageError(`--shadow must be an http(s) URL, got "${values.shadow}"`);
+    }
+    if (u.protocol !== "http:" && u.protocol !== "https:")
+      throw new UsageError(`--shadow must be an http(s) URL, got "${values.shadow}"`);
+    opts.shadowUrl = values.shadow;
+  }
+  if (values["shadow-sample"] !== undefined) {
+    const p = Number(values["shadow-sample"]);
+    if (!(p > 0 && p <= 1))
+      throw new UsageError(`--shadow-sample must be in (0, 1], got "${values["shadow-sample"]}"`);
+    if (values.shadow === undefined) throw new UsageError("--shadow-sample needs --shadow");
+    opts.shadowSample = p;
+  }
+  if (opts.shadowMaxInFlight < 1) throw new UsageError("--shadow-max-in-flight must be at least 1");
   if (opts.prefetch !== 0 && opts.prefetch < opts.maxBatch)
     throw new UsageError(`--prefetch must be 0 (2 x max-batch) or at least --max-batch (${opts.maxBatch})`);
   if (opts.memoryLimitBytes > 0 && opts.memoryLimitBytes < MIN_MEMORY_LIMIT_BYTES)

@@ -78,6 +78,30 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** live vs shadow (shadow.ts): how alike the two versions' masks are on the same photos */
+  readonly shadowAgreement = new Histogram({
+    name: "wms_shadow_agreement_iou",
+    help: "Mask IoU of this (live) version's answer against the shadow version's on the same photo",
+    labelNames: ["live_version", "shadow_version"] as const,
+    buckets: [0.1, 0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999, 1],
+    registers: [this.registry],
+  });
+
+  readonly shadowCoverageDelta = new Histogram({
+    name: "wms_shadow_coverage_delta",
+    help: "Shadow mask coverage minus live mask coverage on the same photo",
+    labelNames: ["live_version", "shadow_version"] as const,
+    buckets: [-0.2, -0.1, -0.05, -0.02, -0.01, -0.005, 0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+    registers: [this.registry],
+  });
+
+  readonly shadowRequests = new Counter({
+    name: "wms_shadow_requests_total",
+    help: "Copies of answered predictions for the shadow version, by result (compared, dropped when full, error, timeout)",
+    labelNames: ["live_version", "shadow_version", "result"] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.modelLoaded.set(0);

@@ -16,6 +16,7 @@ import { ServerMetrics } from "./metrics.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { type LoadedModel, ModelHost } from "./model/lifecycle.ts";
 import { BatchQueue } from "./queue.ts";
+import { Shadow } from "./shadow.ts";
 
 export interface ServerOptions extends HttpLimits {
   model: string;
@@ -43,6 +44,13 @@ export interface ServerOptions extends HttpLimits {
   /** a body slower than this on average, after bodyGraceMs, is cut off with 408 */
   minBodyBytesPerSecond: number;
   bodyGraceMs: number;
+  /** another version's server: a sample of answered predictions is copied there and compared */
+  shadowUrl?: string | undefined;
+  /** share of answered predictions copied to the shadow, in (0, 1] */
+  shadowSample: number;
+  shadowTimeoutMs: number;
+  /** shadow copies at a time; more are dropped (and counted) */
+  shadowMaxInFlight: number;
   requestTimeoutMs: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
@@ -69,6 +77,9 @@ export const DEFAULTS = {
   maxInflightBodyBytes: 256 * 1024 * 1024,
   minBodyBytesPerSecond: 16 * 1024,
   bodyGraceMs: 2_000,
+  shadowSample: 0.1,
+  shadowTimeoutMs: 2_000,
+  shadowMaxInFlight: 4,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 5_000,
   keepAliveTimeoutMs: 5_000,
@@ -85,6 +96,7 @@ export interface RunningServer {
   loaded: Promise<LoadedModel>;
   /** withdraw readiness, wait drainMs, stop accepting, let in-flight requests finish */
   shutdown(): Promise<void>;
+  shadow: Shadow | undefined;
 }
 
 /** The limits in force: from the memory limit when there is one, else the options as given. */
@@ -145,6 +157,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     uploads: new InflightBytes(limits.maxInflightBodyBytes),
     bodyRate: { graceMs: opts.bodyGraceMs, minBytesPerSecond: opts.minBodyBytesPerSecond },
     json,
+    shadow: opts.shadowUrl
+      ? new Shadow(
+          {
+            url: opts.shadowUrl.replace(/\/+$/, ""),
+            sample: opts.shadowSample,
+            timeoutMs: opts.shadowTimeoutMs,
+            maxInFlight: opts.shadowMaxInFlight,
+          },
+          metrics,
+        )
+      : undefined,
   };
   host.onStateChange((s) => {
     metrics.modelLoaded.set(s === "ready" ? 1 : 0);
@@ -207,11 +230,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         log("warn", "shutdown timeout: closed remaining connections");
       }
       await loaded.catch(() => undefined);
+      await ctx.shadow?.idle();
       await host.close();
       await json.close();
       log("info", "stopped");
     })();
     return stopping;
   };
-  return { url, metricsUrl, host, metrics, loaded, shutdown };
+  return { url, metricsUrl, host, metrics, loaded, shutdown, shadow: ctx.shadow };
 }

@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { ModelHost } from "../model/lifecycle.ts";
 import type { BatchQueue } from "../queue.ts";
+import type { Shadow } from "../shadow.ts";
 import type { BodyRate, InflightBytes } from "./body.ts";
 import type { JsonTensors } from "./json-tensors.ts";
 
@@ -25,5 +26,7 @@ export interface AppContext {
   bodyRate: BodyRate;
   /** v2 JSON bodies are parsed here, off the event loop */
   json: JsonTensors;
+  /** copies answered predictions to another version and compares the masks (--shadow) */
+  shadow: Shadow | undefined;
   log: Logger;
 }

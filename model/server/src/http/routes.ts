@@ -37,6 +37,11 @@ export async function predictions(
       ctx.metrics.stageSeconds.observe({ stage }, ms / 1000);
     }
     ctx.metrics.coverage.observe(p.mask.coverage);
+    // the shadow copy (if any) goes out only once this answer is sent
+    if (ctx.shadow) {
+      const { shadow } = ctx;
+      res.once("finish", () => shadow.offer(model.spec.name, model.spec.version, bytes, p.mask));
+    }
 
     const headers = {
       "x-model-name": p.model.name,

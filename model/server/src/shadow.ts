@@ -1,0 +1,110 @@
+/**
+ * Shadow comparison: after a prediction has been answered, a sampled copy of the photo goes to
+ * another version's server (`--shadow URL`), and the two masks are compared pixel by pixel.
+ * It never delays or fails the live answer: it starts after the response is sent, at most
+ * `maxInFlight` at a time (the rest are dropped and counted), each with a timeout, and every
+ * failure is only counted. The metrics say how far the other version would draw the counter
+ * window elsewhere, on real traffic: what error rates and latency cannot show.
+ */
+import sharp from "sharp";
+import type { ServerMetrics } from "./metrics.ts";
+import type { Mask } from "./model/postprocess.ts";
+
+export interface ShadowOptions {
+  /** the other version's server, e.g. http://wms.wms-1-0-0.svc:8080 */
+  url: string;
+  /** share of answered predictions copied, in (0, 1] */
+  sample: number;
+  timeoutMs: number;
+  maxInFlight: number;
+}
+
+export type ShadowResult = "compared" | "dropped" | "error" | "timeout";
+
+/** Intersection over union of two binary masks of one size (both empty: 1, they agree). */
+export function maskIou(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) throw new Error(`masks of ${a.length} and ${b.length} pixels`);
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = (a[i] as number) > 127;
+    const y = (b[i] as number) > 127;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union === 0 ? 1 : inter / union;
+}
+
+export class Shadow {
+  private inFlight = 0;
+  /** settles when every comparison started so far has ended (tests, shutdown) */
+  private pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly opts: ShadowOptions,
+    private readonly metrics: ServerMetrics,
+    private readonly random: () => number = Math.random,
+  ) {
+    if (!(opts.sample > 0 && opts.sample <= 1))
+      throw new RangeError(`shadow sample ${opts.sample} is not in (0, 1]`);
+  }
+
+  /** Called after the live answer went out; returns at once. */
+  offer(model: string, liveVersion: string, photo: Buffer, live: Mask): void {
+    if (this.random() >= this.opts.sample) return;
+    if (this.inFlight >= this.opts.maxInFlight) {
+      this.count(liveVersion, "unknown", "dropped");
+      return;
+    }
+    this.inFlight++;
+    const p = this.compare(model, liveVersion, photo, live).finally(() => {
+      this.inFlight--;
+      this.pending.delete(p);
+    });
+    this.pending.add(p);
+  }
+
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private async compare(model: string, liveVersion: string, photo: Buffer, live: Mask): Promise<void> {
+    let shadowVersion = "unknown";
+    try {
+      const res = await fetch(`${this.opts.url}/predictions/${encodeURIComponent(model)}`, {
+        method: "POST",
+        headers: { "content-type": "application/octet-stream", accept: "image/png" },
+        body: photo,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      shadowVersion = res.headers.get("x-model-version") ?? "unknown";
+      const png = Buffer.from(await res.arrayBuffer());
+      if (res.status !== 200) {
+        this.count(liveVersion, shadowVersion, "error");
+        return;
+      }
+      const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      if (info.width !== live.width || info.height !== live.height) {
+        this.count(liveVersion, shadowVersion, "error");
+        return;
+      }
+      const labels = { live_version: liveVersion, shadow_version: shadowVersion };
+      const coverage = Number(res.headers.get("x-mask-coverage"));
+      this.metrics.shadowAgreement.observe(labels, maskIou(live.data, data));
+      if (Number.isFinite(coverage))
+        this.metrics.shadowCoverageDelta.observe(labels, coverage - live.coverage);
+      this.count(liveVersion, shadowVersion, "compared");
+    } catch (err) {
+      const name = (err as Error)?.name;
+      this.count(
+        liveVersion,
+        shadowVersion,
+        name === "TimeoutError" || name === "AbortError" ? "timeout" : "error",
+      );
+    }
+  }
+
+  private count(liveVersion: string, shadowVersion: string, result: ShadowResult): void {
+    this.metrics.shadowRequests.inc({ live_version: liveVersion, shadow_version: shadowVersion, result });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Shadow comparison between real servers on loopback: release 1.1.0 live with 1.0.0 (and
+ * with the untrained example) as the shadow, on dataset photos; and shadows that hang or fail.
+ */
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { basename } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/server.ts";
+import { maskIou } from "../src/shadow.ts";
+import {
+  datasetImages,
+  datasetUnavailable,
+  type ModelFiles,
+  modelUnavailable,
+  shippedReleaseModels,
+  untrainedModel,
+} from "./support/model.ts";
+import { testServer } from "./support/server.ts";
+
+const release = (v: string) => shippedReleaseModels().find((r) => basename(r.dir) === v);
+const skip =
+  modelUnavailable() ??
+  datasetUnavailable() ??
+  (release("1.0.0") && release("1.1.0") ? null : "releases 1.0.0 and 1.1.0 with model.onnx not found");
+if (skip) console.warn(`SKIP shadow tests: ${skip}`);
+
+/** sum, count and per-result counters of the shadow metrics, from the metrics port */
+async function shadowMetrics(server: RunningServer) {
+  const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  const results: Record<string, number> = {};
+  for (const m of text.matchAll(/^wms_shadow_requests_total\{([^}]*)\} (\S+)$/gm)) {
+    const result = /result="([^"]+)"/.exec(m[1] as string)?.[1] as string;
+    results[result] = (results[result] ?? 0) + Number(m[2]);
+  }
+  return {
+    text,
+    iouSum: value(/^wms_shadow_agreement_iou_sum\{[^}]*\} (\S+)$/m),
+    iouCount: value(/^wms_shadow_agreement_iou_count\{[^}]*\} (\S+)$/m),
+    below999: value(/^wms_shadow_agreement_iou_bucket\{le="0\.999",[^}]*\} (\S+)$/m),
+    results,
+  };
+}
+
+async function predictAll(server: RunningServer, photos: Buffer[]): Promise<number[]> {
+  const statuses: number[] = [];
+  for (const photo of photos) {
+    const r = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo });
+    await r.arrayBuffer();
+    statuses.push(r.status);
+  }
+  return statuses;
+}
+
+describe("mask IoU", () => {
+  it("is intersection over union of the set pixels, 1 for two empty masks", () => {
+    const a = Uint8Array.from([255, 255, 0, 0]);
+    expect(maskIou(a, Uint8Array.from([255, 0, 255, 0]))).toBeCloseTo(1 / 3, 9);
+    expect(maskIou(a, a)).toBe(1);
+    expect(maskIou(new Uint8Array(4), new Uint8Array(4))).toBe(1);
+    expect(() => maskIou(a, new Uint8Array(3))).toThrow(/4 and 3 pixels/);
+  });
+});
+
+describe.skipIf(skip !== null)("shadow comparison", () => {
+  let photos: Buffer[];
+  let untrained: ModelFiles;
+  const started: RunningServer[] = [];
+  const extra: Server[] = [];
+  const start = async (opts: Parameters<typeof testServer>[0]) => {
+    const s = await testServer({ threads: 1, ...opts });
+    started.push(s);
+    await s.loaded;
+    return s;
+  };
+  /** a plain HTTP server standing in for a broken shadow */
+  const fake = async (handler: Parameters<typeof createServer>[1]) => {
+    const s = createServer(handler);
+    extra.push(s);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+  };
+
+  beforeAll(async () => {
+    photos = datasetImages()
+      .slice(0, 6)
+      .map((f) => readFileSync(f));
+    untrained = await untrainedModel();
+  });
+  afterAll(async () => {
+    for (const s of extra) s.closeAllConnections();
+    await Promise.all(extra.map((s) => new Promise((r) => s.close(r))));
+    await Promise.all(started.map((s) => s.shutdown()));
+  });
+
+  it("1.1.0 live with 1.0.0 as shadow: every sampled photo compared, agreement high but below 1", async () => {
+    const v100 = release("1.0.0") as ModelFiles;
+    const v110 = release("1.1.0") as ModelFiles;
+    const shadow = await start({ model: v100.model, card: v100.card });
+    const live = await start({ model: v110.model, card: v110.card, shadowUrl: shadow.url, shadowSample: 1 });
+    expect(await predictAll(live, photos)).toEqual(Array(photos.length).fill(200));
+    await live.shadow?.idle();
+    const m = await shadowMetrics(live);
+    expect(m.results).toEqual({ compared: photos.length });
+    expect(m.text).toMatch(
+      /wms_shadow_agreement_iou_count\{live_version="1\.1\.0",shadow_version="1\.0\.0"\} 6/,
+    );
+    const mean = m.iouSum / m.iouCount;
+    console.log(`agreement 1.1.0 vs 1.0.0: mean IoU ${mean.toFixed(4)} over ${m.iouCount} photos`);
+    expect(mean).toBeGreaterThan(0.5); // the untrained shadow below: ~0.04
+    expect(m.below999).toBeGreaterThan(0); // two trained versions never draw exactly the same masks
+  });
+
+  it("1.1.0 live with the untrained example as shadow: agreement is low", async () => {
+    const v110 = release("1.1.0") as ModelFiles;
+    const shadow = await start({ model: untrained.model });
+    const live = await start({ model: v110.model, card: v110.card, shadowUrl: shadow.url, shadowSample: 1 });
+    await predictAll(live, photos);
+    await live.shadow?.idle();
+    const m = await shadowMetrics(live);
+    expect(m.results.compared).toBe(photos.length);
+    const mean = m.iouSum / m.iouCount;
+    console.log(`agreement 1.1.0 vs untrained: mean IoU ${mean.toFixed(4)} over ${m.iouCount} photos`);
+    expect(mean).toBeLessThan(0.5);
+  });
+
+  it("a shadow that hangs or fails changes nothing for live clients: counted as timeout, dropped, error", async () => {
+    const hanging = await fake(() => undefined); // accepts, never answers
+    const failing = await fake((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end('{"error":"boom"}');
+    });
+    const common = { model: untrained.model, shadowSample: 1, shadowTimeoutMs: 300, shadowMaxInFlight: 1 };
+    // the hanging copy outlasts the next two answers (~0.7 s apart here), so they find its slot taken
+    const live = await start({ ...common, shadowTimeoutMs: 2500, shadowUrl: hanging });
+    const t0 = performance.now();
+    // three at once: their copies are offered while the first one still waits
+    const three = photos.slice(0, 3).map((p) => predictAll(live, [p]));
+    expect((await Promise.all(three)).flat()).toEqual([200, 200, 200]);
+    const answered = performance.now() - t0;
+    await live.shadow?.idle();
+    const hung = await shadowMetrics(live);
+    // the first copy waits for its timeout; the two behind it find the one slot taken
+    expect(hung.results.timeout).toBeGreaterThanOrEqual(1);
+    expect((hung.results.timeout ?? 0) + (hung.results.dropped ?? 0)).toBe(3);
+    expect(hung.results.dropped).toBeGreaterThanOrEqual(1);
+    console.log(`3 live answers with a hanging shadow took ${answered.toFixed(0)} ms`);
+
+    const live2 = await start({ ...common, shadowUrl: failing });
+    expect(await predictAll(live2, photos.slice(0, 2))).toEqual([200, 200]);
+    await live2.shadow?.idle();
+    const failed = await shadowMetrics(live2);
+    expect((failed.results.error ?? 0) + (failed.results.dropped ?? 0)).toBe(2);
+    expect(failed.results.error).toBeGreaterThanOrEqual(1);
+  });
+});
