@@ -37,8 +37,13 @@ export interface VersionFile {
   /** absent: nothing takes traffic (the explicit empty state) */
   live?: string;
   canary?: { version: string; weight: number };
+  /** deployed without user traffic; live's server copies a sample of its photos to it */
+  shadow?: { version: string; sample?: number };
   retain?: string[];
 }
+
+/** share of live's answered predictions copied to the shadow when the version file does not say */
+export const DEFAULT_SHADOW_SAMPLE = 0.1;
 
 /** A version file plus where it came from, so later checks (catalog, gates) can name lines. */
 export interface LoadedVersionFile {
@@ -61,8 +66,10 @@ const VERSION_HINTS: Record<string, string> = {
   live: 'a semantic version such as "1.4.0" (quote it if YAML reads it as a number)',
   "canary.version": 'a semantic version such as "1.5.0"',
   "retain[]": 'a list of semantic versions, e.g. ["1.3.0"]',
+  "shadow.version": 'a semantic version such as "1.5.0"',
+  "shadow.sample": "the share of live's answered photos copied to the shadow: a number in (0, 1], e.g. 0.1",
   "(top level)":
-    "a version file names its model; a canary splits traffic with live, so it needs live (nothing live yet: deploy the version live, or keep it in retain)",
+    "a version file names its model; a canary splits traffic with live and a shadow is compared with live, so both need live (nothing live yet: deploy the version live, or keep it in retain)",
 };
 
 const ENVIRONMENT_HINTS: Record<string, string> = { "modelStore.uri": STORE_URI_HINT };
@@ -204,6 +211,18 @@ function versionRuleProblems(spec: VersionFile, src: YamlSource, fileName: strin
   }
   const seen = new Map<string, string>(spec.live ? [[spec.live, "live"]] : []);
   if (spec.canary && spec.canary.version !== spec.live) seen.set(spec.canary.version, "canary.version");
+  if (spec.shadow) {
+    const first = seen.get(spec.shadow.version);
+    if (first) {
+      problems.push({
+        file: src.file,
+        line: src.lineOf(["shadow", "version"]),
+        field: "shadow.version",
+        message: `shadow ${spec.shadow.version} is already named by ${first}`,
+        hint: "a shadow is compared with live: name another version (deployed only as the shadow)",
+      });
+    } else seen.set(spec.shadow.version, "shadow.version");
+  }
   (spec.retain ?? []).forEach((v, i) => {
     const first = seen.get(v);
     if (first) {
@@ -235,10 +254,11 @@ function collect<T>(problems: Problem[], fn: () => T): T | undefined {
 /** Every version a version file deploys, with its role. */
 export function deployedVersions(
   spec: VersionFile,
-): { version: string; role: "live" | "canary" | "retained" }[] {
+): { version: string; role: "live" | "canary" | "shadow" | "retained" }[] {
   return [
     ...(spec.live ? [{ version: spec.live, role: "live" as const }] : []),
     ...(spec.canary ? [{ version: spec.canary.version, role: "canary" as const }] : []),
+    ...(spec.shadow ? [{ version: spec.shadow.version, role: "shadow" as const }] : []),
     ...(spec.retain ?? []).map((version) => ({ version, role: "retained" as const })),
   ];
 }

@@ -4,10 +4,10 @@
  * line that caused it.
  */
 import type { Catalog, CatalogEntry } from "./catalog.ts";
-import { deployedVersions, type LoadedEnvironment } from "./config.ts";
+import { DEFAULT_SHADOW_SAMPLE, deployedVersions, type LoadedEnvironment } from "./config.ts";
 import { inputError, type Problem } from "./errors.ts";
 
-export type Role = "live" | "canary" | "retained";
+export type Role = "live" | "canary" | "shadow" | "retained";
 
 export interface PlannedVersion {
   model: string;
@@ -22,6 +22,8 @@ export interface ModelPlan {
   model: string;
   versionFile: string;
   versions: PlannedVersion[];
+  /** live's server copies this share of its answered photos to the shadow version */
+  shadowSample?: number;
 }
 
 export interface EnvironmentPlan {
@@ -52,7 +54,9 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
           ? ["live"]
           : role === "canary"
             ? ["canary", "version"]
-            : ["retain", (spec.retain ?? []).indexOf(version)];
+            : role === "shadow"
+              ? ["shadow", "version"]
+              : ["retain", (spec.retain ?? []).indexOf(version)];
       const where = {
         file: source.file,
         line: source.lineOf(path),
@@ -73,7 +77,8 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
           : role === "canary"
             ? (spec.canary?.weight ?? 0)
             : 0;
-      if (role !== "retained") problems.push(...gateProblems(env, entry, version, where));
+      // gates guard user traffic: a shadow gets none (its masks are only compared)
+      if (role === "live" || role === "canary") problems.push(...gateProblems(env, entry, version, where));
       if (!entry.card.artifact.uri.startsWith(`${modelStore.uri.replace(/\/$/, "")}/`)) {
         problems.push({
           ...where,
@@ -83,7 +88,12 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
       }
       versions.push({ model: spec.model, version, role, weight, entry });
     }
-    models.push({ model: spec.model, versionFile: source.file, versions });
+    models.push({
+      model: spec.model,
+      versionFile: source.file,
+      versions,
+      ...(spec.shadow ? { shadowSample: spec.shadow.sample ?? DEFAULT_SHADOW_SAMPLE } : {}),
+    });
   }
   if (problems.length) throw inputError(problems, `environment ${env.name} cannot be rendered`);
   return { env, models };

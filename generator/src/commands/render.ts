@@ -158,13 +158,19 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
     for (const mp of env.plan.models) {
       const live = mp.versions.find((v) => v.role === "live");
       const canary = mp.versions.find((v) => v.role === "canary");
+      const shadow = mp.versions.find((v) => v.role === "shadow");
       const retained = mp.versions.filter((v) => v.role === "retained").map((v) => v.version);
       const card = live?.entry.card;
       rows.push([
         env.name,
         mp.model,
         `${live?.version ?? "-"}${card?.example ? " (example)" : ""}`,
-        canary ? `${canary.version} @${canary.weight}%` : "-",
+        [
+          ...(canary ? [`${canary.version} @${canary.weight}%`] : []),
+          ...(shadow
+            ? [`shadow ${shadow.version} (${Math.round((mp.shadowSample ?? 0) * 100)}% copied)`]
+            : []),
+        ].join(", ") || "-",
         retained.join(",") || "-",
         `${fmtMetric(card?.metrics.test.iou)}/${fmtMetric(card?.metrics.test.dice)}`,
         card ? shortDigest(card.artifact.sha256) : "-",

@@ -2,11 +2,12 @@
  * Render an environment plan into files: path (relative to environments/<env>/rendered/) →
  * exact bytes. Pure; writing happens in output.ts.
  */
+import { DEFAULT_SHADOW_SAMPLE } from "../config.ts";
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
-import { type K8sObject, renderVersionNamespace, renderVersionStack } from "./stack.ts";
+import { type K8sObject, renderVersionNamespace, renderVersionStack, type StackPeers } from "./stack.ts";
 
 export type RenderedFiles = Map<string, string>;
 
@@ -49,8 +50,17 @@ export function renderEnvironment(plan: EnvironmentPlan): {
     files.set(`${folder}/${APP_PARAMS_FILE}`, `${JSON.stringify(params, null, 2)}\n`);
   };
   for (const mp of plan.models) {
+    const live = mp.versions.find((v) => v.role === "live");
+    const shadow = mp.versions.find((v) => v.role === "shadow");
+    const peersOf = (pv: PlannedVersion): StackPeers =>
+      pv === live && shadow
+        ? { shadow: { pv: shadow, sample: mp.shadowSample ?? DEFAULT_SHADOW_SAMPLE } }
+        : pv === shadow && live
+          ? { shadowedBy: live }
+          : {};
     for (const pv of mp.versions) {
-      add(versionFolder(pv.model, pv.version), sourcesOf(plan, mp, pv), renderVersionStack(config, pv), {
+      const stack = renderVersionStack(config, pv, peersOf(pv));
+      add(versionFolder(pv.model, pv.version), sourcesOf(plan, mp, pv), stack, {
         appName: versionAppName(config, pv.model, pv.version),
         environment: config.name,
         model: pv.model,

@@ -73,7 +73,23 @@ export function renderVersionNamespace(env: EnvironmentConfig, pv: PlannedVersio
   };
 }
 
-export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): K8sObject[] {
+/** Versions one version's server talks to directly: live copies photos to its shadow. */
+export interface StackPeers {
+  /** (live only) the shadow version and the share of answered photos copied to it */
+  shadow?: { pv: PlannedVersion; sample: number };
+  /** (the shadow only) the live version whose server calls it */
+  shadowedBy?: PlannedVersion;
+}
+
+/** In-cluster URL of a version's inference Service (`<model>.<namespace>.svc`). */
+export const versionServiceUrl = (env: EnvironmentConfig, pv: PlannedVersion) =>
+  `http://${pv.model}.${versionNamespace(env, pv.model, pv.version)}.svc:${INFERENCE_PORT}`;
+
+export function renderVersionStack(
+  env: EnvironmentConfig,
+  pv: PlannedVersion,
+  peers: StackPeers = {},
+): K8sObject[] {
   const { model, version, entry } = pv;
   const { card } = entry;
   const ns = versionNamespace(env, model, version);
@@ -179,6 +195,49 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
         },
       ],
     }),
+    // live -> shadow: exactly the shadow version's server pods, inference port only
+    ...(peers.shadow
+      ? [
+          netpol("allow-shadow-egress", {
+            podSelector: { matchLabels: selector },
+            policyTypes: ["Egress"],
+            egress: [
+              {
+                to: [
+                  {
+                    ...nsSelector(versionNamespace(env, peers.shadow.pv.model, peers.shadow.pv.version)),
+                    podSelector: {
+                      matchLabels: stackSelector(peers.shadow.pv.model, peers.shadow.pv.version),
+                    },
+                  },
+                ],
+                ports: [{ protocol: "TCP", port: INFERENCE_PORT }],
+              },
+            ],
+          }),
+        ]
+      : []),
+    ...(peers.shadowedBy
+      ? [
+          netpol("allow-live-to-shadow", {
+            podSelector: { matchLabels: selector },
+            policyTypes: ["Ingress"],
+            ingress: [
+              {
+                from: [
+                  {
+                    ...nsSelector(versionNamespace(env, peers.shadowedBy.model, peers.shadowedBy.version)),
+                    podSelector: {
+                      matchLabels: stackSelector(peers.shadowedBy.model, peers.shadowedBy.version),
+                    },
+                  },
+                ],
+                ports: [{ protocol: "TCP", port: INFERENCE_PORT }],
+              },
+            ],
+          }),
+        ]
+      : []),
     // IRSA: the SDK trades the projected token for credentials at STS's interface endpoint.
     netpol("allow-sts-egress", {
       podSelector: { matchLabels: selector },
@@ -225,6 +284,9 @@ export function renderVersionStack(env: EnvironmentConfig, pv: PlannedVersion): 
     // the container's limit: the server derives its per-request and in-flight limits from it
     "--memory-limit-bytes",
     String(mebibytes(env.resources.limits.memory) * 2 ** 20),
+    ...(peers.shadow
+      ? ["--shadow", versionServiceUrl(env, peers.shadow.pv), "--shadow-sample", String(peers.shadow.sample)]
+      : []),
   ];
   const probe = (path: string, extra: Record<string, number>) => ({
     httpGet: { path, port: "http" },
