@@ -42,7 +42,7 @@ describe("monitoring as code", () => {
     copyFileSync(join(MON, "tests/wms.rules.test.yaml"), join(dir, "wms.rules.test.yaml"));
     const check = promtool("check", "rules", join(dir, "wms.rules.yaml"));
     expect(check.status, check.stdout + check.stderr).toBe(0);
-    expect(check.stdout).toMatch(/SUCCESS: 9 rules found/);
+    expect(check.stdout).toMatch(/SUCCESS: 11 rules found/);
     const test = promtool("test", "rules", join(dir, "wms.rules.test.yaml"));
     expect(test.status, test.stdout + test.stderr).toBe(0);
     expect(test.stdout).toMatch(/SUCCESS/);

@@ -11,7 +11,8 @@ import { describeError } from "./errors.ts";
 import { schemaPattern } from "./schema.ts";
 
 interface Command extends CommandSpec {
-  run(v: Values, root: string): Promise<void> | void;
+  /** a number is the exit code (analyze: 0 pass, 1 fail, 3 inconclusive); otherwise 0 */
+  run(v: Values, root: string): Promise<void | number> | void | number;
 }
 
 /** What an environment and a model may be called: the schemas' patterns, checked on the command line. */
@@ -146,6 +147,46 @@ environments (and roles) that run it.`,
     run: async (v, root) => {
       const { runVersions } = await import("./commands/versions.ts");
       runVersions({ root, model: str(v, "model") });
+    },
+  },
+  {
+    name: "analyze",
+    summary: "judge the canary (or shadow) against live from Prometheus: exit 0 pass, 1 fail, 3 inconclusive",
+    description: `Reads Prometheus for one environment's candidate (its canary, else its shadow) against live
+over --window: sample count, 5xx ratio, p95 latency ratio, median and p10 mask agreement
+(shadow: measured by live's server on the same photos), coverage drift. Thresholds come from
+environment.yaml's analysis: block (schema defaults otherwise). Prints a table and exits 0
+(pass), 1 (fail) or 3 (inconclusive: too few samples). With --commit the verdict lands as a
+deploy commit carrying the table: pass moves the candidate one step (shadow -> first canary
+weight of analysis.steps -> ... -> live, the previous live retained), fail removes it.`,
+    options: [
+      opt.env("the environment"),
+      opt.model,
+      {
+        name: "prometheus",
+        type: "string",
+        arg: "<url>",
+        help: "Prometheus to read (default: $WMS_PROMETHEUS_URL, else http://kube-prometheus-stack-prometheus.monitoring.svc:9090, the in-cluster Service)",
+      },
+      {
+        name: "window",
+        type: "string",
+        arg: "<range>",
+        help: "how far back to look, a Prometheus range such as 30m or 2h (default 30m)",
+        pattern: { re: /^[1-9][0-9]*(s|m|h|d)$/, what: "a range such as 30m" },
+      },
+      opt.commit("the verdict"),
+    ],
+    run: async (v, root) => {
+      const { runAnalyze, IN_CLUSTER_PROMETHEUS } = await import("./commands/analyze.ts");
+      return runAnalyze({
+        root,
+        env: String(v.env),
+        model: model(v),
+        prometheus: str(v, "prometheus") ?? process.env.WMS_PROMETHEUS_URL ?? IN_CLUSTER_PROMETHEUS,
+        window: str(v, "window") ?? "30m",
+        commit: Boolean(v.commit),
+      });
     },
   },
   {
@@ -352,8 +393,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const root = resolve(String(values.root ?? process.env.WMS_ROOT ?? process.cwd()));
-    await (command as Command).run(values, root);
-    return 0;
+    const code = await (command as Command).run(values, root);
+    return typeof code === "number" ? code : 0;
   } catch (e) {
     const { text, code } = describeError(e);
     process.stderr.write(text);

@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import { MIN_MEMORY_LIMIT_BYTES, RESERVE_BYTES } from "../../model/server/src/memory.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import { readInputFile } from "./repo-file.ts";
-import { schemaProblems } from "./schema.ts";
+import { schemaDefaults, schemaProblems } from "./schema.ts";
 import { STORE_URI_HINT } from "./store/uri.ts";
 import { parseYamlSource, type YamlSource } from "./yaml-source.ts";
 
@@ -30,6 +30,27 @@ export interface EnvironmentConfig {
   gates: { allowExampleModels: boolean; minTestIoU: number; minTestDice: number };
   /** absent: no header-pinned routes */
   routing?: { versionHeaderRoutes?: boolean };
+  /** `gen analyze` thresholds; absent fields take ANALYSIS_DEFAULTS */
+  analysis?: Partial<AnalysisThresholds>;
+}
+
+export interface AnalysisThresholds {
+  minSamples: number;
+  maxErrorRatio: number;
+  maxLatencyRatio: number;
+  minMedianAgreement: number;
+  minP10Agreement: number;
+  maxCoverageDrift: number;
+  steps: number[];
+}
+
+/** The thresholds in force: the environment's, else the schema's defaults (environment.schema.json). */
+export function analysisThresholds(config: EnvironmentConfig): AnalysisThresholds {
+  const defaults = schemaDefaults("environment.schema.json", [
+    "properties",
+    "analysis",
+  ]) as unknown as AnalysisThresholds;
+  return { ...defaults, ...config.analysis };
 }
 
 export interface VersionFile {

@@ -19,6 +19,7 @@ export type ErrorKind =
   | "input" // bad user input: YAML, schema, unknown version, gate failure
   | "stale" // render --check found committed output out of date
   | "store" // model store problem: missing object, digest mismatch, refused overwrite
+  | "unavailable" // a service the command reads did not answer (Prometheus)
   | "internal";
 
 export class WmsError extends Error {
@@ -44,7 +45,8 @@ export function formatProblem(p: Problem): string {
 }
 
 /** Exit codes, one per kind, so scripts can tell a stale render from bad input. */
-export const exitCodeOf = (kind: ErrorKind): number => ({ input: 2, stale: 3, store: 4, internal: 1 })[kind];
+export const exitCodeOf = (kind: ErrorKind): number =>
+  ({ input: 2, stale: 3, store: 4, unavailable: 5, internal: 1 })[kind];
 
 /**
  * The one place any thrown value becomes what the user sees: `Error: …` lines (no stack

@@ -67,3 +67,16 @@ export function schemaPattern(name: string, pointer: string[]): RegExp {
   if (!pattern) throw new Error(`${name}: no pattern at ${pointer.join("/")}`);
   return new RegExp(pattern);
 }
+
+/** The `default` of every property of an object in one of our schemas (the one place they are written). */
+export function schemaDefaults(name: string, pointer: string[]): Record<string, unknown> {
+  let node: unknown = JSON.parse(readFileSync(schemaPath(name), "utf8"));
+  for (const key of pointer) node = (node as Record<string, unknown>)[key];
+  const props = (node as { properties?: Record<string, { default?: unknown }> } | undefined)?.properties;
+  if (!props) throw new Error(`${name}: no properties at ${pointer.join("/")}`);
+  return Object.fromEntries(
+    Object.entries(props)
+      .filter(([, p]) => p.default !== undefined)
+      .map(([k, p]) => [k, p.default]),
+  );
+}

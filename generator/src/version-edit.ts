@@ -60,10 +60,17 @@ export function addRetained(text: string, versions: string[], file: string): str
   return writeSpec(text, { ...spec, retain: [...(spec.retain ?? []), ...versions] });
 }
 
-/** Write `spec`'s live, canary and retain into `text`, keeping everything else. */
+/** `text` with `spec` written into it (what `analyze --commit` applies), comments kept. */
+export function rewriteVersionFile(text: string, spec: VersionFile, file: string): string {
+  parseYamlSource(text, file); // a file that does not parse is refused here, naming it
+  return writeSpec(text, spec);
+}
+
+/** Write `spec`'s live, canary, shadow and retain into `text`, keeping everything else. */
 function writeSpec(text: string, spec: VersionFile): string {
   const doc = parseDocument(text);
-  const retain = [...new Set(spec.retain ?? [])].filter((v) => v !== spec.live && v !== spec.canary?.version);
+  const taken = new Set([spec.live, spec.canary?.version, spec.shadow?.version]);
+  const retain = [...new Set(spec.retain ?? [])].filter((v) => !taken.has(v));
   const map = doc.contents;
   if (!isMap(map))
     throw inputError([{ message: "version file is not a YAML mapping", hint: "start from model: <name>" }]);
@@ -72,6 +79,8 @@ function writeSpec(text: string, spec: VersionFile): string {
   else insertAfter(map as YAMLMap, "model", doc.createPair("live", spec.live));
   if (spec.canary) doc.set("canary", doc.createNode(spec.canary, { flow: true }));
   else doc.delete("canary");
+  if (spec.shadow) doc.set("shadow", doc.createNode(spec.shadow, { flow: true }));
+  else doc.delete("shadow");
   if (retain.length) doc.set("retain", doc.createNode(retain, { flow: true }));
   else doc.delete("retain");
   return doc.toString({ lineWidth: 0 });

@@ -1,0 +1,209 @@
+/**
+ * Judging a candidate (a shadow, or a canary) against live from what Prometheus recorded:
+ * the queries, the verdict with its table, and the version file the verdict leads to. Pure:
+ * commands/analyze.ts runs the queries (prometheus.ts) and applies the result.
+ *
+ * Series are told apart by the labels the rendered ServiceMonitor copies onto them
+ * (wms_example_environment, wms_example_model, app_kubernetes_io_version); the shadow's mask
+ * agreement is measured by live's server (model/server/src/shadow.ts) and labelled with both
+ * versions.
+ */
+import type { AnalysisThresholds, VersionFile } from "./config.ts";
+
+export interface Candidate {
+  kind: "canary" | "shadow";
+  version: string;
+  /** the canary's current weight */
+  weight?: number;
+}
+
+/** The canary if there is one (it carries user traffic), else the shadow. */
+export function candidateOf(spec: VersionFile): Candidate | undefined {
+  if (spec.canary) return { kind: "canary", version: spec.canary.version, weight: spec.canary.weight };
+  if (spec.shadow) return { kind: "shadow", version: spec.shadow.version };
+  return undefined;
+}
+
+export interface Scope {
+  env: string;
+  model: string;
+  live: string;
+  candidate: Candidate;
+  /** a Prometheus range, e.g. 30m */
+  window: string;
+}
+
+export type Query = keyof ReturnType<typeof queries>;
+
+/** PromQL per measure; each answers one number (or nothing). */
+export function queries(s: Scope) {
+  const sel = (version: string) =>
+    `wms_example_environment="${s.env}",wms_example_model="${s.model}",app_kubernetes_io_version="${version}"`;
+  const predictions = `endpoint="/predictions/{model}"`;
+  const w = s.window;
+  const requests = (v: string) => `sum(increase(wms_http_requests_total{${sel(v)},${predictions}}[${w}]))`;
+  const errors = (v: string) =>
+    `sum(increase(wms_http_requests_total{${sel(v)},${predictions},code=~"5.."}[${w}]))`;
+  const p95 = (v: string) =>
+    `histogram_quantile(0.95, sum by (le) (rate(wms_http_request_duration_seconds_bucket{${sel(v)},${predictions},code="200"}[${w}])))`;
+  const coverage = (v: string) =>
+    `sum(rate(wms_mask_coverage_ratio_sum{${sel(v)}}[${w}])) / sum(rate(wms_mask_coverage_ratio_count{${sel(v)}}[${w}]))`;
+  const pair = `${sel(s.live)},shadow_version="${s.candidate.version}"`;
+  return {
+    liveRequests: requests(s.live),
+    liveErrors: errors(s.live),
+    candidateRequests: requests(s.candidate.version),
+    candidateErrors: errors(s.candidate.version),
+    liveP95: p95(s.live),
+    candidateP95: p95(s.candidate.version),
+    liveCoverage: coverage(s.live),
+    candidateCoverage: coverage(s.candidate.version),
+    comparisons: `sum(increase(wms_shadow_agreement_iou_count{${pair}}[${w}]))`,
+    agreementMedian: `histogram_quantile(0.5, sum by (le) (rate(wms_shadow_agreement_iou_bucket{${pair}}[${w}])))`,
+    agreementP10: `histogram_quantile(0.1, sum by (le) (rate(wms_shadow_agreement_iou_bucket{${pair}}[${w}])))`,
+    coverageDelta: `sum(rate(wms_shadow_coverage_delta_sum{${pair}}[${w}])) / sum(rate(wms_shadow_coverage_delta_count{${pair}}[${w}]))`,
+  };
+}
+
+/** What the queries answered; null where Prometheus had no data. */
+export type Measured = Record<Query, number | null>;
+
+export type Verdict = "pass" | "fail" | "inconclusive";
+
+export interface Row {
+  metric: string;
+  live: string;
+  candidate: string;
+  threshold: string;
+  result: "pass" | "fail" | "-";
+}
+
+const fmt = (v: number | null, digits = 3) => (v === null || !Number.isFinite(v) ? "-" : v.toFixed(digits));
+const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? null : a / b);
+
+export function judge(
+  c: Candidate,
+  m: Measured,
+  t: AnalysisThresholds,
+): { verdict: Verdict; rows: Row[]; samples: number } {
+  const rows: Row[] = [];
+  const check = (metric: string, live: string, candidate: string, threshold: string, ok: boolean | null) =>
+    rows.push({ metric, live, candidate, threshold, result: ok === null ? "-" : ok ? "pass" : "fail" });
+  const shadow = c.kind === "shadow";
+  // a shadow is judged on the photos live's server compared; a canary on its own requests
+  const samples = Math.round((shadow ? m.comparisons : m.candidateRequests) ?? 0);
+  check(
+    shadow ? "compared photos" : "candidate requests",
+    shadow ? "-" : String(Math.round(m.liveRequests ?? 0)),
+    String(samples),
+    `>= ${t.minSamples}`,
+    samples >= t.minSamples,
+  );
+  const errorRatio = ratio(m.candidateErrors ?? 0, m.candidateRequests);
+  check(
+    "error ratio (5xx)",
+    fmt(ratio(m.liveErrors ?? 0, m.liveRequests), 4),
+    fmt(errorRatio, 4),
+    `<= ${t.maxErrorRatio}`,
+    errorRatio === null ? null : errorRatio <= t.maxErrorRatio,
+  );
+  const latency = ratio(m.candidateP95, m.liveP95);
+  check(
+    "p95 latency (s), ratio",
+    fmt(m.liveP95),
+    `${fmt(m.candidateP95)} (${fmt(latency, 2)}x)`,
+    `<= ${t.maxLatencyRatio}x`,
+    latency === null ? null : latency <= t.maxLatencyRatio,
+  );
+  if (shadow) {
+    check(
+      "mask agreement, median IoU",
+      "-",
+      fmt(m.agreementMedian),
+      `>= ${t.minMedianAgreement}`,
+      m.agreementMedian === null ? null : m.agreementMedian >= t.minMedianAgreement,
+    );
+    check(
+      "mask agreement, p10 IoU",
+      "-",
+      fmt(m.agreementP10),
+      `>= ${t.minP10Agreement}`,
+      m.agreementP10 === null ? null : m.agreementP10 >= t.minP10Agreement,
+    );
+  }
+  const drift = shadow
+    ? m.coverageDelta
+    : m.candidateCoverage === null || m.liveCoverage === null
+      ? null
+      : m.candidateCoverage - m.liveCoverage;
+  check(
+    "coverage drift (candidate - live)",
+    fmt(m.liveCoverage),
+    `${fmt(m.candidateCoverage)} (${drift === null ? "-" : `${drift >= 0 ? "+" : ""}${drift.toFixed(3)}`})`,
+    `|drift| <= ${t.maxCoverageDrift}`,
+    drift === null ? null : Math.abs(drift) <= t.maxCoverageDrift,
+  );
+  const [enough, ...measures] = rows;
+  const verdict: Verdict =
+    enough?.result !== "pass"
+      ? "inconclusive"
+      : measures.some((r) => r.result === "fail")
+        ? "fail"
+        : measures.every((r) => r.result === "-")
+          ? "inconclusive"
+          : "pass";
+  return { verdict, rows, samples };
+}
+
+/**
+ * The version file a verdict leads to: pass moves the candidate one step (shadow -> first
+ * canary weight -> ... -> live, the previous live retained for rollback); fail removes it.
+ */
+export function afterVerdict(
+  spec: VersionFile,
+  c: Candidate,
+  verdict: "pass" | "fail",
+  steps: number[],
+): { spec: VersionFile; action: string } {
+  const next: VersionFile = structuredClone(spec);
+  if (verdict === "fail") {
+    if (c.kind === "shadow") delete next.shadow;
+    else delete next.canary;
+    return { spec: next, action: `remove ${c.kind} ${c.version}` };
+  }
+  const sorted = [...new Set(steps)].sort((a, b) => a - b);
+  const weight = c.kind === "shadow" ? sorted[0] : sorted.find((w) => w > (c.weight ?? 0));
+  if (c.kind === "shadow") delete next.shadow;
+  if (weight !== undefined) {
+    next.canary = { version: c.version, weight };
+    return { spec: next, action: `${c.kind} ${c.version} -> canary at ${weight}%` };
+  }
+  const previous = next.live;
+  next.live = c.version;
+  delete next.canary;
+  if (previous) next.retain = [...(next.retain ?? []).filter((v) => v !== previous), previous];
+  return { spec: next, action: `promote ${c.version} to live (${previous ?? "none"} retained)` };
+}
+
+export function renderTable(rows: Row[]): string {
+  const head: Row = {
+    metric: "metric",
+    live: "live",
+    candidate: "candidate",
+    threshold: "threshold",
+    result: "-",
+  };
+  const all = [head, ...rows];
+  const cols = ["metric", "live", "candidate", "threshold", "result"] as const;
+  const width = cols.map((k) =>
+    Math.max(...all.map((r) => (k === "result" && r === head ? 6 : r[k].length))),
+  );
+  return all
+    .map((r) =>
+      cols
+        .map((k, i) => (k === "result" && r === head ? "result" : r[k]).padEnd(width[i] as number))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
