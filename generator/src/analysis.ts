@@ -1,5 +1,6 @@
 /**
- * Judging a candidate (a shadow, or a canary) against live from what Prometheus recorded:
+ * Judging a candidate (a shadow, or a canary, compared by mask too when the version file
+ * names it as the shadow) against live from what Prometheus recorded:
  * the queries, the verdict with its table, and the version file the verdict leads to. Pure:
  * commands/analyze.ts runs the queries (prometheus.ts) and applies the result.
  *
@@ -15,12 +16,17 @@ export interface Candidate {
   version: string;
   /** the canary's current weight */
   weight?: number;
+  /** live's server compares its masks with this version's (a shadow always; a canary named as shadow too) */
+  compared: boolean;
 }
 
 /** The canary if there is one (it carries user traffic), else the shadow. */
 export function candidateOf(spec: VersionFile): Candidate | undefined {
-  if (spec.canary) return { kind: "canary", version: spec.canary.version, weight: spec.canary.weight };
-  if (spec.shadow) return { kind: "shadow", version: spec.shadow.version };
+  if (spec.canary) {
+    const { version, weight } = spec.canary;
+    return { kind: "canary", version, weight, compared: spec.shadow?.version === version };
+  }
+  if (spec.shadow) return { kind: "shadow", version: spec.shadow.version, compared: true };
   return undefined;
 }
 
@@ -115,7 +121,7 @@ export function judge(
     `<= ${t.maxLatencyRatio}x`,
     latency === null ? null : latency <= t.maxLatencyRatio,
   );
-  if (shadow) {
+  if (c.compared) {
     check(
       "mask agreement, median IoU",
       "-",
@@ -131,7 +137,7 @@ export function judge(
       m.agreementP10 === null ? null : m.agreementP10 >= t.minP10Agreement,
     );
   }
-  const drift = shadow
+  const drift = c.compared
     ? m.coverageDelta
     : m.candidateCoverage === null || m.liveCoverage === null
       ? null
@@ -166,14 +172,14 @@ export function afterVerdict(
   steps: number[],
 ): { spec: VersionFile; action: string } {
   const next: VersionFile = structuredClone(spec);
+  // a shadow that passes becomes the canary and stays compared (its shadow: entry names it still)
+  if (next.shadow?.version === c.version && verdict === "fail") delete next.shadow;
   if (verdict === "fail") {
-    if (c.kind === "shadow") delete next.shadow;
-    else delete next.canary;
+    if (c.kind === "canary") delete next.canary;
     return { spec: next, action: `remove ${c.kind} ${c.version}` };
   }
   const sorted = [...new Set(steps)].sort((a, b) => a - b);
   const weight = c.kind === "shadow" ? sorted[0] : sorted.find((w) => w > (c.weight ?? 0));
-  if (c.kind === "shadow") delete next.shadow;
   if (weight !== undefined) {
     next.canary = { version: c.version, weight };
     return { spec: next, action: `${c.kind} ${c.version} -> canary at ${weight}%` };
@@ -181,6 +187,7 @@ export function afterVerdict(
   const previous = next.live;
   next.live = c.version;
   delete next.canary;
+  if (next.shadow?.version === c.version) delete next.shadow; // live does not compare with itself
   if (previous) next.retain = [...(next.retain ?? []).filter((v) => v !== previous), previous];
   return { spec: next, action: `promote ${c.version} to live (${previous ?? "none"} retained)` };
 }

@@ -12,7 +12,7 @@ import { schemaPattern } from "./schema.ts";
 
 interface Command extends CommandSpec {
   /** a number is the exit code (analyze: 0 pass, 1 fail, 3 inconclusive); otherwise 0 */
-  run(v: Values, root: string): Promise<void | number> | void | number;
+  run(v: Values, root: string): unknown;
 }
 
 /** What an environment and a model may be called: the schemas' patterns, checked on the command line. */

@@ -58,7 +58,10 @@ export interface VersionFile {
   /** absent: nothing takes traffic (the explicit empty state) */
   live?: string;
   canary?: { version: string; weight: number };
-  /** deployed without user traffic; live's server copies a sample of its photos to it */
+  /**
+   * live's server copies a sample of its photos to this version and compares the masks; a
+   * version of its own (deployed without user traffic), or the canary's (compared as well)
+   */
   shadow?: { version: string; sample?: number };
   retain?: string[];
 }
@@ -232,7 +235,8 @@ function versionRuleProblems(spec: VersionFile, src: YamlSource, fileName: strin
   }
   const seen = new Map<string, string>(spec.live ? [[spec.live, "live"]] : []);
   if (spec.canary && spec.canary.version !== spec.live) seen.set(spec.canary.version, "canary.version");
-  if (spec.shadow) {
+  // shadow = the canary: live also copies photos to the canary, so its masks are compared too
+  if (spec.shadow && spec.shadow.version !== spec.canary?.version) {
     const first = seen.get(spec.shadow.version);
     if (first) {
       problems.push({
@@ -279,7 +283,9 @@ export function deployedVersions(
   return [
     ...(spec.live ? [{ version: spec.live, role: "live" as const }] : []),
     ...(spec.canary ? [{ version: spec.canary.version, role: "canary" as const }] : []),
-    ...(spec.shadow ? [{ version: spec.shadow.version, role: "shadow" as const }] : []),
+    ...(spec.shadow && spec.shadow.version !== spec.canary?.version
+      ? [{ version: spec.shadow.version, role: "shadow" as const }]
+      : []),
     ...(spec.retain ?? []).map((version) => ({ version, role: "retained" as const })),
   ];
 }

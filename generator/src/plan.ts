@@ -22,7 +22,8 @@ export interface ModelPlan {
   model: string;
   versionFile: string;
   versions: PlannedVersion[];
-  /** live's server copies this share of its answered photos to the shadow version */
+  /** the version live's server copies photos to (the shadow, or the canary), and the share */
+  shadowVersion?: string;
   shadowSample?: number;
 }
 
@@ -92,7 +93,9 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
       model: spec.model,
       versionFile: source.file,
       versions,
-      ...(spec.shadow ? { shadowSample: spec.shadow.sample ?? DEFAULT_SHADOW_SAMPLE } : {}),
+      ...(spec.shadow
+        ? { shadowVersion: spec.shadow.version, shadowSample: spec.shadow.sample ?? DEFAULT_SHADOW_SAMPLE }
+        : {}),
     });
   }
   if (problems.length) throw inputError(problems, `environment ${env.name} cannot be rendered`);

@@ -214,7 +214,13 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
       model: "wms",
       live: "1.1.0",
       canary: { version: "1.0.0", weight: 10 },
+      shadow: { version: "1.0.0", sample: 1 }, // the canary stays compared
     });
+    // and is judged on mask agreement too: live still copies photos to it
+    const args: string[] = parse(
+      readFileSync(join(root, "environments/dev/rendered/wms-1.1.0/deployment.wms.yaml"), "utf8"),
+    ).spec.template.spec.containers[0].args;
+    expect(args).toContain("--shadow");
     const devMsg = git(root, "log", "-1", "--format=%B");
     expect(devMsg).toMatch(/^analyze\(dev\): wms pass: shadow 1\.0\.0 -> canary at 10%/);
     expect(devMsg).toMatch(/mask agreement, median IoU/);

@@ -68,6 +68,17 @@ describe("shadow in a version file", () => {
     expect(runCli(["render", "--root", root, "--check"]).code).toBe(0);
   });
 
+  it("naming the canary as shadow compares the canary too: live copies photos to it", () => {
+    writeDev("model: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 10 }\nshadow: { version: 1.2.0 }\n");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code, r.stderr).toBe(0);
+    const canaryApp = JSON.parse(readFileSync(rendered("wms-1.2.0/app.json"), "utf8"));
+    expect(canaryApp).toMatchObject({ role: "canary", weight: 10 });
+    const args: string[] = yamlAt("wms-1.1.0/deployment.wms.yaml").spec.template.spec.containers[0].args;
+    expect(args[args.indexOf("--shadow") + 1]).toBe(`http://wms.${canaryApp.namespace}.svc:8080`);
+    expect(yamlAt("wms-1.2.0/networkpolicy.allow-live-to-shadow.yaml").kind).toBe("NetworkPolicy");
+  });
+
   it("the sample defaults to 10%", () => {
     writeDev("model: wms\nlive: 1.1.0\nshadow: { version: 1.2.0 }\n");
     expect(runCli(["render", "--root", root]).code).toBe(0);

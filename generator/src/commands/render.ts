@@ -158,7 +158,7 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
     for (const mp of env.plan.models) {
       const live = mp.versions.find((v) => v.role === "live");
       const canary = mp.versions.find((v) => v.role === "canary");
-      const shadow = mp.versions.find((v) => v.role === "shadow");
+      const shadow = mp.shadowVersion ? { version: mp.shadowVersion } : undefined;
       const retained = mp.versions.filter((v) => v.role === "retained").map((v) => v.version);
       const card = live?.entry.card;
       rows.push([

@@ -51,7 +51,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
   };
   for (const mp of plan.models) {
     const live = mp.versions.find((v) => v.role === "live");
-    const shadow = mp.versions.find((v) => v.role === "shadow");
+    // what live copies photos to: the shadow, or the canary when the version file names it as shadow
+    const shadow = mp.shadowVersion ? mp.versions.find((v) => v.version === mp.shadowVersion) : undefined;
     const peersOf = (pv: PlannedVersion): StackPeers =>
       pv === live && shadow
         ? { shadow: { pv: shadow, sample: mp.shadowSample ?? DEFAULT_SHADOW_SAMPLE } }
