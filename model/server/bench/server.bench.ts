@@ -10,8 +10,11 @@
  * image and how close the bare session gets to this CPU's peak.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -47,6 +50,10 @@ const { values: args } = parseArgs({
     photos: { type: "string", default: "16" },
     threads: { type: "string", default: String(cpus().length) },
     "no-torchserve": { type: "boolean", default: false },
+    // also run the server with --shadow (every answer copied) against a responder that answers
+    // from memory: what shadowing costs the live path itself (the shadow's own inference runs
+    // in another pod in a cluster; here it would only take these cores from live)
+    shadow: { type: "boolean", default: false },
   },
 });
 function newestShippedRelease(): string {
@@ -266,8 +273,8 @@ async function benchBare(modelPath: string, tensors: Float32Array[], spinning: b
 }
 
 /** One row per concurrency level for a system behind `url`; RSS of `pid` and its descendants. */
-async function driveLevels(system: string, url: string, photos: Buffer[], pid: number) {
-  for (const c of LEVELS) {
+async function driveLevels(system: string, url: string, photos: Buffer[], pid: number, levels = LEVELS) {
+  for (const c of levels) {
     const r = await drive(url, photos, c, REQUESTS);
     summarise(system, c, r.lat, r.wallMs, r.errors, peakRssMiB(pid));
   }
@@ -302,7 +309,55 @@ async function bundleServer(): Promise<string> {
   return join(dist, "cli.mjs");
 }
 
-async function benchNode(modelPath: string, photos: Buffer[]) {
+/**
+ * A stand-in shadow for measuring the live side only: it answers each photo at once with a
+ * precomputed empty mask of the photo's displayed size (what a real shadow's PNG would be, at
+ * no compute), so live's cost of copying, decoding and comparing is all that is measured.
+ */
+async function shadowResponder(photos: Buffer[]) {
+  const masks = new Map<string, Buffer>();
+  for (const photo of photos) {
+    const m = await sharp(photo).metadata();
+    const turned = (m.orientation ?? 1) >= 5;
+    const [width, height] = turned ? [m.height, m.width] : [m.width, m.height];
+    const [w, h] = [width ?? 1, height ?? 1];
+    const png = await sharp(Buffer.alloc(w * h), { raw: { width: w, height: h, channels: 1 } })
+      .png()
+      .toBuffer();
+    masks.set(createHash("sha1").update(photo).digest("hex"), png);
+  }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const png = masks.get(createHash("sha1").update(Buffer.concat(chunks)).digest("hex"));
+      if (!png) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, {
+        "content-type": "image/png",
+        "x-model-version": "bench-shadow",
+        "x-mask-coverage": "0",
+      });
+      res.end(png);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+async function benchNode(
+  modelPath: string,
+  photos: Buffer[],
+  variant: { label: string; args: string[]; levels?: number[] } = {
+    label: "this server (Node, onnxruntime-node, sharp)",
+    args: [],
+  },
+) {
   const port = 18400 + Math.floor(Math.random() * 500);
   const cli = await bundleServer();
   const s = start(
@@ -322,6 +377,7 @@ async function benchNode(modelPath: string, photos: Buffer[]) {
       String(THREADS),
       "--queue",
       "64",
+      ...variant.args,
     ],
     {
       cwd: REPO_ROOT,
@@ -336,7 +392,7 @@ async function benchNode(modelPath: string, photos: Buffer[]) {
   try {
     await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 60, s.log);
     const url = `http://127.0.0.1:${port}/predictions/wms`;
-    await driveLevels("this server (Node, onnxruntime-node, sharp)", url, photos, s.proc.pid as number);
+    await driveLevels(variant.label, url, photos, s.proc.pid as number, variant.levels);
     // Where a request's time goes, from the server's own stage histograms (all levels together).
     const metrics = await (await fetch(`http://127.0.0.1:${port + 1}/metrics`)).text();
     const mean = (stage: string) => {
@@ -350,7 +406,11 @@ async function benchNode(modelPath: string, photos: Buffer[]) {
       return `${stage} ${((1000 * line("sum")) / line("count")).toFixed(1)} ms`;
     };
     const stages = ["decode", "preprocess", "queue", "inference", "postprocess", "total"];
-    notes.push(`this server, mean per stage over all levels: ${stages.map(mean).join(", ")}`);
+    notes.push(`${variant.label}, mean per stage over all levels: ${stages.map(mean).join(", ")}`);
+    if (variant.args.includes("--shadow")) {
+      const compared = /^wms_shadow_requests_total\{[^}]*result="compared"[^}]*\} (\S+)$/m.exec(metrics)?.[1];
+      notes.push(`${variant.label}: shadow copies compared: ${compared ?? 0}`);
+    }
     return Buffer.from(await (await fetch(url, { method: "POST", body: photos[0] })).arrayBuffer());
   } finally {
     await s.stop();
@@ -547,6 +607,25 @@ async function main() {
   const serverRows = rows.length;
   const nodeMask = await benchNode(model.model, photos);
   const server = rows.slice(serverRows);
+  if (args.shadow) {
+    const responder = await shadowResponder(photos);
+    const before = rows.length;
+    const label = "this server with --shadow (sample 1, shadow answering from memory)";
+    await benchNode(model.model, photos, {
+      label,
+      args: ["--shadow", responder.url, "--shadow-sample", "1"],
+      levels: LEVELS.filter((c) => c === 1 || c === 4),
+    });
+    await responder.close();
+    for (const on of rows.slice(before)) {
+      const off = server.find((r) => r.concurrency === on.concurrency);
+      if (!off) continue;
+      notes.push(
+        `shadow on / off at c=${on.concurrency}: p50 ${on.p50.toFixed(1)} / ${off.p50.toFixed(1)} ms = ${(on.p50 / off.p50).toFixed(2)}x, ` +
+          `throughput ${on.throughput.toFixed(2)} / ${off.throughput.toFixed(2)} = ${(on.throughput / off.throughput).toFixed(2)}x`,
+      );
+    }
+  }
   const bareAfter = await benchBare(model.model, tensors, false, "after");
   const bareSpinAfter = await benchBare(model.model, tensors, true, "after");
   const floor = (bare.throughput + bareAfter.throughput) / 2;
