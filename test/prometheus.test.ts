@@ -154,13 +154,13 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
     expect(Number(ratio.value[1])).toBe(0); // a 4xx is the client's fault, not an error of the version
   });
 
-  it("loads all 9 rules healthy; the drift alert reacts to the untrained model's meaningless masks, nothing pages", async () => {
+  it("loads all 11 rules healthy; the drift alert reacts to the untrained model's meaningless masks, nothing pages", async () => {
     const rules = await until("rules evaluated", async () => {
       const r = (await (await fetch(`${prom}/api/v1/rules`)).json()) as {
         data: { groups: { rules: { name: string; health: string; lastEvaluation: string }[] }[] };
       };
       const all = r.data.groups.flatMap((g) => g.rules);
-      return all.length === 9 && all.every((x) => x.lastEvaluation !== "0001-01-01T00:00:00Z")
+      return all.length === 11 && all.every((x) => x.lastEvaluation !== "0001-01-01T00:00:00Z")
         ? all
         : undefined;
     });

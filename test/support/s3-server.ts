@@ -5,9 +5,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const MOTO_SERVER = fileURLToPath(new URL("../../.venv/bin/moto_server", import.meta.url));
+/** moto's server with its object PUTs made atomic, as S3's are (moto_server.py says why) */
+const MOTO_LAUNCHER = fileURLToPath(new URL("./moto_server.py", import.meta.url));
 
 export interface S3Server {
   /** e.g. http://127.0.0.1:41234 */
@@ -53,7 +56,9 @@ function freePort(): Promise<number> {
 
 async function launch(binary: string, port: number): Promise<S3Server> {
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(binary, ["-H", "127.0.0.1", "-p", String(port)], {
+  // the venv's python next to the moto_server it was asked for
+  const python = join(dirname(binary), "python");
+  const child = spawn(python, [MOTO_LAUNCHER, "-H", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   // moto logs every request; keep only the tail, for the error message if it dies.
