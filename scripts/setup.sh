@@ -25,15 +25,45 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 PY=${PYTHON:-python3}
-# pip over a flaky registry link: pip resumes a cut download (--resume-retries) and the whole
-# install is tried again (wheels already in pip's cache are not fetched twice).
+# pip over a flaky registry link. Large wheels (torch's CUDA libraries, ~3 GB from PyPI) get cut
+# off mid-download, and pip's own resume does not get further. When pip names the wheel it could
+# not fetch, curl fetches it in resumed pieces into a wheel cache (checked against the BLAKE2b-256
+# digest in its files.pythonhosted.org path) and pip runs again with that cache as --find-links.
+WHEELS=${WMS_WHEEL_CACHE:-$HOME/.cache/wms-wheels}
+fetch_wheel() { # url
+  local url=$1 file digest
+  file="$WHEELS/$(basename "$url")"
+  [ -f "$file" ] && return 0
+  digest=$(echo "$url" | sed -nE 's#^https://files\.pythonhosted\.org/packages/(..)/(..)/([0-9a-f]{60})/[^/]+$#\1\2\3#p')
+  [ -n "$digest" ] || { echo "not a files.pythonhosted.org wheel: $url" >&2; return 1; }
+  echo "== fetching $(basename "$url") with curl (resumed in pieces)" >&2
+  for _ in $(seq 1 40); do
+    if curl -fsSL --retry 3 --retry-all-errors -C - -o "$file.part" "$url"; then
+      if [ "$("$PY" -c 'import hashlib,sys; print(hashlib.blake2b(open(sys.argv[1],"rb").read(), digest_size=32).hexdigest())' "$file.part")" = "$digest" ]; then
+        mv "$file.part" "$file"
+        return 0
+      fi
+      echo "$(basename "$url"): digest mismatch, fetching again" >&2
+      rm -f "$file.part"
+    fi
+    sleep 2
+  done
+  return 1
+}
 pip_install() { # venv-dir, pip args...
-  local venv=$1 try
+  local venv=$1 try log url
   shift
-  for try in 1 2 3; do
-    "$venv/bin/pip" install -q --resume-retries 20 --retries 10 "$@" && return 0
-    echo "pip install $* failed (try $try of 3)" >&2
-    sleep $((try * 10))
+  mkdir -p "$WHEELS"
+  for try in 1 2 3 4 5 6 7 8; do
+    log=$(mktemp)
+    if "$venv/bin/pip" install -q --retries 10 --find-links "$WHEELS" "$@" 2>&1 | tee "$log" >&2; then
+      rm -f "$log"
+      return 0
+    fi
+    url=$(grep -oE 'URL: https://[^ ]+\.whl' "$log" | tail -1 | cut -c6-)
+    rm -f "$log"
+    echo "pip install $* failed (try $try of 8)" >&2
+    if [ -n "$url" ]; then fetch_wheel "$url" || return 1; else sleep $((try * 10)); fi
   done
   return 1
 }
