@@ -53,6 +53,7 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
   let root = "";
   let prom = "";
   const lives: Record<string, string> = {};
+  const liveMetrics: Record<string, string> = {};
   const cli = (...args: string[]) => runCli([...args, "--root", root], { env: gitEnv });
 
   /** a model server process with a metrics port; resolves with both ports */
@@ -85,11 +86,18 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
     if (!v100 || !v110) throw new Error("releases missing");
     const devShadow = await serve(v100.model, v100.card);
     const qaShadow = await serve(untrained.model, join(work, "untrained-1.2.0.json"));
-    const shadowArgs = (url: string) => ["--shadow", url, "--shadow-sample", "1"];
+    // every copy compared, however busy the machine: the defaults (2 s, 4 in flight) would
+    // drop or time out copies while the rest of the suite shares the 2 cores
+    const shadowArgs = (url: string) => [
+      ...["--shadow", url, "--shadow-sample", "1"],
+      ...["--shadow-timeout-ms", "120000", "--shadow-max-in-flight", "16"],
+    ];
     const devLive = await serve(v110.model, v110.card, shadowArgs(devShadow.url));
     const qaLive = await serve(v110.model, v110.card, shadowArgs(qaShadow.url));
     lives.dev = devLive.url;
     lives.qa = qaLive.url;
+    liveMetrics.dev = devLive.metrics;
+    liveMetrics.qa = qaLive.metrics;
     const target = (env: string, version: string, t: { metrics: string }) => ({
       targets: [t.metrics],
       labels: { wms_example_environment: env, wms_example_model: "wms", app_kubernetes_io_version: version },
@@ -191,7 +199,26 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
       }
     };
     await Promise.all([send(lives.dev as string), send(lives.qa as string)]);
-    // every copy compared and scraped (a few scrapes, so that rate() has two points)
+    // every copy answered by the shadow: the live server's own counters, by result
+    for (const env of ["dev", "qa"]) {
+      const counts = await until(
+        `${env}: all 12 copies settled at the live server`,
+        async () => {
+          const text = await (await fetch(`http://${liveMetrics[env]}/metrics`)).text();
+          const counts = Object.fromEntries(
+            [...text.matchAll(/^wms_shadow_requests_total\{[^}]*result="(\w+)"[^}]*\} (\d+)/gm)].map((m) => [
+              m[1],
+              Number(m[2]),
+            ]),
+          );
+          const settled = Object.values(counts).reduce((a, b) => a + b, 0);
+          return settled < photos.length ? undefined : counts;
+        },
+        180_000,
+      );
+      expect(counts, `${env} shadow results`).toEqual({ compared: photos.length });
+    }
+    // and scraped (a few scrapes, so that rate() has two points)
     for (const env of ["dev", "qa"]) {
       await until(
         `${env}: the comparisons scraped`,
