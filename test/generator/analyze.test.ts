@@ -205,7 +205,7 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
         `${env}: all 12 copies settled at the live server`,
         async () => {
           const text = await (await fetch(`http://${liveMetrics[env]}/metrics`)).text();
-          const counts = Object.fromEntries(
+          const counts: Record<string, number> = Object.fromEntries(
             [...text.matchAll(/^wms_shadow_requests_total\{[^}]*result="(\w+)"[^}]*\} (\d+)/gm)].map((m) => [
               m[1],
               Number(m[2]),
