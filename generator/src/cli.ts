@@ -326,12 +326,20 @@ rendered/; any failure leaves both as they were.`,
     summary:
       "upload a trained model to the store (sha256-checked, never overwritten) and add its card to the catalog",
     description: `Uploads the model to <store>/<name>/<version>/model.onnx with its SHA-256 checksum and writes
-model/releases/<name>/<version>/model-card.json with the artifact's uri, sha256 and size.
-Refuses to overwrite a version with different bytes; publishing identical bytes again is a no-op.
+model/releases/<name>/<version>/model-card.json with the artifact's uri, sha256 and size. A card that
+lists an int8 variant (variants.int8) uploads that file too, as model.int8.onnx.
+Refuses to overwrite a version with different bytes; publishing identical bytes again is a no-op;
+an int8 variant may be added to a version published without one.
 S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT_URL_S3 for local servers).`,
     options: [
       { name: "model", type: "string", arg: "<model.onnx>", required: true, help: "the trained model file" },
       { name: "card", type: "string", arg: "<model-card.json>", required: true, help: "its model card" },
+      {
+        name: "int8",
+        type: "string",
+        arg: "<model.int8.onnx>",
+        help: "the int8 variant the card lists (default: model.int8.onnx beside --model)",
+      },
       {
         name: "store",
         type: "string",
@@ -341,7 +349,7 @@ S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT
       {
         name: "keep-local",
         type: "boolean",
-        help: "also keep model.onnx beside the card (versions the repo ships for local use)",
+        help: "also keep the model files beside the card (versions the repo ships for local use)",
       },
     ],
     run: async (v, root) => {
@@ -350,6 +358,7 @@ S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT
         root,
         model: String(v.model),
         card: String(v.card),
+        int8: str(v, "int8"),
         store: str(v, "store"),
         keepLocal: Boolean(v["keep-local"]),
       });
@@ -359,8 +368,8 @@ S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT
     name: "verify",
     summary: "check every version an environment names exists in the store with its card's sha256",
     description: `For every version named by the environments' version files, checks the store object at the
-card's artifact.uri: present, same size, same sha256 (S3 checksum or metadata). Exit 4 listing
-every problem.`,
+card's artifact.uri, and at variants.int8.uri where the card lists one: present, same size,
+same sha256 (S3 checksum or metadata). Exit 4 listing every problem.`,
     options: [opt.envs, { name: "deep", type: "boolean", help: "always download and hash" }],
     run: async (v, root) => {
       const { runVerify } = await import("./commands/publish.ts");

@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { MIN_MEMORY_LIMIT_BYTES, RESERVE_BYTES } from "../../model/server/src/memory.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
+import type { Precision } from "./model-card.ts";
 import { readInputFile } from "./repo-file.ts";
 import { schemaDefaults, schemaProblems } from "./schema.ts";
 import { STORE_URI_HINT } from "./store/uri.ts";
@@ -27,7 +28,15 @@ export interface EnvironmentConfig {
   modelStore: { uri: string; region: string; readRoleArn: string; egressCIDRs: string[] };
   gateway: { name: string; namespace: string; sectionName?: string; hostname: string };
   monitoring: { namespace: string; serviceMonitorLabels?: Record<string, string> };
-  gates: { allowExampleModels: boolean; minTestIoU: number; minTestDice: number };
+  gates: {
+    allowExampleModels: boolean;
+    minTestIoU: number;
+    minTestDice: number;
+    /** how far below fp32 (IoU, val and test) an int8 variant may score to be served */
+    maxInt8IouDrop?: number;
+  };
+  /** which of each card's artifacts to serve; absent: fp32 */
+  precision?: Precision;
   /** absent: no header-pinned routes */
   routing?: { versionHeaderRoutes?: boolean };
   /** `gen analyze` thresholds; absent fields take ANALYSIS_DEFAULTS */
@@ -65,6 +74,10 @@ export interface VersionFile {
   shadow?: { version: string; sample?: number };
   retain?: string[];
 }
+
+/** gates.maxInt8IouDrop when environment.yaml does not say (the schema's default) */
+export const DEFAULT_MAX_INT8_IOU_DROP = schemaDefaults("environment.schema.json", ["properties", "gates"])
+  .maxInt8IouDrop as number;
 
 /** share of live's answered predictions copied to the shadow when the version file does not say */
 export const DEFAULT_SHADOW_SAMPLE = 0.1;

@@ -1,63 +1,31 @@
 /**
  * The model card: one JSON Schema (model/model-card.schema.json) shared by training (Python),
- * the generator and the model server. This module types it and validates it with ajv.
+ * the generator and the model server; its type is model/model-card.ts. This module validates it with ajv.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import type { ModelCard } from "../../model/model-card.ts";
 import { inputError, type Problem } from "./errors.ts";
 import { readInputFile } from "./repo-file.ts";
 import { STORE_URI_HINT } from "./store/uri.ts";
 
-export interface SegMetrics {
-  iou: number;
-  dice: number;
-  n?: number;
-}
-
-export interface ModelCard {
-  name: string;
-  version: string;
-  createdAt: string;
-  example?: boolean;
-  description?: string;
-  training: {
-    gitCommit: string;
-    dataVersion: string;
-    mlflowRunId: string;
-    params: Record<string, unknown>;
-    durationSeconds: number;
-    device?: string;
-    split?: Record<string, number>;
-  };
-  metrics: { val: SegMetrics; test: SegMetrics };
-  artifact: { uri: string; sha256: string; bytes: number; format: "onnx"; opset: number };
-  io: {
-    input: {
-      name: string;
-      shape: number[];
-      layout: "NCHW";
-      dtype: "float32";
-      preprocessing: {
-        exifTranspose: boolean;
-        colorSpace: "RGB";
-        resize: { width: number; height: number; mode: "stretch"; interpolation: "bilinear" };
-        scale: number;
-        mean: number[];
-        std: number[];
-      };
-    };
-    output: {
-      name: string;
-      activation: "sigmoid" | "none";
-      threshold: number;
-      resizeBack?: "bilinear" | "nearest";
-    };
-  };
-  license: { data: string; notice?: string };
-  quantization?: Record<string, unknown>;
-}
+export type {
+  Artifact,
+  CardArtifact,
+  Int8Variant,
+  ModelCard,
+  Precision,
+  SegMetrics,
+} from "../../model/model-card.ts";
+export {
+  artifactAt,
+  artifactWithDigest,
+  cardArtifacts,
+  int8IouDrop,
+  PRECISIONS,
+} from "../../model/model-card.ts";
 
 export const MODEL_CARD_SCHEMA_PATH = fileURLToPath(
   new URL("../../model/model-card.schema.json", import.meta.url),
@@ -73,7 +41,10 @@ function validator() {
   return compiled;
 }
 
-const CARD_HINTS: Record<string, string> = { "artifact.uri": `${STORE_URI_HINT}, ending in /model.onnx` };
+const CARD_HINTS: Record<string, string> = {
+  "artifact.uri": `${STORE_URI_HINT}, ending in /model.onnx`,
+  "variants.int8.uri": `${STORE_URI_HINT}, ending in /model.int8.onnx`,
+};
 
 /** Every schema problem of `data`, each naming `file` and the field. Empty when valid. */
 export function cardProblems(data: unknown, file: string): Problem[] {

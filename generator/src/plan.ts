@@ -4,8 +4,14 @@
  * line that caused it.
  */
 import type { Catalog, CatalogEntry } from "./catalog.ts";
-import { DEFAULT_SHADOW_SAMPLE, deployedVersions, type LoadedEnvironment } from "./config.ts";
+import {
+  DEFAULT_MAX_INT8_IOU_DROP,
+  DEFAULT_SHADOW_SAMPLE,
+  deployedVersions,
+  type LoadedEnvironment,
+} from "./config.ts";
 import { inputError, type Problem } from "./errors.ts";
+import { artifactAt, type CardArtifact } from "./model-card.ts";
 
 export type Role = "live" | "canary" | "shadow" | "retained";
 
@@ -16,6 +22,8 @@ export interface PlannedVersion {
   /** percent of traffic; 0 for retained versions */
   weight: number;
   entry: CatalogEntry;
+  /** the card's artifact this environment serves (its `precision`) */
+  served: CardArtifact;
 }
 
 export interface ModelPlan {
@@ -78,16 +86,24 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
           : role === "canary"
             ? (spec.canary?.weight ?? 0)
             : 0;
+      const served = servedArtifact(env, entry, version, where);
+      if (!served.ok) {
+        problems.push(served.problem);
+        continue;
+      }
       // gates guard user traffic: a shadow gets none (its masks are only compared)
-      if (role === "live" || role === "canary") problems.push(...gateProblems(env, entry, version, where));
-      if (!entry.card.artifact.uri.startsWith(`${modelStore.uri.replace(/\/$/, "")}/`)) {
+      if (role === "live" || role === "canary") {
+        problems.push(...gateProblems(env, served.artifact, entry, version, where));
+      }
+      const { uri } = served.artifact.artifact;
+      if (!uri.startsWith(`${modelStore.uri.replace(/\/$/, "")}/`)) {
         problems.push({
           ...where,
-          message: `${version}'s artifact ${entry.card.artifact.uri} is outside this environment's model store ${modelStore.uri}`,
+          message: `${version}'s ${served.artifact.precision} artifact ${uri} is outside this environment's model store ${modelStore.uri}`,
           hint: `publish the version to ${modelStore.uri} or change modelStore.uri in ${env.configFile}`,
         });
       }
-      versions.push({ model: spec.model, version, role, weight, entry });
+      versions.push({ model: spec.model, version, role, weight, entry, served: served.artifact });
     }
     models.push({
       model: spec.model,
@@ -102,15 +118,56 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
   return { env, models };
 }
 
+/**
+ * The artifact the environment's `precision` picks. int8 only where the card has an int8
+ * variant scoring within `gates.maxInt8IouDrop` of fp32 on both val and test.
+ */
+function servedArtifact(
+  env: LoadedEnvironment,
+  entry: CatalogEntry,
+  version: string,
+  where: Pick<Problem, "file" | "line" | "field">,
+): { ok: true; artifact: CardArtifact } | { ok: false; problem: Problem } {
+  const precision = env.config.precision ?? "fp32";
+  const { card } = entry;
+  const chosen = artifactAt(card, precision);
+  const refuse = (message: string, hint: string) => ({
+    ok: false as const,
+    problem: { ...where, message: `precision gate of ${env.name}: ${message}`, hint },
+  });
+  if (!chosen) {
+    return refuse(
+      `${env.configFile} sets precision: ${precision}, and ${version}'s card has no ${precision} artifact (variants.${precision})`,
+      `quantize and publish ${version}'s int8 variant (model/training/README.md, "int8"), or set precision: fp32`,
+    );
+  }
+  if (precision === "int8") {
+    const tolerance = env.config.gates.maxInt8IouDrop ?? DEFAULT_MAX_INT8_IOU_DROP;
+    for (const split of ["val", "test"] as const) {
+      const fp32 = card.metrics[split].iou;
+      const int8 = chosen.metrics[split].iou;
+      if (fp32 - int8 > tolerance) {
+        return refuse(
+          `${version}'s int8 ${split} IoU ${int8.toFixed(4)} is ${(fp32 - int8).toFixed(4)} below fp32's ${fp32.toFixed(4)} (variants.int8.metrics.${split}.iou; tolerance gates.maxInt8IouDrop ${tolerance})`,
+          `serve ${version} at fp32 (precision: fp32 in ${env.configFile}), or publish an int8 variant calibrated to within ${tolerance}`,
+        );
+      }
+    }
+  }
+  return { ok: true, artifact: chosen };
+}
+
 function gateProblems(
   env: LoadedEnvironment,
+  served: CardArtifact,
   entry: CatalogEntry,
   version: string,
   where: Pick<Problem, "file" | "line" | "field">,
 ): Problem[] {
   const { gates } = env.config;
   const problems: Problem[] = [];
-  const { card } = entry;
+  // the quality gates judge what is served: at int8, the int8 variant's own scores
+  const card = { ...entry.card, metrics: served.metrics };
   const gate = (message: string, hint: string) =>
     problems.push({ ...where, message: `quality gate of ${env.name}: ${message}`, hint });
   if (card.example && !gates.allowExampleModels) {

@@ -6,9 +6,16 @@
  */
 import { createReadStream } from "node:fs";
 import { mkdir, rm, rmdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { inputError, type Problem, storeError } from "./errors.ts";
-import { cardProblems, type ModelCard, parseCard } from "./model-card.ts";
+import {
+  type Artifact,
+  cardArtifacts,
+  cardProblems,
+  type ModelCard,
+  type Precision,
+  parseCard,
+} from "./model-card.ts";
 import { readInputFile } from "./repo-file.ts";
 import { exists, writeAtomically } from "./store/atomic-file.ts";
 import { type Digest, describeDigest, hashFile } from "./store/digest.ts";
@@ -25,7 +32,9 @@ export interface PublishOptions {
   storeUri: string;
   /** The catalog root, normally model/releases. */
   releasesDir: string;
-  /** Also keep model.onnx beside the card, for versions the repo ships for local use. */
+  /** The int8 variant the card lists (variants.int8); default: model.int8.onnx beside modelPath. */
+  int8Path?: string;
+  /** Also keep the model files beside the card, for versions the repo ships for local use. */
   keepLocal?: boolean;
   s3?: S3Options;
 }
@@ -40,76 +49,134 @@ export interface PublishResult {
 export const releaseCardPath = (releasesDir: string, name: string, version: string) =>
   join(releasesDir, name, version, "model-card.json");
 
+/** One file of the release: the fp32 model, or a variant (int8) the card lists. */
+interface ReleaseFile {
+  precision: Precision;
+  /** where the card describes it: artifact or variants.int8 */
+  field: string;
+  path: string;
+  digest: Digest;
+  objectUri: string;
+  /** its copy beside the catalog card, for --keep-local */
+  localPath: string;
+}
+
+/** The file name each precision is published under, in the store and beside the catalog card. */
+const FILE_NAME: Record<Precision, string> = { fp32: "model.onnx", int8: "model.int8.onnx" };
+
 export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
   const card = parseCard(readInputFile(opts.cardPath, { what: "card" }), opts.cardPath);
-  const digest = await hashInput(opts.modelPath);
-  checkCardDescribesModel(card, digest, opts);
-
-  const objectUri = releaseObjectUri(opts.storeUri, card.name, card.version);
+  const files: ReleaseFile[] = [];
+  for (const a of cardArtifacts(card)) {
+    const path =
+      a.precision === "fp32"
+        ? opts.modelPath
+        : (opts.int8Path ?? join(dirname(opts.modelPath), FILE_NAME.int8));
+    const digest = await hashInput(path, a.field);
+    checkCardDescribesFile(a.field, a.artifact, path, digest, opts.cardPath);
+    files.push({
+      precision: a.precision,
+      field: a.field,
+      path,
+      digest,
+      objectUri: releaseObjectUri(opts.storeUri, card.name, card.version, FILE_NAME[a.precision]),
+      localPath: join(opts.releasesDir, card.name, card.version, FILE_NAME[a.precision]),
+    });
+  }
   const cardPath = releaseCardPath(opts.releasesDir, card.name, card.version);
-  const release: ModelCard = { ...card, artifact: { ...card.artifact, uri: objectUri, ...digest } };
+  const release = releaseCard(card, files);
   const problems = cardProblems(release, cardPath);
   if (problems.length)
     throw inputError(problems, `the release card for ${card.name} ${card.version} would be invalid`);
 
   const existing = await readExistingCard(cardPath, opts.releasesDir);
-  if (existing) checkSameRelease(existing, release, cardPath);
-  const localModel = join(opts.releasesDir, card.name, card.version, "model.onnx");
-  const hasLocalCopy = opts.keepLocal ? await checkLocalCopy(localModel, digest) : false;
+  // an existing release may gain a variant it lacks (int8 quantized later); nothing else changes
+  const added = existing ? checkSameRelease(existing, release, cardPath) : [];
+  const keep = opts.keepLocal ? files : [];
+  const localCopies = new Map<string, boolean>();
+  for (const f of keep) localCopies.set(f.localPath, await checkLocalCopy(f.localPath, f.digest));
 
-  const store = openStore(objectUri, { s3: opts.s3 });
-  let stored: "created" | "identical";
-  try {
-    stored = await store.putOnce(objectUri, opts.modelPath, digest);
-  } finally {
-    store.close();
+  let stored: ("created" | "identical")[] = [];
+  for (const f of files) {
+    const store = openStore(f.objectUri, { s3: opts.s3 });
+    try {
+      stored = [...stored, await store.putOnce(f.objectUri, f.path, f.digest)];
+    } finally {
+      store.close();
+    }
   }
 
-  if (existing && (!opts.keepLocal || hasLocalCopy)) {
-    return { card: existing, cardPath, status: stored === "identical" ? "already-published" : "published" };
+  const missingCopies = keep.filter((f) => !localCopies.get(f.localPath));
+  if (existing && !added.length && !missingCopies.length) {
+    const identical = stored.every((s) => s === "identical");
+    return { card: existing, cardPath, status: identical ? "already-published" : "published" };
   }
+  const next = existing && added.length ? withVariants(existing, release, added) : undefined;
   await writeCatalog({
     cardPath,
-    release,
+    release: next ?? release,
     existing,
-    localModel: opts.keepLocal && !hasLocalCopy ? localModel : undefined,
+    replace: next !== undefined,
+    copies: missingCopies,
     opts,
-    digest,
   });
-  return { card: existing ?? release, cardPath, status: "published" };
+  return { card: next ?? existing ?? release, cardPath, status: "published" };
 }
 
-/** Catalog writes: the local model copy first, the card last (the card is what makes it a release). */
+/** The catalog card: each file at its object URI, with the digest measured here. */
+function releaseCard(card: ModelCard, files: ReleaseFile[]): ModelCard {
+  const at = (p: Precision) => files.find((f) => f.precision === p) as ReleaseFile;
+  const fp32 = at("fp32");
+  const release: ModelCard = { ...card, artifact: { ...card.artifact, uri: fp32.objectUri, ...fp32.digest } };
+  const int8 = card.variants?.int8;
+  if (int8) {
+    const f = at("int8");
+    release.variants = { ...card.variants, int8: { ...int8, uri: f.objectUri, ...f.digest } };
+  }
+  return release;
+}
+
+/** `existing` with the variants `release` adds to it. */
+function withVariants(existing: ModelCard, release: ModelCard, added: Precision[]): ModelCard {
+  const variants = { ...existing.variants };
+  for (const p of added) if (p === "int8" && release.variants?.int8) variants.int8 = release.variants.int8;
+  return { ...existing, variants };
+}
+
+/** Catalog writes: the local model copies first, the card last (the card is what makes it a release). */
 async function writeCatalog(w: {
   cardPath: string;
   release: ModelCard;
   existing: ModelCard | undefined;
-  localModel: string | undefined;
+  /** the existing card gains a variant: replaced (atomically), not created */
+  replace: boolean;
+  copies: ReleaseFile[];
   opts: PublishOptions;
-  digest: Digest;
 }) {
   const dir = resolve(w.opts.releasesDir, w.release.name, w.release.version);
   // mkdir returns the first directory it had to create: what to remove again on failure.
   const createdDir = await mkdir(dir, { recursive: true });
-  let createdModel = false;
+  const created: string[] = [];
   try {
-    if (w.localModel) {
-      const copy = await writeAtomically(w.localModel, createReadStream(w.opts.modelPath), {
-        expected: w.digest,
+    for (const f of w.copies) {
+      const copy = await writeAtomically(f.localPath, createReadStream(f.path), {
+        expected: f.digest,
         exclusive: true,
       });
-      createdModel = copy.created;
-      if (!copy.created) await checkLocalCopy(w.localModel, w.digest);
+      if (copy.created) created.push(f.localPath);
+      else await checkLocalCopy(f.localPath, f.digest);
     }
-    if (!w.existing) {
-      const json = `${JSON.stringify(w.release, null, 2)}\n`;
+    const json = `${JSON.stringify(w.release, null, 2)}\n`;
+    if (w.replace) {
+      await writeAtomically(w.cardPath, json);
+    } else if (!w.existing) {
       const written = await writeAtomically(w.cardPath, json, { exclusive: true });
       // Another publish wrote the card since we looked: fine only if it is the same release.
       if (!written.created)
         checkSameRelease(readCatalogCard(w.cardPath, w.opts.releasesDir), w.release, w.cardPath);
     }
   } catch (e) {
-    if (createdModel && w.localModel) await rm(w.localModel, { force: true });
+    for (const p of created) await rm(p, { force: true });
     if (createdDir) await removeEmptyDirs(dir, createdDir);
     throw e;
   }
@@ -127,36 +194,51 @@ async function removeEmptyDirs(dir: string, top: string) {
   }
 }
 
-async function hashInput(path: string): Promise<Digest> {
+async function hashInput(path: string, field: string): Promise<Digest> {
   try {
     return await hashFile(path);
   } catch (e) {
     throw inputError([
-      { file: path, message: `cannot read the model: ${(e as NodeJS.ErrnoException).code ?? e}` },
+      {
+        file: path,
+        field,
+        message: `cannot read the model: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        ...(field === "variants.int8"
+          ? {
+              hint: "the card lists an int8 variant: pass its file with --int8 (default: model.int8.onnx beside --model)",
+            }
+          : {}),
+      },
     ]);
   }
 }
 
 /**
- * Training records the digest of the model.onnx it wrote; a different file here means the model
+ * Training records the digest of each file it wrote; a different file here means the model
  * and the card were mixed up (another run, a re-export), and publishing would pin the wrong card.
  */
-function checkCardDescribesModel(card: ModelCard, digest: Digest, opts: PublishOptions) {
+function checkCardDescribesFile(
+  field: string,
+  artifact: Artifact,
+  path: string,
+  digest: Digest,
+  cardPath: string,
+) {
   const problems: Problem[] = [];
-  if (card.artifact.sha256 !== digest.sha256) {
+  if (artifact.sha256 !== digest.sha256) {
     problems.push({
-      file: opts.cardPath,
-      field: "artifact.sha256",
-      message: `the card describes a model with sha256 ${card.artifact.sha256}, but ${opts.modelPath} has sha256 ${digest.sha256}`,
-      hint: "publish the model.onnx that was exported with this card",
+      file: cardPath,
+      field: `${field}.sha256`,
+      message: `the card describes a model with sha256 ${artifact.sha256}, but ${path} has sha256 ${digest.sha256}`,
+      hint: "publish the model file that was exported with this card",
     });
   }
-  if (card.artifact.bytes !== digest.bytes) {
+  if (artifact.bytes !== digest.bytes) {
     problems.push({
-      file: opts.cardPath,
-      field: "artifact.bytes",
-      message: `the card describes a model of ${card.artifact.bytes} bytes, but ${opts.modelPath} has ${digest.bytes}`,
-      hint: "publish the model.onnx that was exported with this card",
+      file: cardPath,
+      field: `${field}.bytes`,
+      message: `the card describes a model of ${artifact.bytes} bytes, but ${path} has ${digest.bytes}`,
+      hint: "publish the model file that was exported with this card",
     });
   }
   if (problems.length) throw inputError(problems, "the card and the model do not belong together");
@@ -170,32 +252,42 @@ async function readExistingCard(cardPath: string, releasesDir: string): Promise<
 const readCatalogCard = (cardPath: string, releasesDir: string): ModelCard =>
   parseCard(readInputFile(cardPath, { root: releasesDir, shown: cardPath, what: "card" }), cardPath);
 
-/** A version's catalog card is never replaced; the same model at the same URI is a re-run. */
-function checkSameRelease(existing: ModelCard, release: ModelCard, cardPath: string) {
+/**
+ * A version's files are never replaced: the same files at the same URIs is a re-run. Returns
+ * the variants `release` has and `existing` lacks (the only change publish makes to a card).
+ */
+function checkSameRelease(existing: ModelCard, release: ModelCard, cardPath: string): Precision[] {
   const { name, version } = release;
-  if (
-    existing.artifact.sha256 !== release.artifact.sha256 ||
-    existing.artifact.bytes !== release.artifact.bytes
-  ) {
-    throw storeError([
-      {
-        file: cardPath,
-        field: "artifact.sha256",
-        message: `${name} ${version} is already published with ${describeDigest(existing.artifact)}; this model has ${describeDigest(release.artifact)}`,
-        hint: "published versions are never overwritten; give the card a new version and publish that",
-      },
-    ]);
+  const before = new Map(cardArtifacts(existing).map((a) => [a.precision, a]));
+  const added: Precision[] = [];
+  for (const a of cardArtifacts(release)) {
+    const old = before.get(a.precision);
+    if (!old) {
+      added.push(a.precision);
+      continue;
+    }
+    if (old.artifact.sha256 !== a.artifact.sha256 || old.artifact.bytes !== a.artifact.bytes) {
+      throw storeError([
+        {
+          file: cardPath,
+          field: `${a.field}.sha256`,
+          message: `${name} ${version} is already published with ${describeDigest(old.artifact)} (${a.precision}); this model has ${describeDigest(a.artifact)}`,
+          hint: "published versions are never overwritten; give the card a new version and publish that",
+        },
+      ]);
+    }
+    if (old.artifact.uri !== a.artifact.uri) {
+      throw storeError([
+        {
+          file: cardPath,
+          field: `${a.field}.uri`,
+          message: `${name} ${version} is already published at ${old.artifact.uri}, not ${a.artifact.uri}`,
+          hint: "publish to the store the catalog names (--store), or verify that store instead",
+        },
+      ]);
+    }
   }
-  if (existing.artifact.uri !== release.artifact.uri) {
-    throw storeError([
-      {
-        file: cardPath,
-        field: "artifact.uri",
-        message: `${name} ${version} is already published at ${existing.artifact.uri}, not ${release.artifact.uri}`,
-        hint: "publish to the store the catalog names (--store), or verify that store instead",
-      },
-    ]);
-  }
+  return added;
 }
 
 /** true when a copy with these bytes is already there; throws when different bytes are. */

@@ -37,6 +37,9 @@ function toProblem(e: ErrorObject, src: YamlSource, schema: string, hints: Recor
     message = `unknown field "${key}"`;
   } else if (e.keyword === "required") {
     message = `missing required field "${String((e.params as { missingProperty: string }).missingProperty)}"`;
+  } else if (e.keyword === "enum") {
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v));
+    message = `${JSON.stringify(valueAt(src.data, path))} is not one of ${allowed.join(", ")}`;
   } else if (e.keyword === "pattern") {
     message = `${JSON.stringify(valueAt(src.data, path))} is not valid here (must match ${(e.params as { pattern: string }).pattern})`;
   }

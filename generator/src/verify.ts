@@ -4,8 +4,7 @@
  * different from what was reviewed. Reports every problem, not just the first.
  */
 import { type Problem, WmsError } from "./errors.ts";
-import type { ModelCard } from "./model-card.ts";
-
+import { type CardArtifact, cardArtifacts, type ModelCard } from "./model-card.ts";
 import { type ModelStore, openStore, type S3Options, type StoredObject } from "./store/model-store.ts";
 import { parseStoreUri } from "./store/uri.ts";
 
@@ -29,10 +28,10 @@ const SOURCE_WORDS: Record<StoredObject["source"], string> = {
 };
 
 export async function verifyArtifacts(cards: CardRef[], opts: VerifyOptions = {}): Promise<Problem[]> {
-  // Several environments naming one version give the same card several times: check it once.
-  const unique = [
-    ...new Map(cards.map((c) => [`${c.file}\0${JSON.stringify(c.card.artifact)}`, c])).values(),
-  ];
+  // Every file a card lists (fp32, int8); several environments naming one version give the
+  // same card several times: check each file once.
+  const files = cards.flatMap((ref) => cardArtifacts(ref.card).map((a) => ({ ...ref, a })));
+  const unique = [...new Map(files.map((f) => [`${f.file}\0${JSON.stringify(f.a.artifact)}`, f])).values()];
   const stores = new Map<string, ModelStore>();
   const storeFor = (uri: string) => {
     const scheme = parseStoreUri(uri, "artifact.uri").scheme;
@@ -52,12 +51,12 @@ export async function verifyArtifacts(cards: CardRef[], opts: VerifyOptions = {}
 }
 
 async function verifyOne(
-  { card, file }: CardRef,
+  { card, file, a }: CardRef & { a: CardArtifact },
   storeFor: (uri: string) => ModelStore,
   opts: VerifyOptions,
 ): Promise<Problem[]> {
-  const { uri, sha256, bytes } = card.artifact;
-  const at = (field: string) => ({ file, field });
+  const { uri, sha256, bytes } = a.artifact;
+  const at = (field: string) => ({ file, field: field.replace(/^artifact\./, `${a.field}.`) });
   let found: StoredObject | undefined;
   try {
     found = await storeFor(uri).inspect(uri, { deep: opts.deep });
@@ -70,7 +69,7 @@ async function verifyOne(
     return [
       {
         ...at("artifact.uri"),
-        message: `${card.name} ${card.version}: no object at ${uri}`,
+        message: `${card.name} ${card.version} (${a.precision}): no object at ${uri}`,
         hint: "publish it (publish --model … --card …), or check the store and its credentials",
       },
     ];
@@ -79,14 +78,14 @@ async function verifyOne(
   if (found.bytes !== bytes) {
     problems.push({
       ...at("artifact.bytes"),
-      message: `${card.name} ${card.version}: ${uri} has ${found.bytes} bytes, the card says ${bytes}`,
+      message: `${card.name} ${card.version} (${a.precision}): ${uri} has ${found.bytes} bytes, the card says ${bytes}`,
       hint: "the stored object or the card changed after publishing; never reuse a version, publish a new one",
     });
   }
   if (found.sha256 !== sha256) {
     problems.push({
       ...at("artifact.sha256"),
-      message: `${card.name} ${card.version}: ${uri} has sha256 ${found.sha256} (${SOURCE_WORDS[found.source]}), the card says ${sha256}`,
+      message: `${card.name} ${card.version} (${a.precision}): ${uri} has sha256 ${found.sha256} (${SOURCE_WORDS[found.source]}), the card says ${sha256}`,
       hint: "the stored object or the card changed after publishing; never reuse a version, publish a new one",
     });
   }

@@ -358,7 +358,7 @@ describe("store and model URIs name exactly what they read as", { timeout: SLOW 
     const v = cli(root, "verify", "--env", "dev");
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(
-      /^dev\s+wms\s+1\.3\.0\s+sha256:\S+\s+file:\/\/\/\S+\/wms\/1\.3\.0\/model\.onnx\s+ok$/m,
+      /^dev\s+wms\s+1\.3\.0\s+fp32\s+sha256:\S+\s+file:\/\/\/\S+\/wms\/1\.3\.0\/model\.onnx\s+ok$/m,
     );
   });
 });

@@ -108,7 +108,7 @@ describe("publish, deploy, verify (CLI, real S3 server)", () => {
     const v = runCli(["verify", "--env", "dev", "--root", root], { env });
     expect(v.code).toBe(4); // 1.0.0-1.2.0 are fixture cards that were never uploaded
     expect(v.stdout).toMatch(
-      /^dev\s+wms\s+1\.3\.0\s+sha256:\S+\s+s3:\/\/wms-models\/wms\/1\.3\.0\/model\.onnx\s+ok$/m,
+      /^dev\s+wms\s+1\.3\.0\s+fp32\s+sha256:\S+\s+s3:\/\/wms-models\/wms\/1\.3\.0\/model\.onnx\s+ok$/m,
     );
     expect(v.stdout).toMatch(/^dev\s+wms\s+1\.1\.0\s.*PROBLEM$/m);
     expect(v.stderr).toMatch(/model\/releases\/wms\/1\.1\.0\/model-card\.json \[artifact\.uri\]/);

@@ -123,11 +123,11 @@ describe("deploy, promote, rollback, status", { timeout: 300_000 }, () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(
-      /^MODEL\s+VERSION\s+CREATED\s+VAL IOU\/DICE\s+TEST IOU\/DICE\s+INPUT\s+SIZE\s+DIGEST\s+RUNS IN$/,
+      /^MODEL\s+VERSION\s+CREATED\s+VAL IOU\/DICE\s+TEST IOU\/DICE\s+INT8 TEST IOU\s+INPUT\s+SIZE\s+DIGEST\s+RUNS IN$/,
     );
     expect(lines.slice(2).map((l) => l.split(/\s+/)[1])).toEqual(["1.2.0", "1.1.0", "1.0.0"]);
     expect(r.stdout).toMatch(
-      /^wms\s+1\.1\.0\s+2026-11-10\s+0\.920\/0\.955\s+0\.910\/0\.950\s+256x256\s+7\.5 MiB\s+sha256:b2b2b2b2b2b2\s+dev:live prod:live$/m,
+      /^wms\s+1\.1\.0\s+2026-11-10\s+0\.920\/0\.955\s+0\.910\/0\.950\s+-\s+256x256\s+7\.5 MiB\s+sha256:b2b2b2b2b2b2\s+dev:live prod:live$/m,
     );
     expect(r.stdout).toMatch(/^wms\s+1\.0\.0\s.*dev:retained$/m);
   });

@@ -3,7 +3,7 @@
  * its own bucket and catalog, so tests do not see each other's objects.
  */
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   CreateBucketCommand,
@@ -221,6 +221,72 @@ describe("publish to s3://", () => {
     await expect(
       getArtifact(card.artifact.uri, dest, { s3, expected: { sha256: "0".repeat(64) } }),
     ).rejects.toThrow(/content does not match/);
+  });
+});
+
+describe("publish and verify an int8 variant (s3://)", () => {
+  it("uploads both files, the catalog card pins both, and verify checks both", async () => {
+    const { bucket, work, releasesDir, storeUri } = await setup();
+    const trained = await trainedModel(join(work, "q"), { int8: randomBytes(1024) });
+    const result = await publishRelease({ ...trained, storeUri, releasesDir, s3 });
+    const written = readCard(result.cardPath);
+    expect(written.variants?.int8).toMatchObject({
+      uri: `s3://${bucket}/releases/wms/1.0.0/model.int8.onnx`,
+      sha256: trained.card.variants?.int8?.sha256,
+      bytes: 1024,
+      precision: "int8",
+    });
+    expect(await objectBytes(bucket, "releases/wms/1.0.0/model.int8.onnx")).toEqual(
+      await readFile(trained.int8Path as string),
+    );
+    const ref = { card: written, file: result.cardPath };
+    expect(await verifyArtifacts([ref], { s3, deep: true })).toEqual([]);
+
+    // the int8 object replaced behind publish's back: verify names the variant's field
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "releases/wms/1.0.0/model.int8.onnx",
+        Body: randomBytes(1024),
+      }),
+    );
+    const problems = await verifyArtifacts([ref], { s3 });
+    expect(problems.map((p) => [p.file, p.field])).toEqual([[result.cardPath, "variants.int8.sha256"]]);
+    expect(problems[0]?.message).toMatch(/wms 1\.0\.0 \(int8\): .*model\.int8\.onnx has sha256/);
+  });
+
+  it("refuses a card whose int8 variant does not describe the int8 file, before uploading anything", async () => {
+    const { bucket, work, releasesDir, storeUri } = await setup();
+    const trained = await trainedModel(join(work, "q"), { int8: randomBytes(1024) });
+    const other = join(work, "other.int8.onnx");
+    await writeFile(other, randomBytes(1024));
+    const err = await publishRelease({ ...trained, int8Path: other, storeUri, releasesDir, s3 }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(WmsError);
+    expect((err as WmsError).problems.map((p) => p.field)).toEqual(["variants.int8.sha256"]);
+    expect(await listTree(releasesDir)).toEqual([]);
+    await expect(
+      client.send(new HeadObjectCommand({ Bucket: bucket, Key: "releases/wms/1.0.0/model.onnx" })),
+    ).rejects.toThrow();
+  });
+
+  it("adds an int8 variant to a version published without one, and refuses a different one later", async () => {
+    const { work, releasesDir, storeUri } = await setup();
+    const content = randomBytes(4096);
+    const fp32Only = await trainedModel(join(work, "a"), { content });
+    await publishRelease({ ...fp32Only, storeUri, releasesDir, s3 });
+    const quantized = await trainedModel(join(work, "b"), { content, int8: randomBytes(1024) });
+    const added = await publishRelease({ ...quantized, storeUri, releasesDir, s3 });
+    expect(added.status).toBe("published");
+    const card = readCard(added.cardPath);
+    expect(card.variants?.int8?.sha256).toBe(quantized.card.variants?.int8?.sha256);
+    expect(card.createdAt).toBe(fp32Only.card.createdAt);
+
+    const requantized = await trainedModel(join(work, "c"), { content, int8: randomBytes(1024) });
+    const err = await publishRelease({ ...requantized, storeUri, releasesDir, s3 }).catch((e) => e);
+    expect((err as WmsError).problems.map((p) => p.field)).toEqual(["variants.int8.sha256"]);
+    expect(readCard(added.cardPath)).toEqual(card);
   });
 });
 

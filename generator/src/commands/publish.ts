@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { loadCatalog, RELEASES_DIR } from "../catalog.ts";
 import { deployedVersions, listEnvironments, loadEnvironment } from "../config.ts";
 import { inputError, storeError } from "../errors.ts";
+import { cardArtifacts } from "../model-card.ts";
 import { publishRelease } from "../publish.ts";
 import { shortDigest, table } from "../table.ts";
 import { type CardRef, verifyArtifacts } from "../verify.ts";
@@ -11,6 +12,7 @@ export async function runPublish(opts: {
   root: string;
   model: string;
   card: string;
+  int8?: string | undefined;
   store?: string;
   keepLocal: boolean;
   out?: (l: string) => void;
@@ -29,13 +31,18 @@ export async function runPublish(opts: {
   const r = await publishRelease({
     modelPath: opts.model,
     cardPath: opts.card,
+    ...(opts.int8 ? { int8Path: opts.int8 } : {}),
     storeUri,
     releasesDir: join(opts.root, RELEASES_DIR),
     keepLocal: opts.keepLocal,
   });
   out(
     `${r.status === "published" ? "published" : "already published (identical bytes)"}: ${r.card.name} ${r.card.version} ` +
-      `${shortDigest(r.card.artifact.sha256)} → ${r.card.artifact.uri}\ncatalog card: ${relative(opts.root, r.cardPath)}` +
+      `${shortDigest(r.card.artifact.sha256)} → ${r.card.artifact.uri}` +
+      (r.card.variants?.int8
+        ? `\nint8 ${shortDigest(r.card.variants.int8.sha256)} → ${r.card.variants.int8.uri}`
+        : "") +
+      `\ncatalog card: ${relative(opts.root, r.cardPath)}` +
       `\nnext: deploy it, e.g. npm run gen -- deploy --env dev --version ${r.card.version} --commit`,
   );
 }
@@ -72,17 +79,20 @@ export async function runVerify(opts: {
     });
     problems.push(...found);
     for (const r of refs) {
-      const bad = found.some((p) => p.file === r.file);
-      rows.push([
-        name,
-        r.card.name,
-        r.card.version,
-        shortDigest(r.card.artifact.sha256),
-        r.card.artifact.uri,
-        bad ? "PROBLEM" : "ok",
-      ]);
+      for (const a of cardArtifacts(r.card)) {
+        const bad = found.some((p) => p.file === r.file && p.field?.startsWith(`${a.field}.`));
+        rows.push([
+          name,
+          r.card.name,
+          r.card.version,
+          a.precision,
+          shortDigest(a.artifact.sha256),
+          a.artifact.uri,
+          bad ? "PROBLEM" : "ok",
+        ]);
+      }
     }
   }
-  out(table(["ENV", "MODEL", "VERSION", "DIGEST", "URI", "STORE"], rows));
+  out(table(["ENV", "MODEL", "VERSION", "PRECISION", "DIGEST", "URI", "STORE"], rows));
   if (problems.length) throw storeError(problems, `${problems.length} artifact problem(s)`);
 }

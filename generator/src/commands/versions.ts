@@ -27,6 +27,7 @@ export function runVersions(opts: { root: string; model?: string; out?: (l: stri
         card.createdAt.slice(0, 10),
         `${fmtMetric(card.metrics.val.iou)}/${fmtMetric(card.metrics.val.dice)}`,
         `${fmtMetric(card.metrics.test.iou)}/${fmtMetric(card.metrics.test.dice)}`,
+        card.variants?.int8 ? fmtMetric(card.variants.int8.metrics.test.iou) : "-",
         `${card.io.input.preprocessing.resize.width}x${card.io.input.preprocessing.resize.height}`,
         `${(card.artifact.bytes / 2 ** 20).toFixed(1)} MiB${hasLocalModel ? " (local)" : ""}`,
         shortDigest(card.artifact.sha256),
@@ -36,7 +37,18 @@ export function runVersions(opts: { root: string; model?: string; out?: (l: stri
   }
   out(
     table(
-      ["MODEL", "VERSION", "CREATED", "VAL IOU/DICE", "TEST IOU/DICE", "INPUT", "SIZE", "DIGEST", "RUNS IN"],
+      [
+        "MODEL",
+        "VERSION",
+        "CREATED",
+        "VAL IOU/DICE",
+        "TEST IOU/DICE",
+        "INT8 TEST IOU",
+        "INPUT",
+        "SIZE",
+        "DIGEST",
+        "RUNS IN",
+      ],
       rows,
     ),
   );

@@ -90,8 +90,10 @@ export function renderVersionStack(
   pv: PlannedVersion,
   peers: StackPeers = {},
 ): K8sObject[] {
-  const { model, version, entry } = pv;
+  const { model, version, entry, served } = pv;
   const { card } = entry;
+  // the artifact this environment's precision picked (fp32, or the card's int8 variant)
+  const artifact = served.artifact;
   const ns = versionNamespace(env, model, version);
   const selector = stackSelector(model, version);
   const labels = stackLabels(env, model, version);
@@ -268,9 +270,9 @@ export function renderVersionStack(
   const args = [
     "serve",
     "--model",
-    card.artifact.uri,
+    artifact.uri,
     "--sha256",
-    card.artifact.sha256,
+    artifact.sha256,
     "--card",
     `${CARD_MOUNT}/model-card.json`,
     "--port",
@@ -295,7 +297,9 @@ export function renderVersionStack(
   const deployment: K8sObject = {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: meta(model, { annotations: { "wms.example/model-sha256": card.artifact.sha256 } }),
+    metadata: meta(model, {
+      annotations: { "wms.example/model-sha256": artifact.sha256, "wms.example/precision": served.precision },
+    }),
     spec: {
       // replicas is left to the HPA, so Argo CD's self-heal and the autoscaler never fight.
       revisionHistoryLimit: 3,
@@ -305,8 +309,8 @@ export function renderVersionStack(
         metadata: {
           labels,
           annotations: {
-            "wms.example/model-uri": card.artifact.uri,
-            "wms.example/model-sha256": card.artifact.sha256,
+            "wms.example/model-uri": artifact.uri,
+            "wms.example/model-sha256": artifact.sha256,
           },
         },
         spec: {
@@ -385,7 +389,7 @@ export function renderVersionStack(
             { name: "model-card", configMap: { name: `${model}-model-card` } },
             {
               name: "tmp",
-              emptyDir: { sizeLimit: `${Math.max(256, Math.ceil((card.artifact.bytes * 2) / 2 ** 20))}Mi` },
+              emptyDir: { sizeLimit: `${Math.max(256, Math.ceil((artifact.bytes * 2) / 2 ** 20))}Mi` },
             },
           ],
         },

@@ -58,7 +58,12 @@ export function normalizeStoreUri(input: string, cwd = process.cwd()): string {
 export const formatS3Uri = (bucket: string, key: string) => `s3://${bucket}${key ? `/${key}` : ""}`;
 
 /** Where a release's model lives in the store rooted at `storeUri`. */
-export function releaseObjectUri(storeUri: string, name: string, version: string): string {
+export function releaseObjectUri(
+  storeUri: string,
+  name: string,
+  version: string,
+  file = "model.onnx",
+): string {
   const root = normalizeStoreUri(storeUri);
-  return `${root.replace(/\/+$/, "")}/${name}/${version}/model.onnx`;
+  return `${root.replace(/\/+$/, "")}/${name}/${version}/${file}`;
 }

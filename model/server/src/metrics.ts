@@ -53,8 +53,8 @@ export class ServerMetrics {
 
   readonly modelInfo = new Gauge({
     name: "wms_model_info",
-    help: "The loaded model (always 1)",
-    labelNames: ["name", "version", "sha256"] as const,
+    help: "The loaded model (always 1); precision is which of the card's artifacts (fp32, int8) it is",
+    labelNames: ["name", "version", "sha256", "precision"] as const,
     registers: [this.registry],
   });
 

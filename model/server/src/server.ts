@@ -191,11 +191,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   loaded.then(
     (m) => {
-      metrics.modelInfo.set({ name: m.spec.name, version: m.spec.version, sha256: m.sha256 }, 1);
+      metrics.modelInfo.set(
+        { name: m.spec.name, version: m.spec.version, sha256: m.sha256, precision: m.precision },
+        1,
+      );
       log("info", "model ready", {
         name: m.spec.name,
         version: m.spec.version,
         sha256: m.sha256,
+        precision: m.precision,
         input: `${m.spec.width}x${m.spec.height}`,
         example: m.card.example === true,
       });

@@ -254,7 +254,7 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
     const text = await (await fetch(`${server.metricsUrl}/metrics`)).text();
     expect(text).toContain(
-      `wms_model_info{name="wms",version="${card.version}",sha256="${card.artifact.sha256}"} 1`,
+      `wms_model_info{name="wms",version="${card.version}",sha256="${card.artifact.sha256}",precision="fp32"} 1`,
     );
     expect(text).toMatch(/^wms_model_loaded 1$/m);
     expect(text).toMatch(/^wms_http_requests_total\{endpoint="\/predictions\/\{model\}",code="200"\} \d+/m);

@@ -73,7 +73,7 @@ export function modelMetadata(
     outputs: [
       { name: spec.outputName, datatype: "FP32", shape: [batch, 1, outputSize.height, outputSize.width] },
     ],
-    parameters: { sha256: m.sha256, example: m.card.example === true },
+    parameters: { sha256: m.sha256, precision: m.precision, example: m.card.example === true },
   });
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
+import type { ModelCard } from "../../../model-card.ts";
 import { ModelLoadError } from "../errors.ts";
 
 /**
@@ -17,35 +18,7 @@ export const MODEL_CARD_SCHEMA_PATH =
   process.env.WMS_MODEL_CARD_SCHEMA ||
   fileURLToPath(new URL("../../../model-card.schema.json", import.meta.url));
 
-/** The parts of the card the server reads (the schema guarantees their presence and types). */
-export interface ModelCard {
-  name: string;
-  version: string;
-  example?: boolean;
-  artifact: { uri: string; sha256: string; bytes: number; format: "onnx"; opset: number };
-  io: {
-    input: {
-      name: string;
-      shape: [number, number, number, number];
-      layout: "NCHW";
-      dtype: "float32";
-      preprocessing: {
-        exifTranspose: boolean;
-        colorSpace: "RGB";
-        resize: { width: number; height: number; mode: "stretch"; interpolation: "bilinear" };
-        scale: number;
-        mean: [number, number, number];
-        std: [number, number, number];
-      };
-    };
-    output: {
-      name: string;
-      activation: "sigmoid" | "none";
-      threshold: number;
-      resizeBack?: "bilinear" | "nearest";
-    };
-  };
-}
+export type { ModelCard } from "../../../model-card.ts";
 
 /** What the pipeline needs, flattened from the card once at load time. */
 export interface InferenceSpec {

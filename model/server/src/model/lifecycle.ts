@@ -4,6 +4,7 @@
  * `failed` for good (the process stays up and says why, but never reports ready).
  */
 import { availableParallelism } from "node:os";
+import { artifactWithDigest, cardArtifacts, type Precision } from "../../../model-card.ts";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { Float32Pool } from "./buffer-pool.ts";
 import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
@@ -15,7 +16,7 @@ export type ModelState = "loading" | "ready" | "failed" | "draining";
 export interface LoadOptions {
   /** path, file:// or s3:// URI of model.onnx */
   model: string;
-  /** expected digest; defaults to the card's artifact.sha256 (and must agree with it) */
+  /** expected digest: one of the card's artifacts (fp32 or int8); without it, the file must be one of them */
   sha256?: string | undefined;
   /** path or URI of the card; defaults to model-card.json beside the model */
   card?: string | undefined;
@@ -32,6 +33,8 @@ export interface LoadedModel {
   spec: InferenceSpec;
   sha256: string;
   bytes: number;
+  /** which of the card's artifacts this is */
+  precision: Precision;
   /** spatial size of the output map (height, width), found at warm-up */
   outputSize: { width: number; height: number };
 }
@@ -101,25 +104,31 @@ export class ModelHost {
     if (pinned !== undefined && !SHA256.test(pinned)) {
       throw new ModelLoadError(`--sha256 must be 64 hex digits, got "${opts.sha256}"`);
     }
-    if (pinned && pinned !== card.artifact.sha256) {
+    const listed = () =>
+      cardArtifacts(card)
+        .map((a) => `${a.field}.sha256 ${a.artifact.sha256} (${a.precision})`)
+        .join(", ");
+    const pinnedArtifact = pinned ? artifactWithDigest(card, pinned) : undefined;
+    if (pinned && !pinnedArtifact) {
       throw new ModelLoadError(
-        `${cardSource} describes artifact sha256 ${card.artifact.sha256}, not the pinned ${pinned}: wrong card for this model`,
+        `${cardSource} lists ${listed()}, not the pinned ${pinned}: wrong card for this model`,
       );
     }
-    const expected = pinned ?? card.artifact.sha256;
 
     // The session is built from these very bytes, so what was verified is what runs.
     const bytes = await readArtifact(modelLoc);
     const size = bytes.length;
     const actual = sha256Hex(bytes);
-    if (actual !== expected) {
+    // Without a pin, the file is whichever artifact of the card it is (fp32 or int8).
+    const served = pinnedArtifact ?? artifactWithDigest(card, actual);
+    if (!served || actual !== served.artifact.sha256) {
       throw new ModelLoadError(
-        `${formatLocation(modelLoc)}: sha256 ${actual} does not match expected ${expected}`,
+        `${formatLocation(modelLoc)}: sha256 ${actual} does not match ${pinned ? `the pinned ${pinned}` : `the card: it lists ${listed()}`}`,
       );
     }
-    if (bytes.length !== card.artifact.bytes) {
+    if (bytes.length !== served.artifact.bytes) {
       throw new ModelLoadError(
-        `${formatLocation(modelLoc)}: ${bytes.length} bytes, the card says ${card.artifact.bytes}`,
+        `${formatLocation(modelLoc)}: ${bytes.length} bytes, the card's ${served.field}.bytes says ${served.artifact.bytes}`,
       );
     }
 
@@ -167,7 +176,7 @@ export class ModelHost {
     const outputSize = await this.warmUp(spec, opts.maxBatch);
     // enough for the items prepared ahead (2 x maxBatch by default) and the batch running
     this.inputs = new Float32Pool(3 * spec.height * spec.width, 4 * opts.maxBatch);
-    return { card, spec, sha256: actual, bytes: size, outputSize };
+    return { card, spec, sha256: actual, bytes: size, precision: served.precision, outputSize };
   }
 
   /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */

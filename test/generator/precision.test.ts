@@ -1,0 +1,115 @@
+/**
+ * Precision per environment: `precision: int8` pins each version's int8 variant (URI and
+ * sha256 in the Deployment), and render refuses a version whose card has no int8 variant or
+ * one that scores further below fp32 than gates.maxInt8IouDrop, naming the metric.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { fixtureCopy, runCli, snapshotTree } from "../support/cli.ts";
+
+const card = (root: string, version: string) => join(root, `model/releases/wms/${version}/model-card.json`);
+
+/** give `version`'s card an int8 variant scoring `drop` IoU below fp32 on val and test */
+function addInt8(root: string, version: string, drop: { val: number; test: number }) {
+  const c = JSON.parse(readFileSync(card(root, version), "utf8"));
+  c.variants = {
+    int8: {
+      precision: "int8",
+      uri: c.artifact.uri.replace(/model\.onnx$/, "model.int8.onnx"),
+      sha256: "ab".repeat(32),
+      bytes: 2_000_000,
+      format: "onnx",
+      opset: 17,
+      metrics: {
+        val: { iou: c.metrics.val.iou - drop.val, dice: c.metrics.val.dice, n: 123 },
+        test: { iou: c.metrics.test.iou - drop.test, dice: c.metrics.test.dice, n: 100 },
+      },
+      calibration: { images: 64, method: "minmax", selection: "spread", reduceRange: true },
+    },
+  };
+  writeFileSync(card(root, version), JSON.stringify(c, null, 2));
+}
+
+function setPrecision(root: string, extra: string) {
+  const file = join(root, "environments/dev/environment.yaml");
+  writeFileSync(file, `${readFileSync(file, "utf8")}${extra}`);
+}
+
+const deploymentArgs = (root: string, version: string): string[] =>
+  parse(readFileSync(join(root, `environments/dev/rendered/wms-${version}/deployment.wms.yaml`), "utf8")).spec
+    .template.spec.containers[0].args;
+
+describe("precision per environment", () => {
+  it("int8 pins every version's int8 variant; fp32 (the default) pins the fp32 artifact", () => {
+    const root = fixtureCopy("basic");
+    for (const v of ["1.0.0", "1.1.0", "1.2.0"]) addInt8(root, v, { val: 0.001, test: 0.004 });
+    const fp32 = runCli(["render", "--root", root]);
+    expect(fp32.code, fp32.stderr).toBe(0);
+    const fp32Card = JSON.parse(readFileSync(card(root, "1.1.0"), "utf8"));
+    expect(deploymentArgs(root, "1.1.0")).toEqual(
+      expect.arrayContaining([fp32Card.artifact.uri, fp32Card.artifact.sha256]),
+    );
+
+    setPrecision(root, "precision: int8\n");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code, r.stderr).toBe(0);
+    const args = deploymentArgs(root, "1.1.0");
+    const model = args[args.indexOf("--model") + 1];
+    const sha = args[args.indexOf("--sha256") + 1];
+    expect(model).toBe("s3://wms-models/wms/1.1.0/model.int8.onnx");
+    expect(sha).toBe("ab".repeat(32));
+    const dep = parse(
+      readFileSync(join(root, "environments/dev/rendered/wms-1.1.0/deployment.wms.yaml"), "utf8"),
+    );
+    expect(dep.metadata.annotations["wms.example/precision"]).toBe("int8");
+    expect(dep.spec.template.metadata.annotations["wms.example/model-uri"]).toBe(model);
+  });
+
+  it("refuses an int8 variant outside the tolerance, naming the version, split, metric and numbers", () => {
+    const root = fixtureCopy("basic");
+    addInt8(root, "1.0.0", { val: 0.001, test: 0.0154 });
+    addInt8(root, "1.1.0", { val: 0.001, test: 0.001 });
+    addInt8(root, "1.2.0", { val: 0.001, test: 0.001 });
+    setPrecision(root, "precision: int8\n");
+    const before = snapshotTree(join(root, "environments"));
+    const r = runCli(["render", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /environments\/dev\/wms\.yaml:4 \[retain\[0\]\] precision gate of dev: 1\.0\.0's int8 test IoU 0\.\d{4} is 0\.0154 below fp32's 0\.\d{4} \(variants\.int8\.metrics\.test\.iou; tolerance gates\.maxInt8IouDrop 0\.005\)/,
+    );
+    expect(r.stderr).toMatch(/fix: serve 1\.0\.0 at fp32/);
+    expect(snapshotTree(join(root, "environments"))).toEqual(before);
+
+    // a wider tolerance in environment.yaml lets it through
+    const file = join(root, "environments/dev/environment.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("  minTestDice: 0\n", "  minTestDice: 0\n  maxInt8IouDrop: 0.02\n"),
+    );
+    const wider = runCli(["render", "--root", root]);
+    expect(wider.code, wider.stderr).toBe(0);
+  });
+
+  it("refuses int8 for a version whose card has no int8 variant", () => {
+    const root = fixtureCopy("basic");
+    addInt8(root, "1.1.0", { val: 0, test: 0 });
+    addInt8(root, "1.2.0", { val: 0, test: 0 });
+    setPrecision(root, "precision: int8\n");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /\[retain\[0\]\] precision gate of dev: environments\/dev\/environment\.yaml sets precision: int8, and 1\.0\.0's card has no int8 artifact/,
+    );
+  });
+
+  it("rejects an unknown precision with the schema's choices", () => {
+    const root = fixtureCopy("basic");
+    setPrecision(root, "precision: int4\n");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/environments\/dev\/environment\.yaml:\d+ \[precision\]/);
+    expect(r.stderr).toMatch(/\[precision\] "int4" is not one of "fp32", "int8"/);
+  });
+});
