@@ -2,6 +2,7 @@
 and resume paths.  Runs in well under two minutes on 2 cores."""
 
 import csv
+import hashlib
 import json
 import time
 
@@ -94,10 +95,17 @@ def test_int8_variant_is_measured_beside_fp32(smoke_run):
     q = smoke_run["report"]["quantization"]
     run = smoke_run["root"] / "run"
     assert (run / "model.int8.onnx").is_file()
-    assert q["int8"]["bytes"] < q["fp32"]["bytes"] / 2
-    assert q["int8"]["latencyMs"] > 0 and q["fp32"]["latencyMs"] > 0
-    assert q["int8"]["calibrationImages"] == 4
+    int8 = q["int8"]
+    assert int8["bytes"] < q["fp32"]["bytes"] / 2
+    assert int8["latencyMs"] > 0 and q["fp32"]["latencyMs"] > 0
+    assert int8["calibration"] == {"images": 4, "method": "minmax", "selection": "spread", "reduceRange": True}
     # quantization may cost a little accuracy, not the model
-    assert q["int8"]["test"]["iou"] > q["fp32"]["test"]["iou"] - 0.15
+    assert int8["metrics"]["test"]["iou"] > q["fp32"]["test"]["iou"] - 0.15
+    # the card lists the variant as a file of its own, scored on val and test like `metrics`
     card = json.loads((run / "model-card.json").read_text())
-    assert card["quantization"]["int8"]["test"] == q["int8"]["test"]
+    v = card["variants"]["int8"]
+    assert v["precision"] == "int8" and v["uri"].endswith("/model.int8.onnx")
+    assert v["sha256"] == hashlib.sha256((run / "model.int8.onnx").read_bytes()).hexdigest()
+    assert v["bytes"] == (run / "model.int8.onnx").stat().st_size
+    assert v["metrics"]["val"]["n"] == card["metrics"]["val"]["n"]
+    assert v["metrics"]["test"] == int8["metrics"]["test"]

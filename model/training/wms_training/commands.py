@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 from pathlib import Path
@@ -77,6 +78,32 @@ def cmd_export(a) -> int:
     return 0
 
 
+def _on_off(v: str) -> bool:
+    if v not in ("on", "off"):
+        raise argparse.ArgumentTypeError(f"expected on or off, not {v!r}")
+    return v == "on"
+
+
+def cmd_quantize(a) -> int:
+    from .quantize import study
+
+    model = Path(a.model)
+    card = json.loads(Path(a.card or model.with_name("model-card.json")).read_text())
+    configs = [(m, n, a.selection, r) for r in (a.reduce_range or [True]) for m in (a.method or ["minmax"])
+               for n in (a.calibration or [64])]
+    if a.card_out and not a.out:
+        raise ValueError("--card-out needs --out (the int8 model the card's variant describes)")
+    report = study(model, card, Path(a.data), configs, Path(a.out) if a.out else None, a.threads)
+    if a.card_out:
+        from .card import write_card
+
+        card["variants"] = {**card.get("variants", {}), "int8": report["variant"]}
+        card["artifact"] = {**card["artifact"], "uri": model.resolve().as_uri()}
+        write_card(card, a.card_out)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def cmd_predict(a) -> int:
     from .predict import predict
 
@@ -122,6 +149,25 @@ def register(sub) -> None:
     _common(s)
     s.add_argument("--out", help="output folder (default: the run folder)")
     s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("quantize", help="int8 of a release's fp32 ONNX: calibrate on train photos, "
+                       "score fp32 and int8 on val and test, print the differences (JSON)")
+    s.add_argument("--model", required=True, help="the release's fp32 model.onnx")
+    s.add_argument("--card", help="model-card.json (default: beside --model)")
+    s.add_argument("--data", required=True, help="dataset folder with images/ and masks/")
+    s.add_argument("--method", action="append", choices=["minmax", "percentile", "entropy"],
+                   help="calibration method (repeat to compare; default minmax)")
+    s.add_argument("--calibration", action="append", type=int,
+                   help="calibration photo count (repeat to compare; default 64)")
+    s.add_argument("--selection", choices=["spread", "first"], default="spread",
+                   help="spread: hash-ordered over the train split; first: the first by file name")
+    s.add_argument("--reduce-range", action="append", type=_on_off, metavar="on|off",
+                   help="7-bit weights (default on; repeat to compare, e.g. --reduce-range off --reduce-range on)")
+    s.add_argument("--threads", type=int, help="onnxruntime intra-op threads")
+    s.add_argument("--out", help="write the last configuration's int8 model here")
+    s.add_argument("--card-out", help="with --out: write the card with that model as variants.int8 here "
+                   "(then: npm run gen -- publish --model <fp32> --card <this> --int8 <out>)")
+    s.set_defaults(func=cmd_quantize)
 
     s = sub.add_parser("predict", help="write <stem>.png masks (0/255) at each photo's displayed size")
     s.add_argument("--model", required=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .card import build_card, data_version, write_card
+from .card import build_card, data_version, sha256_file, write_card
 from .config import public, resolve
 from .data import list_pairs, load_pair_full, split_of
 from .evaluate import (
@@ -24,6 +24,7 @@ from .evaluate import (
 from .export import export_onnx, latency_ms, parity, quantize_int8
 from .model import build_model
 from .preprocess import preprocess_image, preprocessing_spec
+from .quantize import calibration_pairs
 
 log = logging.getLogger(__name__)
 
@@ -131,30 +132,40 @@ def export_run(params: dict, run_dir: str | Path, out_dir: str | Path | None = N
     io = _io(params)
     onnx_test = evaluate_pairs(test_pairs, onnx_mask_fn(onnx_path, io))
     report = {"parity": par, "onnx_fp32_test": {"iou": onnx_test["iou"], "dice": onnx_test["dice"], "n": onnx_test["n"]}}
-    quant = None
+    int8_variant = None
     if ec.get("quantize_int8"):
+        # calibration photos spread over the train split; the variant is scored like `metrics`
+        # (val and test, masks at the photo's displayed size), so the two compare directly
+        method = str(ec.get("calibration_method", "minmax"))
         train_pairs = split_pairs(params, run_dir, "train")
-        calib = _real_batch(train_pairs, params, int(ec.get("calibration_images", 32)))
-        int8_path = quantize_int8(onnx_path, out_dir / "model.int8.onnx", calib)
-        q = evaluate_pairs(test_pairs, onnx_mask_fn(int8_path, io))
+        chosen = calibration_pairs(train_pairs, min(int(ec.get("calibration_images", 64)), len(train_pairs)))
+        calib = _real_batch(chosen, params, len(chosen))
+        reduce_range = bool(ec.get("int8_reduce_range", True))
+        int8_path = quantize_int8(onnx_path, out_dir / "model.int8.onnx", calib, method=method,
+                                  reduce_range=reduce_range)
+        fn = onnx_mask_fn(int8_path, io)
+        q = {s: evaluate_pairs(pairs, fn) for s, pairs in (("val", val_pairs), ("test", test_pairs))}
         x1 = calib[:1]
-        quant = {
-            "int8": {
-                "file": int8_path.name,
-                "bytes": int8_path.stat().st_size,
-                "calibrationImages": int(len(calib)),
-                "test": {"iou": q["iou"], "dice": q["dice"], "n": q["n"]},
-                "latencyMs": round(latency_ms(int8_path, x1), 2),
-            },
-            "fp32": {
-                "bytes": onnx_path.stat().st_size,
-                "test": report["onnx_fp32_test"],
-                "latencyMs": round(latency_ms(onnx_path, x1), 2),
-            },
+        int8_variant = {
+            "precision": "int8",
+            "uri": int8_path.resolve().as_uri(),
+            "sha256": sha256_file(int8_path),
+            "bytes": int8_path.stat().st_size,
+            "format": "onnx",
+            "opset": opset,
+            "metrics": {s: {"iou": r["iou"], "dice": r["dice"], "n": r["n"]} for s, r in q.items()},
+            "calibration": {"images": int(len(calib)), "method": method, "selection": "spread",
+                            "reduceRange": reduce_range},
+            "latencyMs": round(latency_ms(int8_path, x1), 2),
         }
-        report["quantization"] = quant
-        log.info("int8 test IoU %.4f (%.1f ms) vs fp32 %.4f (%.1f ms)", q["iou"], quant["int8"]["latencyMs"],
-                 onnx_test["iou"], quant["fp32"]["latencyMs"])
+        report["quantization"] = {
+            "int8": int8_variant,
+            "fp32": {"bytes": onnx_path.stat().st_size, "test": report["onnx_fp32_test"],
+                     "latencyMs": round(latency_ms(onnx_path, x1), 2)},
+        }
+        log.info("int8 (%d photos, %s) test IoU %.4f (%.1f ms) vs fp32 %.4f (%.1f ms)", len(calib), method,
+                 q["test"]["iou"], int8_variant["latencyMs"], onnx_test["iou"],
+                 report["quantization"]["fp32"]["latencyMs"])
 
     summary = _summary(run_dir)
     tracker = Tracker.from_env(run_dir, params)
@@ -173,8 +184,8 @@ def export_run(params: dict, run_dir: str | Path, out_dir: str | Path | None = N
         split=dataset_split(params, run_dir),
         threshold=float(params["output"]["threshold"]),
     )
-    if quant:
-        card["quantization"] = {"int8": quant["int8"]}
+    if int8_variant:
+        card["variants"] = {"int8": int8_variant}
     write_card(card, out_dir / "model-card.json")
     (out_dir / "export_report.json").write_text(json.dumps(report, indent=2) + "\n")
     if tracker.enabled:
