@@ -54,6 +54,9 @@ const { values: args } = parseArgs({
     // from memory: what shadowing costs the live path itself (the shadow's own inference runs
     // in another pod in a cluster; here it would only take these cores from live)
     shadow: { type: "boolean", default: false },
+    // skip the int8 rows (they run when the release's card lists variants.int8 and its
+    // model.int8.onnx is beside model.onnx)
+    "no-int8": { type: "boolean", default: false },
   },
 });
 function newestShippedRelease(): string {
@@ -78,7 +81,8 @@ const RELEASE =
         if (h !== w) throw new Error(`${card}: the bench assumes a square input, not ${w}x${h}`);
         const test = c.metrics?.test;
         const what = `${c.name} ${c.version} (trained; test IoU ${test?.iou?.toFixed(4)} / Dice ${test?.dice?.toFixed(4)})`;
-        return { model, card, size: h as number, what };
+        const int8 = c.variants?.int8 ? join(dirname(model), "model.int8.onnx") : undefined;
+        return { model, card, size: h as number, what, int8: int8 && existsSync(int8) ? int8 : undefined };
       })()
     : undefined;
 const SIZE = RELEASE?.size ?? Number(args.size);
@@ -240,7 +244,13 @@ async function maskIou(a: Buffer, b: Buffer): Promise<number> {
   return union === 0 ? 1 : inter / union;
 }
 
-async function benchBare(modelPath: string, tensors: Float32Array[], spinning: boolean, when: string) {
+async function benchBare(
+  modelPath: string,
+  tensors: Float32Array[],
+  spinning: boolean,
+  when: string,
+  precision = "fp32",
+) {
   const session = await ort.InferenceSession.create(modelPath, {
     intraOpNumThreads: THREADS,
     interOpNumThreads: 1,
@@ -261,7 +271,7 @@ async function benchBare(modelPath: string, tensors: Float32Array[], spinning: b
   for (let i = 0; i < REQUESTS; i++) lat.push(await runOne(tensors[i % tensors.length] as Float32Array));
   const label = spinning ? "ORT default: spinning threads" : "server's options: no spinning";
   const row = summarise(
-    `bare ONNX Runtime session (tensors only; ${label}; ${when})`,
+    `bare ONNX Runtime session, ${precision} (tensors only; ${label}; ${when})`,
     1,
     lat,
     performance.now() - t0,
@@ -602,11 +612,22 @@ async function main() {
 
   // The bare session runs before and after the server rows: this shared machine's speed drifts
   // by 10-20% within minutes, and the ratios below use the mean of the two.
+  const int8Model = args["no-int8"] ? undefined : RELEASE?.int8;
   const bare = await benchBare(model.model, tensors, false, "before");
   const bareSpin = await benchBare(model.model, tensors, true, "before");
+  const bareInt8 = int8Model ? await benchBare(int8Model, tensors, false, "before", "int8") : undefined;
   const serverRows = rows.length;
-  const nodeMask = await benchNode(model.model, photos);
+  const nodeMask = await benchNode(model.model, photos, {
+    label: "this server, fp32 (Node, onnxruntime-node, sharp)",
+    args: [],
+  });
   const server = rows.slice(serverRows);
+  let int8Server: Row[] = [];
+  if (int8Model) {
+    const before = rows.length;
+    await benchNode(int8Model, photos, { label: "this server, int8 (the card's variants.int8)", args: [] });
+    int8Server = rows.slice(before);
+  }
   if (args.shadow) {
     const responder = await shadowResponder(photos);
     const before = rows.length;
@@ -628,8 +649,24 @@ async function main() {
   }
   const bareAfter = await benchBare(model.model, tensors, false, "after");
   const bareSpinAfter = await benchBare(model.model, tensors, true, "after");
+  const bareInt8After = int8Model ? await benchBare(int8Model, tensors, false, "after", "int8") : undefined;
   const floor = (bare.throughput + bareAfter.throughput) / 2;
   const floorSpin = (bareSpin.throughput + bareSpinAfter.throughput) / 2;
+  if (bareInt8 && bareInt8After) {
+    const floorInt8 = (bareInt8.throughput + bareInt8After.throughput) / 2;
+    notes.push(
+      `bare session int8 / fp32: ${floorInt8.toFixed(2)} / ${floor.toFixed(2)} = ${(floorInt8 / floor).toFixed(2)}x (mean of before and after)`,
+    );
+    for (const r of int8Server.filter((r) => r.concurrency === 1 || r.concurrency === 4)) {
+      const f = server.find((s) => s.concurrency === r.concurrency);
+      notes.push(
+        `int8 server / int8 bare session at c=${r.concurrency}: ${r.throughput.toFixed(2)} / ${floorInt8.toFixed(2)} = ${(r.throughput / floorInt8).toFixed(2)}x` +
+          (f
+            ? `; int8 server / fp32 server: ${r.throughput.toFixed(2)} / ${f.throughput.toFixed(2)} = ${(r.throughput / f.throughput).toFixed(2)}x`
+            : ""),
+      );
+    }
+  }
   for (const r of server.filter((r) => r.concurrency === 1 || r.concurrency === 4)) {
     notes.push(
       `server / bare session at c=${r.concurrency}: ${r.throughput.toFixed(2)} / ${floor.toFixed(2)} = ${(r.throughput / floor).toFixed(2)}x ` +
@@ -655,6 +692,12 @@ async function main() {
     notes.push(
       `server / TorchServe at c=4: ${node4.throughput.toFixed(2)} / ${ts4.throughput.toFixed(2)} = ${(node4.throughput / ts4.throughput).toFixed(2)}x throughput, ` +
         `p99 ${node4.p99.toFixed(1)} vs ${ts4.p99.toFixed(1)} ms; peak RSS ${peak(server).toFixed(0)} / ${peak(ts).toFixed(0)} MiB = ${(peak(server) / peak(ts)).toFixed(2)}x`,
+    );
+  }
+  const int8At4 = int8Server.find((r) => r.concurrency === 4);
+  if (ts4 && int8At4) {
+    notes.push(
+      `int8 server / TorchServe (fp32 weights) at c=4: ${int8At4.throughput.toFixed(2)} / ${ts4.throughput.toFixed(2)} = ${(int8At4.throughput / ts4.throughput).toFixed(2)}x throughput`,
     );
   }
   const best = [bare, bareSpin, bareAfter, bareSpinAfter].reduce((a, b) =>
@@ -684,6 +727,12 @@ async function main() {
       (theoretical
         ? ` = ${((100 * achieved) / theoretical).toFixed(0)}% of the fp32 peak (${theoretical.toFixed(0)} GFLOP/s)`
         : ""),
+    ...(bareInt8 && bareInt8After && int8Peak
+      ? [
+          `bare int8 session (faster of its rows): ${(machine.gflopsPerImage * Math.max(bareInt8.throughput, bareInt8After.throughput)).toFixed(1)} GOP/s achieved` +
+            ` = ${((100 * machine.gflopsPerImage * Math.max(bareInt8.throughput, bareInt8After.throughput)) / int8Peak).toFixed(0)}% of the int8 peak (${int8Peak.toFixed(0)} GOP/s)`,
+        ]
+      : []),
     ...notes,
     `bench wall time: ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
