@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { type CommandSpec, commandHelp, type OptionSpec, parseCommandLine, type Values } from "./args.ts";
-import { describeError } from "./errors.ts";
+import { describeError, inputError } from "./errors.ts";
 import { schemaPattern } from "./schema.ts";
 
 interface Command extends CommandSpec {
@@ -374,6 +374,39 @@ same sha256 (S3 checksum or metadata). Exit 4 listing every problem.`,
     run: async (v, root) => {
       const { runVerify } = await import("./commands/publish.ts");
       await runVerify({ root, envs: list(v, "env"), deep: Boolean(v.deep) });
+    },
+  },
+  {
+    name: "registry-sync",
+    summary: "set the MLflow registered model's aliases from the version files (dev, dev-canary, ...)",
+    description: `For every environment's version file: alias <env> on the live version, <env>-canary on the
+canary, <env>-shadow on the shadow; such aliases no version file names any more are removed,
+other aliases are left alone. Model versions are matched to releases by their wms.version tag
+(training sets it when it registers). Exit 2 naming every deployed version the registry lacks
+(the others are still set), 5 when MLflow cannot be reached.`,
+    options: [
+      opt.envs,
+      {
+        name: "tracking-uri",
+        type: "string",
+        arg: "<url>",
+        help: "the MLflow server (default: $MLFLOW_TRACKING_URI)",
+      },
+      { name: "dry-run", type: "boolean", help: "print the changes, make none" },
+    ],
+    run: async (v, root) => {
+      const trackingUri = str(v, "tracking-uri") ?? process.env.MLFLOW_TRACKING_URI;
+      if (!trackingUri) {
+        throw inputError([
+          {
+            field: "--tracking-uri",
+            message: "no MLflow server given",
+            hint: "pass --tracking-uri http://host:5000 or set MLFLOW_TRACKING_URI",
+          },
+        ]);
+      }
+      const { runRegistrySync } = await import("./commands/registry-sync.ts");
+      await runRegistrySync({ root, trackingUri, envs: list(v, "env"), dryRun: Boolean(v["dry-run"]) });
     },
   },
 ];

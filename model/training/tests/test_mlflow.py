@@ -39,6 +39,8 @@ def test_training_logs_and_registers_in_mlflow(tmp_path):
         assert {"curves.png", "metrics.json", "per_image.csv", "model.onnx", "model-card.json"} <= names
         versions = client.search_model_versions("name='wms'")
         assert len(versions) == 1 and versions[0].run_id == run_id
+        # the tag `gen registry-sync` matches releases by
+        assert versions[0].tags["wms.version"] == card["version"]
 
 
 def test_training_without_tracking_uri_skips_mlflow(tmp_path, monkeypatch, caplog):

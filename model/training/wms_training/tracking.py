@@ -79,6 +79,10 @@ class Tracker:
                                      registered_model_name=REGISTERED_MODEL)
         mlflow.log_dict(card, "model/model-card.json")
         version = getattr(info, "registered_model_version", None)
+        if version is not None:
+            # `gen registry-sync` finds a release's model version by this tag
+            mlflow.MlflowClient().set_model_version_tag(REGISTERED_MODEL, str(version), "wms.version",
+                                                        str(card["version"]))
         log.info("registered %s version %s", REGISTERED_MODEL, version)
         return str(version) if version is not None else None
 
