@@ -66,6 +66,16 @@ const FILE_NAME: Record<Precision, string> = { fp32: "model.onnx", int8: "model.
 
 export async function publishRelease(opts: PublishOptions): Promise<PublishResult> {
   const card = parseCard(readInputFile(opts.cardPath, { what: "card" }), opts.cardPath);
+  if (opts.int8Path && !card.variants?.int8) {
+    throw inputError([
+      {
+        file: opts.cardPath,
+        field: "variants.int8",
+        message: `--int8 ${opts.int8Path} given, but the card lists no int8 variant`,
+        hint: "publish the card `python -m wms_training quantize --out … --card-out …` wrote, which describes that file",
+      },
+    ]);
+  }
   const files: ReleaseFile[] = [];
   for (const a of cardArtifacts(card)) {
     const path =
@@ -171,9 +181,24 @@ async function writeCatalog(w: {
       await writeAtomically(w.cardPath, json);
     } else if (!w.existing) {
       const written = await writeAtomically(w.cardPath, json, { exclusive: true });
-      // Another publish wrote the card since we looked: fine only if it is the same release.
-      if (!written.created)
-        checkSameRelease(readCatalogCard(w.cardPath, w.opts.releasesDir), w.release, w.cardPath);
+      // Another publish wrote the card since we looked: fine only if it is the same release,
+      // files and all (a card without this one's variant would not be what we return).
+      if (!written.created) {
+        const added = checkSameRelease(
+          readCatalogCard(w.cardPath, w.opts.releasesDir),
+          w.release,
+          w.cardPath,
+        );
+        if (added.length) {
+          throw storeError([
+            {
+              file: w.cardPath,
+              message: `another publish wrote ${w.release.name} ${w.release.version}'s card meanwhile, without its ${added.join(", ")} variant`,
+              hint: "run the same publish again: it adds the variant to that card",
+            },
+          ]);
+        }
+      }
     }
   } catch (e) {
     for (const p of created) await rm(p, { force: true });

@@ -55,6 +55,9 @@ export function aliasChanges(
     const n = numberOf.get(version);
     if (!n) {
       missing.push(version);
+      // whatever it points at now is not what runs: better no alias than a wrong one
+      const before = current.get(alias);
+      if (before) changes.push({ model, alias, before });
       continue;
     }
     const before = current.get(alias);

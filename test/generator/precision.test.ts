@@ -59,6 +59,8 @@ describe("precision per environment", () => {
     const model = args[args.indexOf("--model") + 1];
     const sha = args[args.indexOf("--sha256") + 1];
     expect(model).toBe("s3://wms-models/wms/1.1.0/model.int8.onnx");
+    // the summary shows what is served: the int8 digest and scores
+    expect(r.stdout).toMatch(/^dev\s+wms\s+1\.1\.0\s.*0\.906\/0\.950\s+sha256:abababababab\s/m);
     expect(sha).toBe("ab".repeat(32));
     const dep = parse(
       readFileSync(join(root, "environments/dev/rendered/wms-1.1.0/deployment.wms.yaml"), "utf8"),
@@ -90,6 +92,24 @@ describe("precision per environment", () => {
     );
     const wider = runCli(["render", "--root", root]);
     expect(wider.code, wider.stderr).toBe(0);
+  });
+
+  it("judges the quality gates on the int8 scores when int8 is served", () => {
+    const root = fixtureCopy("basic");
+    // fixture cards: fp32 test IoU 1.1.0 (live) 0.91, 1.2.0 (canary) 0.93; int8 0.004 below
+    for (const v of ["1.0.0", "1.1.0", "1.2.0"]) addInt8(root, v, { val: 0.001, test: 0.004 });
+    const file = join(root, "environments/dev/environment.yaml");
+    const c = JSON.parse(readFileSync(card(root, "1.1.0"), "utf8"));
+    const between = (c.metrics.test.iou + c.variants.int8.metrics.test.iou) / 2;
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace("  minTestIoU: 0\n", `  minTestIoU: ${between}\n`),
+    );
+    expect(runCli(["render", "--root", root]).code).toBe(0); // fp32 passes the gate
+    setPrecision(root, "precision: int8\n");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[live\] quality gate of dev: 1\.1\.0 has test IoU 0\.\d+ < required/);
   });
 
   it("refuses int8 for a version whose card has no int8 variant", () => {

@@ -134,7 +134,8 @@ describe.skipIf(!existsSync(MLFLOW))("registry-sync against a real MLflow server
     expect(r.stderr).toMatch(
       /wms 1\.0\.0 is deployed but no model version of "wms" carries the tag wms\.version=1\.0\.0/,
     );
-    expect((await aliases()).dev).toBe("2");
+    // dev still set; prod's alias removed rather than left on the release prod no longer runs
+    expect(await aliases()).toEqual({ champion: "1", dev: "2", "dev-canary": "4" });
   });
 
   it("says which MLflow did not answer (exit 5), and that none was given (exit 2)", () => {

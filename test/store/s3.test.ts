@@ -255,6 +255,18 @@ describe("publish and verify an int8 variant (s3://)", () => {
     expect(problems[0]?.message).toMatch(/wms 1\.0\.0 \(int8\): .*model\.int8\.onnx has sha256/);
   });
 
+  it("refuses --int8 with a card that lists no int8 variant", async () => {
+    const { work, releasesDir, storeUri } = await setup();
+    const trained = await trainedModel(join(work, "q"));
+    const int8Path = join(work, "model.int8.onnx");
+    await writeFile(int8Path, randomBytes(1024));
+    const err = await publishRelease({ ...trained, int8Path, storeUri, releasesDir, s3 }).catch((e) => e);
+    expect((err as WmsError).problems.map((p) => [p.field, p.message])).toEqual([
+      ["variants.int8", `--int8 ${int8Path} given, but the card lists no int8 variant`],
+    ]);
+    expect(await listTree(releasesDir)).toEqual([]);
+  });
+
   it("refuses a card whose int8 variant does not describe the int8 file, before uploading anything", async () => {
     const { bucket, work, releasesDir, storeUri } = await setup();
     const trained = await trainedModel(join(work, "q"), { int8: randomBytes(1024) });
@@ -272,16 +284,26 @@ describe("publish and verify an int8 variant (s3://)", () => {
   });
 
   it("adds an int8 variant to a version published without one, and refuses a different one later", async () => {
-    const { work, releasesDir, storeUri } = await setup();
+    const { bucket, work, releasesDir, storeUri } = await setup();
     const content = randomBytes(4096);
     const fp32Only = await trainedModel(join(work, "a"), { content });
     await publishRelease({ ...fp32Only, storeUri, releasesDir, s3 });
     const quantized = await trainedModel(join(work, "b"), { content, int8: randomBytes(1024) });
+    // the quantize step's card differs elsewhere too: only the variant may reach the catalog
+    const later = { ...quantized.card, createdAt: "2026-12-01T00:00:00Z" };
+    await writeFile(quantized.cardPath, JSON.stringify(later));
     const added = await publishRelease({ ...quantized, storeUri, releasesDir, s3 });
     expect(added.status).toBe("published");
     const card = readCard(added.cardPath);
     expect(card.variants?.int8?.sha256).toBe(quantized.card.variants?.int8?.sha256);
     expect(card.createdAt).toBe(fp32Only.card.createdAt);
+    expect(await objectBytes(bucket, "releases/wms/1.0.0/model.int8.onnx")).toEqual(
+      await readFile(quantized.int8Path as string),
+    );
+    // the same again: nothing to add, nothing uploaded
+    expect((await publishRelease({ ...quantized, storeUri, releasesDir, s3 })).status).toBe(
+      "already-published",
+    );
 
     const requantized = await trainedModel(join(work, "c"), { content, int8: randomBytes(1024) });
     const err = await publishRelease({ ...requantized, storeUri, releasesDir, s3 }).catch((e) => e);

@@ -172,8 +172,9 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
             : []),
         ].join(", ") || "-",
         retained.join(",") || "-",
-        `${fmtMetric(card?.metrics.test.iou)}/${fmtMetric(card?.metrics.test.dice)}`,
-        card ? shortDigest(card.artifact.sha256) : "-",
+        // what is served: at precision int8, the int8 variant's scores and digest
+        `${fmtMetric(live?.served.metrics.test.iou)}/${fmtMetric(live?.served.metrics.test.dice)}`,
+        live ? shortDigest(live.served.artifact.sha256) : "-",
         what,
       ]);
     }

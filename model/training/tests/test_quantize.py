@@ -44,3 +44,28 @@ def test_study_scores_fp32_and_each_int8_alike_and_keeps_the_last(tmp_path):
     # the study's scratch files are gone; only --out stays
     assert not list(tmp_path.glob("m/.study-*"))
     assert np.isfinite(rows[-1]["test"]["iou"])
+    # the kept file is the last setting's: 7-bit weights (|w| <= 64), and the variant describes it
+    import hashlib
+
+    import onnx
+    from onnx import numpy_helper
+
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(dest)).graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert weights and max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
+    v = report["variant"]
+    assert v["sha256"] == hashlib.sha256(dest.read_bytes()).hexdigest() and v["bytes"] == dest.stat().st_size
+    assert v["uri"] == dest.resolve().as_uri() and v["calibration"]["reduceRange"] is True
+    assert v["metrics"]["test"]["iou"] == rows[-1]["test"]["iou"]
+
+
+def test_full_range_weights_when_asked(tmp_path):
+    data = make_dataset(tmp_path / "d", n=40, size=(40, 32))
+    export_untrained(tmp_path / "m", size=32, seed=0)
+    card = json.loads((tmp_path / "m" / "model-card.json").read_text())
+    dest = tmp_path / "full.int8.onnx"
+    study(tmp_path / "m" / "model.onnx", card, data, [("minmax", 4, "spread", False)], dest, threads=1)
+    import onnx
+    from onnx import numpy_helper
+
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(dest)).graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert max(int(np.abs(w.astype(np.int32)).max()) for w in weights) > 64

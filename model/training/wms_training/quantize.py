@@ -98,6 +98,9 @@ def study(
     t = time.time()
     evals = {s: decode([p for p in pairs if split_of(p.id) == s], spec) for s in ("val", "test")}
     log.info("decoded %s photos in %.0fs", {k: len(v) for k, v in evals.items()}, time.time() - t)
+    for split, photos in evals.items():
+        if not photos:
+            raise ValueError(f"{data_dir}: no usable {split} photos to score int8 against fp32")
     fp32 = {s: score(model, ph, thr, threads) for s, ph in evals.items()}
     report: dict = {
         "fp32": {s: {k: v for k, v in r.items() if k != "masks"} for s, r in fp32.items()},
