@@ -11,7 +11,7 @@ import {
   type LoadedEnvironment,
 } from "./config.ts";
 import { inputError, type Problem } from "./errors.ts";
-import { artifactAt, type CardArtifact } from "./model-card.ts";
+import { artifactAt, type CardArtifact, int8IouDrop } from "./model-card.ts";
 
 export type Role = "live" | "canary" | "shadow" | "retained";
 
@@ -141,14 +141,13 @@ function servedArtifact(
       `quantize and publish ${version}'s int8 variant (model/training/README.md, "int8"), or set precision: fp32`,
     );
   }
-  if (precision === "int8") {
+  const drop = precision === "int8" ? int8IouDrop(card) : undefined;
+  if (drop) {
     const tolerance = env.config.gates.maxInt8IouDrop ?? DEFAULT_MAX_INT8_IOU_DROP;
     for (const split of ["val", "test"] as const) {
-      const fp32 = card.metrics[split].iou;
-      const int8 = chosen.metrics[split].iou;
-      if (fp32 - int8 > tolerance) {
+      if (drop[split] > tolerance) {
         return refuse(
-          `${version}'s int8 ${split} IoU ${int8.toFixed(4)} is ${(fp32 - int8).toFixed(4)} below fp32's ${fp32.toFixed(4)} (variants.int8.metrics.${split}.iou; tolerance gates.maxInt8IouDrop ${tolerance})`,
+          `${version}'s int8 ${split} IoU ${chosen.metrics[split].iou.toFixed(4)} is ${drop[split].toFixed(4)} below fp32's ${card.metrics[split].iou.toFixed(4)} (variants.int8.metrics.${split}.iou; tolerance gates.maxInt8IouDrop ${tolerance})`,
           `serve ${version} at fp32 (precision: fp32 in ${env.configFile}), or publish an int8 variant calibrated to within ${tolerance}`,
         );
       }

@@ -96,7 +96,8 @@ def quantize_int8(
     """Static int8 (QDQ, per-channel weights) with a calibration set of preprocessed images.
     `method` picks how activation ranges are read from it: minmax (the extremes seen),
     percentile (99.999th, clipping rare outliers) or entropy (KL divergence); the histogram
-    methods keep every activation of every photo in memory (about 0.4 GB a photo at 512x512).
+    methods keep every activation of every photo in memory (64 photos at 512x512 were killed
+    for memory on a 24 GiB machine: docs/benchmarks/int8.md).
     `reduce_range` (default on) quantizes weights to 7 bits: x86 CPUs without VNNI run u8s8
     convolutions with VPMADDUBSW, whose int16 pair sums saturate with full-range weights (on
     release 1.1.0 that cost 0.016-0.020 IoU on an AVX2 machine; docs/benchmarks/int8.md)."""
