@@ -112,6 +112,12 @@ def cmd_predict(a) -> int:
     return 0
 
 
+def cmd_repro(a) -> int:
+    from .release import repro
+
+    return repro(Path(a.release), Path(DEFAULT_PARAMS).parent, a.tolerance, run=a.run)
+
+
 def _common(s, run_dir=True):
     s.add_argument("--params", default=str(DEFAULT_PARAMS), help="params.yaml (default: %(default)s)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -175,3 +181,14 @@ def register(sub) -> None:
     s.add_argument("--out", required=True)
     s.add_argument("images", nargs="+")
     s.set_defaults(func=cmd_predict)
+
+    from .release import DEFAULT_TOLERANCE
+
+    s = sub.add_parser("repro", help="reproduce a release: its params.yaml into params.yaml, dvc repro, "
+                       "compare val/test IoU and Dice with its metrics.json (exit 1 outside the tolerance)")
+    s.add_argument("--release", required=True, help="the release folder, e.g. ../releases/wms/1.1.0")
+    s.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                   help="largest |reproduced - release| per metric (default %(default)s)")
+    s.add_argument("--no-run", dest="run", action="store_false",
+                   help="compare the metrics.json already in runs/dvc (after a dvc repro of your own)")
+    s.set_defaults(func=cmd_repro)
