@@ -83,11 +83,20 @@ data "aws_iam_policy_document" "ci" {
     resources = ["arn:${local.partition}:s3:::${var.github_ci.model_store_bucket}/*"]
   }
 
-  # dvc pull in the train workflow.
+  # dvc pull in the train workflow (model/training/tools/ci-train.sh).
   statement {
     sid       = "DvcRemoteRead"
     actions   = ["s3:ListBucket", "s3:GetObject"]
     resources = ["arn:${local.partition}:s3:::${var.github_ci.dvc_remote_bucket}", "arn:${local.partition}:s3:::${var.github_ci.dvc_remote_bucket}/*"]
+  }
+
+  # dvc push of a run's outputs, so that dvc.lock in the release commit is satisfied from the
+  # remote. Objects are content-addressed (named by their md5): a put never changes what a
+  # committed lock points at, and nothing is deleted.
+  statement {
+    sid       = "DvcRemotePush"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${var.github_ci.dvc_remote_bucket}/*"]
   }
 
   statement {

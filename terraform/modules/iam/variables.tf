@@ -2,7 +2,7 @@
 # account-wide configuration (GitHub CI) and the per-cluster ones (IRSA roles).
 
 variable "github_ci" {
-  description = "GitHub Actions OIDC provider and the CI role its workflows assume (vars.CI_ROLE_ARN): publish models (write-once) to the model store, read the DVC remote, push server images to one ECR repository. Only runs on the given branch of the given repository may assume it. null: not created."
+  description = "GitHub Actions OIDC provider and the CI role its workflows assume (vars.CI_ROLE_ARN): publish models (write-once) to the model store, read the DVC remote and push run outputs to it, push server images to one ECR repository. Only runs on the given branch of the given repository may assume it. null: not created."
   type = object({
     role_name            = string
     repository           = string # owner/name
