@@ -62,3 +62,14 @@ def test_compare_metrics_states_each_difference_and_fails_outside_the_tolerance(
     assert not ok and [r["metric"] for r in rows if not r["ok"]] == ["val.iou"]
     with pytest.raises(ValueError, match="test.dice"):
         compare_metrics(release, {"val": {"iou": 0.9, "dice": 0.9}, "test": {"iou": 0.9}}, DEFAULT_TOLERANCE)
+
+
+def test_releases_named_by_file_hash_were_trained_on_the_data_the_dvc_pointer_tracks(real_data):
+    """1.0.0 and 1.1.0 predate the pointer and name their data by a sha256 over its files: the
+    dataset the pointer describes (test_dataset_dvc.py: dvc commit leaves it unchanged) hashes
+    to exactly that, so `repro` reads the same photos they were trained on."""
+    from wms_training.card import files_sha256
+
+    named = {json.loads((r / "model-card.json").read_text())["training"]["dataVersion"]
+             for r in RELEASES if (r / "metrics.json").exists()}
+    assert named == {files_sha256(real_data)}

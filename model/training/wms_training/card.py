@@ -71,6 +71,13 @@ def data_version(data_dir: str | Path) -> str:
                 return "dvc:md5:" + outs[0]["md5"]
         except Exception:  # fall back to hashing the files ourselves
             pass
+    return files_sha256(data_dir)
+
+
+def files_sha256(data_dir: str | Path) -> str:
+    """"sha256:" over the sorted relative names and contents of the photos and masks (how cards
+    named their data before it was under DVC)."""
+    data_dir = Path(data_dir).resolve()
     h = hashlib.sha256()
     for p in sorted(q for q in data_dir.rglob("*") if q.is_file() and q.suffix.lower() in {".jpg", ".jpeg", ".png"}):
         h.update(p.relative_to(data_dir).as_posix().encode() + b"\0")

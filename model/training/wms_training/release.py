@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from .card import files_sha256
+
 # Where the data was on the machine that trained the release, not what it was (the card's
 # training.dataVersion says that): a reproduction reads the DVC-tracked copy instead.
 MACHINE_LOCAL = {("data", "dir"): "dataset/water-meters", ("data", "cache_file"): None}
@@ -82,9 +84,14 @@ def repro(release_dir: Path, training_dir: Path, tolerance: float, run: bool = T
     if data.startswith("dvc:md5:") and md5 and data != f"dvc:md5:{md5}":
         raise ValueError(f"{release_dir / 'model-card.json'}: training.dataVersion {data} is not the data "
                          f"dataset/water-meters.dvc points at (md5 {md5}); check out the commit that trained it")
-    if not data.startswith("dvc:md5:"):
-        print(f"repro: the card names its data by {data.split(':')[0]} (before the dataset was under DVC); "
-              "reproducing with dataset/water-meters", file=sys.stderr)
+    if data.startswith("sha256:") and run:
+        # named before the dataset was under DVC: the DVC-tracked copy must hash the same
+        copy_ = training_dir / "dataset" / "water-meters"
+        if not copy_.is_dir():
+            raise FileNotFoundError(f"{copy_}: no dataset (dvc pull dataset/water-meters.dvc)")
+        if files_sha256(copy_) != data:
+            raise ValueError(f"{release_dir / 'model-card.json'}: training.dataVersion {data} is not the data in "
+                             f"{copy_} (its files hash to {files_sha256(copy_)})")
     device = card.get("training", {}).get("device")
     print(f"repro: {card['name']} {card['version']} was trained on {device}; "
           f"params.yaml now holds its params (git checkout params.yaml restores it)", file=sys.stderr)
