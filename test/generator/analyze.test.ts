@@ -18,6 +18,7 @@ import {
   untrainedModel,
 } from "../../model/server/test/support/model.ts";
 import { fixtureCopy, REPO_ROOT, runCli } from "../support/cli.ts";
+import { git, gitEnv } from "../support/git.ts";
 import { prometheusTool } from "../support/prometheus-tools.ts";
 import { freePort, until } from "../support/wait.ts";
 
@@ -27,15 +28,6 @@ const skip =
   datasetUnavailable() ??
   (release("1.0.0") && release("1.1.0") ? null : "releases 1.0.0 and 1.1.0 with model.onnx not found");
 if (skip) console.warn(`SKIP analyze tests: ${skip}`);
-
-const gitEnv = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@e",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@e",
-};
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
 
 /** thresholds for this small sample (the schema's defaults are for production traffic) */
 const ANALYSIS = {

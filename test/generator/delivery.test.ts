@@ -5,7 +5,6 @@
  * environment without a version file, rollback by content (twice, across an image bump and
  * a train commit, failing cleanly), a removed version file, and prod without pinned routes.
  */
-import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -13,18 +12,11 @@ import { parseAllDocuments } from "yaml";
 import { formatProblem, type Problem, type WmsError } from "../../generator/src/errors.ts";
 import { conflictMarkerLine, parseYamlSource } from "../../generator/src/yaml-source.ts";
 import { fixtureCopy, REPO_ROOT, runCli, snapshotTree } from "../support/cli.ts";
+import { git, gitEnv } from "../support/git.ts";
 
 /** Each step spawns the CLI, which renders; on a shared 2-core machine that takes a while. */
 const SLOW = 300_000;
 
-const gitEnv = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@e",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@e",
-};
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
 const gitFails = (cwd: string, ...args: string[]) => {
   try {
     git(cwd, ...args);

@@ -3,24 +3,11 @@
  * render; roll back = `git revert`; the tree returns byte for byte and `render --check` is
  * green at every commit. Also: removing a version removes its folder.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fixtureCopy, runCli } from "../support/cli.ts";
-
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@e",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@e",
-    },
-  });
+import { git } from "../support/git.ts";
 
 function check(root: string) {
   const r = runCli(["render", "--check", "--root", root]);

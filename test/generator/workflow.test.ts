@@ -3,20 +3,11 @@
  * promote between environments (staged, then switched), a gate refusing a promotion,
  * rollback by content, status. delivery.test.ts has the safety cases.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fixtureCopy, runCli } from "../support/cli.ts";
-
-const gitEnv = {
-  GIT_AUTHOR_NAME: "t",
-  GIT_AUTHOR_EMAIL: "t@e",
-  GIT_COMMITTER_NAME: "t",
-  GIT_COMMITTER_EMAIL: "t@e",
-};
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...gitEnv } });
+import { git, gitEnv } from "../support/git.ts";
 
 describe("deploy, promote, rollback, status", { timeout: 300_000 }, () => {
   let root: string;
