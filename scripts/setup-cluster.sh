@@ -113,60 +113,36 @@ $replaces
   )
 }
 
-build_etcd() {
-  local v=$ETCD_VERSION
-  if fresh etcd "$v"; then
-    echo "etcd $v: up to date"
+# build_tool <name> <version> <module> <package> [ldflags]: one binary from one module at one
+# version, through a wrapper module (so the module's own replaces do not apply)
+build_tool() {
+  local name=$1 v=$2 module=$3 pkg=$4 ldflags="-s -w${5:+ $5}"
+  if fresh "$name" "$v"; then
+    echo "$name $v: up to date"
     return
   fi
-  echo "== go.etcd.io/etcd/server/v3 $v: etcd"
-  # server/v3's go.mod replaces its sibling modules with ../api etc.; as a dependency of a
-  # wrapper those replaces do not apply and the published siblings at the same tag are used.
-  local dir=$MOD/etcd
-  wrapper "$dir" e2e.local/etcd "require go.etcd.io/etcd/server/v3 $v"
+  echo "== $module $v: $name"
+  local dir=$MOD/$name
+  wrapper "$dir" "e2e.local/$name" "require $module $v"
   (
     cd "$dir"
-    go mod edit -tool=go.etcd.io/etcd/server/v3
+    go mod edit -tool="$pkg"
     go mod tidy
-    timed "etcd $v" go build -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
+    timed "$name $v" go build -ldflags "$ldflags" -o "$BIN/$name" "$pkg"
   )
-  stamp etcd "$v"
+  stamp "$name" "$v"
 }
 
+# server/v3's go.mod replaces its sibling modules with ../api etc.; as a dependency of a wrapper
+# those replaces do not apply and the published siblings at the same tag are used.
+build_etcd() { build_tool etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3; }
 build_kwok() {
-  local v=$KWOK_VERSION
-  if fresh kwok "$v"; then
-    echo "kwok $v: up to date"
-    return
-  fi
-  echo "== sigs.k8s.io/kwok $v: kwok"
-  local dir=$MOD/kwok
-  wrapper "$dir" e2e.local/kwok "require sigs.k8s.io/kwok $v"
-  (
-    cd "$dir"
-    go mod edit -tool=sigs.k8s.io/kwok/cmd/kwok
-    go mod tidy
-    timed "kwok $v" go build -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v" -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok
-  )
-  stamp kwok "$v"
+  build_tool kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 }
-
 build_kustomize() {
-  local v=$KUSTOMIZE_VERSION
-  if fresh kustomize "$v"; then
-    echo "kustomize $v: up to date"
-    return
-  fi
-  echo "== sigs.k8s.io/kustomize/kustomize/v5 $v: kustomize"
-  local dir=$MOD/kustomize
-  wrapper "$dir" e2e.local/kustomize "require sigs.k8s.io/kustomize/kustomize/v5 $v"
-  (
-    cd "$dir"
-    go mod edit -tool=sigs.k8s.io/kustomize/kustomize/v5
-    go mod tidy
-    timed "kustomize $v" go build -ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$v" -o "$BIN/kustomize" sigs.k8s.io/kustomize/kustomize/v5
-  )
-  stamp kustomize "$v"
+  build_tool kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 \
+    "-X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION"
 }
 
 build_argocd() {
