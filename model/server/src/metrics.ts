@@ -97,7 +97,7 @@ export class ServerMetrics {
 
   readonly shadowRequests = new Counter({
     name: "wms_shadow_requests_total",
-    help: "Copies of answered predictions for the shadow version, by result (compared, dropped when full, error, timeout)",
+    help: "Copies of answered predictions for the shadow version, by result (compared, dropped when max in flight or the body budget is full, error, timeout)",
     labelNames: ["live_version", "shadow_version", "result"] as const,
     registers: [this.registry],
   });

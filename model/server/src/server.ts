@@ -144,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   );
   const limits = effectiveLimits(opts);
   const json = new JsonTensors(limits.jsonWorkerHeapMb);
+  const uploads = new InflightBytes(limits.maxInflightBodyBytes);
   const ctx: AppContext = {
     host,
     queue,
@@ -154,7 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxJsonBytes: limits.maxJsonBytes,
       maxPixels: limits.maxPixels,
     },
-    uploads: new InflightBytes(limits.maxInflightBodyBytes),
+    uploads,
     bodyRate: { graceMs: opts.bodyGraceMs, minBytesPerSecond: opts.minBodyBytesPerSecond },
     json,
     shadow: opts.shadowUrl
@@ -166,6 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             maxInFlight: opts.shadowMaxInFlight,
           },
           metrics,
+          uploads,
         )
       : undefined,
   };

@@ -3,10 +3,13 @@
  * another version's server (`--shadow URL`), and the two masks are compared pixel by pixel.
  * It never delays or fails the live answer: it starts after the response is sent, at most
  * `maxInFlight` at a time (the rest are dropped and counted), each with a timeout, and every
- * failure is only counted. The metrics say how far the other version would draw the counter
+ * failure is only counted. The bytes a copy holds (the photo, the live mask, the shadow's mask)
+ * come out of the same in-flight budget as request bodies: a copy that does not fit is dropped,
+ * never a live upload refused because shadows hold the memory. The metrics say how far the other version would draw the counter
  * window elsewhere, on real traffic: what error rates and latency cannot show.
  */
 import sharp from "sharp";
+import type { InflightBytes } from "./http/body.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { Mask } from "./model/postprocess.ts";
 
@@ -43,6 +46,8 @@ export class Shadow {
   constructor(
     private readonly opts: ShadowOptions,
     private readonly metrics: ServerMetrics,
+    /** the server's in-flight body budget (uploads); none: not counted */
+    private readonly budget?: InflightBytes,
     private readonly random: () => number = Math.random,
   ) {
     if (!(opts.sample > 0 && opts.sample <= 1))
@@ -52,12 +57,14 @@ export class Shadow {
   /** Called after the live answer went out; returns at once. */
   offer(model: string, liveVersion: string, photo: Buffer, live: Mask): void {
     if (this.random() >= this.opts.sample) return;
-    if (this.inFlight >= this.opts.maxInFlight) {
+    const hold = this.budget?.hold();
+    if (this.inFlight >= this.opts.maxInFlight || (hold && !hold.add(photo.length + 2 * live.data.length))) {
       this.count(liveVersion, "unknown", "dropped");
       return;
     }
     this.inFlight++;
     const p = this.compare(model, liveVersion, photo, live).finally(() => {
+      hold?.release();
       this.inFlight--;
       this.pending.delete(p);
     });

@@ -7,8 +7,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InflightBytes } from "../src/http/body.ts";
+import { ServerMetrics } from "../src/metrics.ts";
 import type { RunningServer } from "../src/server.ts";
-import { maskIou } from "../src/shadow.ts";
+import { maskIou, Shadow } from "../src/shadow.ts";
 import {
   datasetImages,
   datasetUnavailable,
@@ -53,6 +55,42 @@ async function predictAll(server: RunningServer, photos: Buffer[]): Promise<numb
   }
   return statuses;
 }
+
+describe("shadow copies and the in-flight body budget", () => {
+  const mask = (pixels: number) => ({
+    data: new Uint8Array(pixels),
+    width: pixels,
+    height: 1,
+    coverage: 0,
+    bbox: null,
+  });
+  const counts = async (metrics: ServerMetrics) =>
+    Object.fromEntries(
+      (await metrics.shadowRequests.get()).values.map((v) => [v.labels.result as string, v.value]),
+    );
+
+  it("holds a copy's bytes while it is out, releases them after, and drops a copy that does not fit", async () => {
+    const hung = createServer(() => {}); // accepts, never answers: the copy stays out
+    await new Promise<void>((r) => hung.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(hung.address() as AddressInfo).port}`;
+    const budget = new InflightBytes(1000);
+    const metrics = new ServerMetrics();
+    const shadow = new Shadow({ url, sample: 1, timeoutMs: 300, maxInFlight: 4 }, metrics, budget);
+    try {
+      shadow.offer("wms", "1.1.0", Buffer.alloc(400), mask(100)); // 400 + 2 x 100 bytes
+      expect(budget.held).toBe(600);
+      shadow.offer("wms", "1.1.0", Buffer.alloc(300), mask(100)); // 500 more would pass 1000
+      expect(budget.held).toBe(600);
+      expect(await counts(metrics)).toEqual({ dropped: 1 });
+      await shadow.idle();
+      expect(budget.held).toBe(0);
+      expect(await counts(metrics)).toEqual({ dropped: 1, timeout: 1 });
+    } finally {
+      hung.closeAllConnections();
+      hung.close();
+    }
+  });
+});
 
 describe("mask IoU", () => {
   it("is intersection over union of the set pixels, 1 for two empty masks", () => {
