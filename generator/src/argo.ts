@@ -54,17 +54,19 @@ export async function connectArgo(why: string): Promise<Argo> {
   }
   if (!kc.getCurrentCluster()) throw noCluster(why, "no current kube context");
   const api: CustomObjectsApi = kc.makeApiClient(k8s.CustomObjectsApi);
-  const argo: Argo = {
-    async list() {
-      const res = (await api.listNamespacedCustomObject({
+  const listApps = async (limit?: number) =>
+    (
+      (await api.listNamespacedCustomObject({
         group: APPS.group,
         version: APPS.version,
         namespace: APPS.namespace(),
         plural: APPS.plural,
         labelSelector: "wms.example/environment",
-      })) as { items: ArgoApp[] };
-      return res.items;
-    },
+        ...(limit ? { limit } : {}),
+      })) as { items: ArgoApp[] }
+    ).items;
+  const argo: Argo = {
+    list: () => listApps(),
     async get(name) {
       try {
         return (await api.getNamespacedCustomObject({
@@ -81,7 +83,7 @@ export async function connectArgo(why: string): Promise<Argo> {
     },
   };
   try {
-    await argo.list();
+    await listApps(1); // reachable, and allowed to read Applications: one is enough to know
   } catch (e) {
     throw noCluster(
       why,
