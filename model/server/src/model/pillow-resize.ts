@@ -189,7 +189,7 @@ export function pillowBilinearRgbInto<T>(
     throw new Error(`expected ${inW * inH * 3} bytes of RGB, got ${src.length}`);
   const { h, v, yFirst, rows } = plan(inW, inH, outW, outH);
   const rowLen = outW * 3;
-  // Layout, 16-byte aligned, each region with slack for the 4-byte reads and writes.
+  // Layout, 16-byte aligned, each region with 16 bytes of slack for the reads and writes past its end.
   const srcOff = 0;
   const tmpOff = align(srcOff + src.length + 16);
   const outOff = align(tmpOff + rows * rowLen + 16);
