@@ -222,7 +222,9 @@ export class ModelHost {
         logits[y * map.width + x] = spec.activation === "sigmoid" ? 6 * (1 - d) : 1 - d / 2;
       }
     try {
-      const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg().toBuffer();
+      const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+        .jpeg()
+        .toBuffer();
       for (let round = 0; round < 3; round++) {
         const decoded = await decodeImage(jpeg, spec, { maxPixels: width * height });
         const input = this.inputBuffer();

@@ -297,7 +297,8 @@ export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
   const stride = width + 1;
   const n = stride * height;
   // kept up to a 16 MB photo; a bigger one-off gets its own buffer, left to the GC
-  const rows = n > 16 * 2 ** 20 ? Buffer.alloc(n) : scanlines.length >= n ? scanlines : (scanlines = Buffer.alloc(n));
+  if (scanlines.length < n && n <= 16 * 2 ** 20) scanlines = Buffer.alloc(n);
+  const rows = scanlines.length >= n ? scanlines : Buffer.alloc(n);
   for (let y = 0; y < height; y++) {
     rows[y * stride] = 0; // filter type None
     rows.set(data.subarray(y * width, (y + 1) * width), y * stride + 1);
