@@ -11,8 +11,10 @@
 
   ;; tmp[y][x] for y in [0, rows): output column x of input row yFirst + y.
   ;; bounds: per output column, i32 first input column and i32 tap count; kk: ks i32 weights
-  ;; per output column. Reads 4 bytes per tap (the 4th belongs to the next pixel, unused), so
-  ;; the caller leaves a byte of slack after src.
+  ;; per output column, ks even (zero weights after the taps). Taps go two at a time (an odd
+  ;; count gets one zero-weight tap more). Reads 4 bytes per tap (the 4th belongs to the next
+  ;; pixel, unused) and stores 4 bytes per pixel (the 4th is rewritten by the next pixel), so
+  ;; the caller leaves slack after src and after tmp.
   (func (export "horizontal")
     (param $src i32) (param $inW i32) (param $yFirst i32) (param $rows i32) (param $outW i32)
     (param $bounds i32) (param $kk i32) (param $ks i32) (param $tmp i32)
@@ -39,21 +41,22 @@
               (loop $tloop
                 (br_if $tdone (i32.ge_u (local.get $t) (local.get $n)))
                 (local.set $acc
-                  (i32x4.add (local.get $acc)
+                  (i32x4.add
+                    (i32x4.add (local.get $acc)
+                      (i32x4.mul
+                        (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
+                        (v128.load32_splat (local.get $k))))
                     (i32x4.mul
-                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
-                      (i32x4.splat (i32.load (local.get $k))))))
-                (local.set $p (i32.add (local.get $p) (i32.const 3)))
-                (local.set $k (i32.add (local.get $k) (i32.const 4)))
-                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero offset=3 (local.get $p))))
+                      (v128.load32_splat offset=4 (local.get $k)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 6)))
+                (local.set $k (i32.add (local.get $k) (i32.const 8)))
+                (local.set $t (i32.add (local.get $t) (i32.const 2)))
                 (br $tloop)))
-            (local.set $acc
-              (i32x4.min_s
-                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
-                (v128.const i32x4 255 255 255 255)))
-            (i32.store8 (local.get $o) (i32x4.extract_lane 0 (local.get $acc)))
-            (i32.store8 offset=1 (local.get $o) (i32x4.extract_lane 1 (local.get $acc)))
-            (i32.store8 offset=2 (local.get $o) (i32x4.extract_lane 2 (local.get $acc)))
+            ;; the two saturating narrows (i32 -> i16 signed, i16 -> u8) clip to 0..255
+            (local.set $acc (i32x4.shr_s (local.get $acc) (i32.const 22)))
+            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
+            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))
             (local.set $x (i32.add (local.get $x) (i32.const 1)))
             (br $xloop)))
