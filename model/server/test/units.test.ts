@@ -1,5 +1,6 @@
 /** Pure pieces: queue, multipart, sniffing, card checks, the resize-back filter. */
 import { readFileSync } from "node:fs";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { OverloadedError } from "../src/errors.ts";
 import { imagePart, parseMultipart } from "../src/http/multipart.ts";
@@ -7,7 +8,7 @@ import { Float32Pool } from "../src/model/buffer-pool.ts";
 import { inferenceSpec, type ModelCard, parseCard } from "../src/model/card.ts";
 import { sniffFormat } from "../src/model/decode.ts";
 import { pillowBilinearRgb, pillowBilinearRgbJs } from "../src/model/pillow-resize.ts";
-import { activate, resizeAndThreshold } from "../src/model/postprocess.ts";
+import { activate, encodeMaskPng, type Mask, resizeAndThreshold } from "../src/model/postprocess.ts";
 import { normalizeToChw } from "../src/model/preprocess.ts";
 import { BatchQueue } from "../src/queue.ts";
 
@@ -415,5 +416,35 @@ describe("pre/postprocessing arithmetic", () => {
     expect(m.coverage).toBeCloseTo(4 / 64);
     expect(resizeAndThreshold(new Float32Array(16), 4, 4, 8, 8, 0.5, "bilinear").bbox).toBeNull();
     expect(Array.from(activate(Float32Array.from([0, 100, -200]), "sigmoid"))).toEqual([0.5, 1, 0]);
+  });
+});
+
+describe("mask PNG", () => {
+  it("is 8-bit greyscale with the mask's pixels, whatever the size, and a reused buffer leaks nothing", async () => {
+    const mask = (width: number, height: number, on: (x: number, y: number) => boolean): Mask => {
+      const data = new Uint8Array(width * height);
+      for (let y = 0; y < height; y++)
+        for (let x = 0; x < width; x++) if (on(x, y)) data[y * width + x] = 255;
+      return { data, width, height, coverage: 0, bbox: null };
+    };
+    for (const m of [
+      mask(1000, 1333, (x, y) => (x - 500) ** 2 + (y - 600) ** 2 < 200 ** 2),
+      mask(7, 3, () => false), // smaller than the last one: the kept scanlines must not show through
+      mask(5, 9, () => true),
+      mask(1, 1, () => true),
+      mask(333, 17, (x, y) => (x * 7 + y * 3) % 11 < 4),
+    ]) {
+      const png = await encodeMaskPng(m);
+      const meta = await sharp(png).metadata();
+      expect([meta.format, meta.width, meta.height, meta.channels, meta.depth]).toEqual([
+        "png",
+        m.width,
+        m.height,
+        1,
+        "uchar",
+      ]);
+      const { data } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      expect(data.equals(Buffer.from(m.data))).toBe(true);
+    }
   });
 });

@@ -70,11 +70,12 @@ export function jpegScanCount(b: Uint8Array, limit = MAX_JPEG_SCANS): number {
     if (marker !== 0xda) continue;
     if (++scans > limit) return scans;
     // entropy-coded data: up to the next 0xFF that is neither stuffing (FF00) nor RSTn
-    while (i + 1 < b.length) {
-      if (b[i] === 0xff) {
-        const next = b[i + 1] as number;
-        if (next !== 0x00 && !(next >= 0xd0 && next <= 0xd7)) break;
-      }
+    // (indexOf is a native byte search: the JS loop over every byte took ~0.2 ms per photo)
+    for (;;) {
+      i = b.indexOf(0xff, i);
+      if (i < 0 || i + 1 >= b.length) return scans;
+      const next = b[i + 1] as number;
+      if (next !== 0x00 && !(next >= 0xd0 && next <= 0xd7)) break;
       i++;
     }
   }

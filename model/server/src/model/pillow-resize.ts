@@ -161,6 +161,15 @@ const KEEP_BYTES = 64 * 1024 * 1024;
 
 const align = (n: number) => (n + 15) & ~15;
 
+/** The horizontal pass takes taps two at a time: an even number of weights per output pixel. */
+function tapsInPairs(c: Coeffs): Coeffs {
+  if (c.ksize % 2 === 0) return c;
+  const ksize = c.ksize + 1;
+  const kk = new Int32Array((c.kk.length / c.ksize) * ksize);
+  for (let o = 0, i = 0; i < c.kk.length; o += ksize, i += c.ksize) kk.set(c.kk.subarray(i, i + c.ksize), o);
+  return { ksize, bounds: c.bounds, kk };
+}
+
 /** HWC RGB uint8 (inW x inH) → HWC RGB uint8 (outW x outH), byte-identical to Pillow. */
 export function pillowBilinearRgb(
   src: Uint8Array,
@@ -187,9 +196,10 @@ export function pillowBilinearRgbInto<T>(
 ): T {
   if (src.length !== inW * inH * 3)
     throw new Error(`expected ${inW * inH * 3} bytes of RGB, got ${src.length}`);
-  const { h, v, yFirst, rows } = plan(inW, inH, outW, outH);
+  const { h: h1, v, yFirst, rows } = plan(inW, inH, outW, outH);
+  const h = tapsInPairs(h1);
   const rowLen = outW * 3;
-  // Layout, 16-byte aligned, each region with slack for the 4-byte reads and writes.
+  // Layout, 16-byte aligned, each region with 16 bytes of slack for the reads and writes past its end.
   const srcOff = 0;
   const tmpOff = align(srcOff + src.length + 16);
   const outOff = align(tmpOff + rows * rowLen + 16);

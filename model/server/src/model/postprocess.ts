@@ -10,6 +10,7 @@
  * first, float32 between passes) fused with the threshold and the coverage/bounding-box count;
  * about 12 ms for a 1000x1333 photo, reported as part of the "postprocess" stage.
  */
+import { constants, crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import type { InferenceSpec } from "./card.ts";
 
@@ -271,12 +272,48 @@ export function postprocess(
   );
 }
 
-/** 8-bit greyscale PNG, 0/255; low zlib effort since masks compress well anyway. */
-export function encodeMaskPng(mask: Mask): Promise<Buffer> {
-  return sharp(mask.data, { raw: { width: mask.width, height: mask.height, channels: 1 } })
-    .toColourspace("b-w")
-    .png({ compressionLevel: 3, adaptiveFiltering: false })
-    .toBuffer();
+/** The PNG's scanlines (a filter byte before each row), kept between calls like scratchRows. */
+let scanlines = Buffer.alloc(0);
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  chunk.write(type, 4, "latin1");
+  chunk.set(data, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + data.length)), 8 + data.length);
+  return chunk;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * 8-bit greyscale PNG, 0/255 (the same pixels as before, when libvips wrote it), written here:
+ * rows unfiltered, deflated with zlib's run-length strategy (a mask is long runs of 0 and 255).
+ * About half the time of libvips' encoder for a 1000x1333 mask, and smaller; it runs on this
+ * thread, without a round trip through libuv's pool.
+ */
+export async function encodeMaskPng(mask: Mask): Promise<Buffer> {
+  const { width, height, data } = mask;
+  const stride = width + 1;
+  const n = stride * height;
+  // kept up to a 16 MB photo; a bigger one-off gets its own buffer, left to the GC
+  if (scanlines.length < n && n <= 16 * 2 ** 20) scanlines = Buffer.alloc(n);
+  const rows = scanlines.length >= n ? scanlines : Buffer.alloc(n);
+  for (let y = 0; y < height; y++) {
+    rows[y * stride] = 0; // filter type None
+    rows.set(data.subarray(y * width, (y + 1) * width), y * stride + 1);
+  }
+  const header = Buffer.alloc(13); // bit depth 8, colour type 0 (greyscale), no interlace
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  const idat = deflateSync(rows.subarray(0, n), { strategy: constants.Z_RLE });
+  return Buffer.concat([
+    PNG_SIGNATURE,
+    pngChunk("IHDR", header),
+    pngChunk("IDAT", idat),
+    pngChunk("IEND", new Uint8Array(0)),
+  ]);
 }
 
 /** The photo as displayed with the mask laid over it in translucent red (for `predict`). */

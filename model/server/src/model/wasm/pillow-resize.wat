@@ -11,8 +11,10 @@
 
   ;; tmp[y][x] for y in [0, rows): output column x of input row yFirst + y.
   ;; bounds: per output column, i32 first input column and i32 tap count; kk: ks i32 weights
-  ;; per output column. Reads 4 bytes per tap (the 4th belongs to the next pixel, unused), so
-  ;; the caller leaves a byte of slack after src.
+  ;; per output column, ks even (zero weights after the taps). Taps go two at a time (an odd
+  ;; count gets one zero-weight tap more). Reads 4 bytes per tap (the 4th belongs to the next
+  ;; pixel, unused) and stores 4 bytes per pixel (the 4th is rewritten by the next pixel), so
+  ;; the caller leaves slack after src and after tmp.
   (func (export "horizontal")
     (param $src i32) (param $inW i32) (param $yFirst i32) (param $rows i32) (param $outW i32)
     (param $bounds i32) (param $kk i32) (param $ks i32) (param $tmp i32)
@@ -39,21 +41,22 @@
               (loop $tloop
                 (br_if $tdone (i32.ge_u (local.get $t) (local.get $n)))
                 (local.set $acc
-                  (i32x4.add (local.get $acc)
+                  (i32x4.add
+                    (i32x4.add (local.get $acc)
+                      (i32x4.mul
+                        (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
+                        (v128.load32_splat (local.get $k))))
                     (i32x4.mul
-                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
-                      (i32x4.splat (i32.load (local.get $k))))))
-                (local.set $p (i32.add (local.get $p) (i32.const 3)))
-                (local.set $k (i32.add (local.get $k) (i32.const 4)))
-                (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero offset=3 (local.get $p))))
+                      (v128.load32_splat offset=4 (local.get $k)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 6)))
+                (local.set $k (i32.add (local.get $k) (i32.const 8)))
+                (local.set $t (i32.add (local.get $t) (i32.const 2)))
                 (br $tloop)))
-            (local.set $acc
-              (i32x4.min_s
-                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
-                (v128.const i32x4 255 255 255 255)))
-            (i32.store8 (local.get $o) (i32x4.extract_lane 0 (local.get $acc)))
-            (i32.store8 offset=1 (local.get $o) (i32x4.extract_lane 1 (local.get $acc)))
-            (i32.store8 offset=2 (local.get $o) (i32x4.extract_lane 2 (local.get $acc)))
+            ;; the two saturating narrows (i32 -> i16 signed, i16 -> u8) clip to 0..255
+            (local.set $acc (i32x4.shr_s (local.get $acc) (i32.const 22)))
+            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
+            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
             (local.set $o (i32.add (local.get $o) (i32.const 3)))
             (local.set $x (i32.add (local.get $x) (i32.const 1)))
             (br $xloop)))
@@ -61,13 +64,17 @@
         (br $yloop))))
 
   ;; out[yy] for yy in [0, outH): sum over the taps of tmp rows (bounds[2yy] - yFirst) + t.
-  ;; Works 4 bytes at a time: a row whose length is not a multiple of 4 spills up to 3 bytes
-  ;; into the next row (rewritten right after) or, for the last row, into the caller's slack.
+  ;; Works 16 bytes at a time (four i32x4 sums): a row whose length is not a multiple of 16
+  ;; spills up to 15 bytes into the next row (rewritten right after) or, for the last row, into
+  ;; the caller's slack; reads past the last tmp row land in its slack too. The two saturating
+  ;; narrows (i32 -> i16 signed, i16 -> u8) clip to 0..255 as the C code's clip8 does.
   (func (export "vertical")
     (param $tmp i32) (param $rowLen i32) (param $outH i32) (param $bounds i32) (param $kk i32)
     (param $ks i32) (param $yFirst i32) (param $out i32)
     (local $yy i32) (local $i i32) (local $t i32) (local $n i32) (local $base i32)
-    (local $kbase i32) (local $k i32) (local $p i32) (local $o i32) (local $b i32) (local $acc v128)
+    (local $kbase i32) (local $k i32) (local $p i32) (local $o i32) (local $b i32)
+    (local $v v128) (local $lo v128) (local $hi v128) (local $w v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local.set $o (local.get $out))
     (block $ydone
       (loop $yloop
@@ -82,31 +89,34 @@
         (block $idone
           (loop $iloop
             (br_if $idone (i32.ge_u (local.get $i) (local.get $rowLen)))
-            (local.set $acc (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $a0 (v128.const i32x4 2097152 2097152 2097152 2097152))
+            (local.set $a1 (local.get $a0))
+            (local.set $a2 (local.get $a0))
+            (local.set $a3 (local.get $a0))
             (local.set $p (i32.add (local.get $base) (local.get $i)))
             (local.set $k (local.get $kbase))
             (local.set $t (i32.const 0))
             (block $tdone
               (loop $tloop
                 (br_if $tdone (i32.ge_u (local.get $t) (local.get $n)))
-                (local.set $acc
-                  (i32x4.add (local.get $acc)
-                    (i32x4.mul
-                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
-                      (i32x4.splat (i32.load (local.get $k))))))
+                (local.set $v (v128.load (local.get $p)))
+                (local.set $w (v128.load32_splat (local.get $k)))
+                (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+                (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $w))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $w))))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $w))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $w))))
                 (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
                 (local.set $k (i32.add (local.get $k) (i32.const 4)))
                 (local.set $t (i32.add (local.get $t) (i32.const 1)))
                 (br $tloop)))
-            (local.set $acc
-              (i32x4.min_s
-                (i32x4.max_s (i32x4.shr_s (local.get $acc) (i32.const 22)) (v128.const i32x4 0 0 0 0))
-                (v128.const i32x4 255 255 255 255)))
-            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
-            (v128.store32_lane 0
+            (v128.store
               (i32.add (local.get $o) (local.get $i))
-              (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
-            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_s (i32x4.shr_s (local.get $a0) (i32.const 22)) (i32x4.shr_s (local.get $a1) (i32.const 22)))
+                (i16x8.narrow_i32x4_s (i32x4.shr_s (local.get $a2) (i32.const 22)) (i32x4.shr_s (local.get $a3) (i32.const 22)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $iloop)))
         (local.set $o (i32.add (local.get $o) (local.get $rowLen)))
         (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
