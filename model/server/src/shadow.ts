@@ -5,8 +5,9 @@
  * `maxInFlight` at a time (the rest are dropped and counted), each with a timeout, and every
  * failure is only counted. The bytes a copy holds (the photo, the live mask, the shadow's mask)
  * come out of the same in-flight budget as request bodies: a copy that does not fit is dropped,
- * never a live upload refused because shadows hold the memory. The metrics say how far the other version would draw the counter
- * window elsewhere, on real traffic: what error rates and latency cannot show.
+ * never a live upload refused because shadows hold the memory. The metrics say how far the
+ * other version would draw the counter window elsewhere, on real traffic: what error rates and
+ * latency cannot show.
  */
 import sharp from "sharp";
 import type { InflightBytes } from "./http/body.ts";

@@ -54,8 +54,11 @@ def _link_node_modules(repo: Path) -> None:
 
 @pytest.fixture
 def loop(tmp_path):
+    # The loop publishes and deploys through the generator CLI (TypeScript, run by tsx). `npm test`
+    # and CI run pytest after `npm ci`, so there it always runs; only a pytest run on its own in
+    # a checkout without node_modules skips it, and says why.
     if not (REPO_ROOT / "node_modules" / ".bin" / "tsx").exists():
-        pytest.skip("node_modules not installed (npm ci)")
+        pytest.skip("node_modules not installed (npm ci): the loop needs the generator CLI")
     repo = tmp_path / "repo"
     _copy_working_tree(repo)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",

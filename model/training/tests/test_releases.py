@@ -73,3 +73,23 @@ def test_releases_named_by_file_hash_were_trained_on_the_data_the_dvc_pointer_tr
     named = {json.loads((r / "model-card.json").read_text())["training"]["dataVersion"]
              for r in RELEASES if (r / "metrics.json").exists()}
     assert named == {files_sha256(real_data)}
+
+
+def test_repro_refuses_a_release_trained_on_other_data_before_touching_params(tmp_path):
+    from wms_training.release import repro
+
+    training = tmp_path / "training"
+    (training / "dataset").mkdir(parents=True)
+    (training / "params.yaml").write_text((TRAINING_DIR / "params.yaml").read_text())
+    (training / "dataset" / "water-meters.dvc").write_text("outs:\n- md5: aaaa.dir\n  path: water-meters\n")
+    release = tmp_path / "9.9.0"
+    release.mkdir()
+    card = json.loads((REPO_ROOT / "model" / "releases" / "wms" / "1.1.0" / "model-card.json").read_text())
+    card["training"]["dataVersion"] = "dvc:md5:bbbb.dir"
+    (release / "model-card.json").write_text(json.dumps(card))
+    (release / "params.yaml").write_text(yaml.safe_dump(card["training"]["params"]))
+    (release / "metrics.json").write_text("{}")
+    before = (training / "params.yaml").read_text()
+    with pytest.raises(ValueError, match=r"dvc:md5:bbbb.dir is not the data in .*dvc:md5:aaaa.dir"):
+        repro(release, training, DEFAULT_TOLERANCE, run=False)
+    assert (training / "params.yaml").read_text() == before

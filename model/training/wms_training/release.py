@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .card import files_sha256
+from .card import data_version, files_sha256
 
 # Where the data was on the machine that trained the release, not what it was (the card's
 # training.dataVersion says that): a reproduction reads the DVC-tracked copy instead.
@@ -65,13 +65,6 @@ def compare_metrics(expected: dict, got: dict, tolerance: float) -> tuple[list[d
     return rows, all(r["ok"] for r in rows)
 
 
-def data_pointer_md5(training_dir: Path) -> str | None:
-    f = training_dir / "dataset" / "water-meters.dvc"
-    if not f.is_file():
-        return None
-    return yaml.safe_load(f.read_text())["outs"][0]["md5"]
-
-
 def repro(release_dir: Path, training_dir: Path, tolerance: float, run: bool = True) -> int:
     release_dir, training_dir = release_dir.resolve(), training_dir.resolve()
     card = json.loads((release_dir / "model-card.json").read_text())
@@ -80,18 +73,18 @@ def repro(release_dir: Path, training_dir: Path, tolerance: float, run: bool = T
         raise FileNotFoundError(f"{expected_file}: the release has no metrics to reproduce (an untrained example?)")
     params = repro_params(load_release_params(release_dir), yaml.safe_load((training_dir / "params.yaml").read_text()))
     data = card.get("training", {}).get("dataVersion", "")
-    md5 = data_pointer_md5(training_dir)
-    if data.startswith("dvc:md5:") and md5 and data != f"dvc:md5:{md5}":
-        raise ValueError(f"{release_dir / 'model-card.json'}: training.dataVersion {data} is not the data "
-                         f"dataset/water-meters.dvc points at (md5 {md5}); check out the commit that trained it")
-    if data.startswith("sha256:") and run:
+    copy_ = training_dir / "dataset" / "water-meters"
+    ours = None
+    if data.startswith("dvc:md5:"):
+        ours = data_version(copy_)  # what the pointer beside it says
+    elif data.startswith("sha256:") and run:
         # named before the dataset was under DVC: the DVC-tracked copy must hash the same
-        copy_ = training_dir / "dataset" / "water-meters"
         if not copy_.is_dir():
             raise FileNotFoundError(f"{copy_}: no dataset (dvc pull dataset/water-meters.dvc)")
-        if files_sha256(copy_) != data:
-            raise ValueError(f"{release_dir / 'model-card.json'}: training.dataVersion {data} is not the data in "
-                             f"{copy_} (its files hash to {files_sha256(copy_)})")
+        ours = files_sha256(copy_)
+    if ours is not None and ours != data:
+        raise ValueError(f"{release_dir / 'model-card.json'}: training.dataVersion {data} is not the data in "
+                         f"{copy_} ({ours}); check out the commit that trained it")
     device = card.get("training", {}).get("device")
     print(f"repro: {card['name']} {card['version']} was trained on {device}; "
           f"params.yaml now holds its params (git checkout params.yaml restores it)", file=sys.stderr)
