@@ -86,3 +86,48 @@ export function peaksOf(cpu: CpuInfo): Peaks {
     basis: `2 vector pipes${zen4 ? " (512-bit as 2 x 256 on Zen 4)" : ""}${isa.amx ? "; int8 on AMX tiles" : ""}`,
   };
 }
+
+/** CPU time counters from the first line of /proc/stat (USER_HZ ticks, all cores summed). */
+export interface CpuTicks {
+  total: number;
+  idle: number;
+  steal: number;
+}
+
+export function parseProcStat(text: string): CpuTicks {
+  const line = text.split("\n").find((l) => /^cpu\s/.test(l));
+  if (!line) throw new Error("/proc/stat: no aggregate 'cpu' line");
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle: idle + iowait, steal };
+}
+
+/**
+ * One line saying how far a run's numbers can be trusted: the load average around it, the share of
+ * CPU time the hypervisor took (steal), and whether the kernel groups CPU time per session
+ * (sched_autogroup): the bench starts each server in its own session, so with autogroup on, any
+ * other work on the machine, however `nice`d, gets an equal share against the server.
+ */
+export function quietLabel(q: {
+  loadBefore: number;
+  loadAfter: number;
+  before: CpuTicks;
+  after: CpuTicks;
+  autogroup: boolean | null;
+}): string {
+  const span = q.after.total - q.before.total;
+  const steal = span > 0 ? (100 * (q.after.steal - q.before.steal)) / span : 0;
+  const group =
+    q.autogroup === null
+      ? "sched_autogroup unknown"
+      : q.autogroup
+        ? "sched_autogroup on (other sessions' work takes a share from the server's)"
+        : "sched_autogroup off";
+  const verdict =
+    q.loadBefore >= 1 || steal >= 5 ? "NOT quiet: compare rows of this run only with care" : "quiet";
+  return `load average ${q.loadBefore.toFixed(2)} before, ${q.loadAfter.toFixed(2)} after; steal ${steal.toFixed(1)}% of CPU time during the run; ${group}; ${verdict}`;
+}

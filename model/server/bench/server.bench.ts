@@ -32,7 +32,7 @@ import {
   TRAINING_DIR,
   untrainedModel,
 } from "../test/support/model.ts";
-import { isaLabel, parseCpuinfo, peaksOf } from "./machine.ts";
+import { type CpuTicks, isaLabel, parseCpuinfo, parseProcStat, peaksOf, quietLabel } from "./machine.ts";
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -549,10 +549,23 @@ function table(): string {
   return lines.join("\n");
 }
 
+/** Load average and CPU counters, for the line that says how quiet the machine was (Linux only). */
+function quietSample(): { load: number; ticks: CpuTicks } | null {
+  if (!existsSync("/proc/loadavg") || !existsSync("/proc/stat")) return null;
+  const load = Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+  return { load, ticks: parseProcStat(readFileSync("/proc/stat", "utf8")) };
+}
+
+function autogroupEnabled(): boolean | null {
+  const f = "/proc/sys/kernel/sched_autogroup_enabled";
+  return existsSync(f) ? readFileSync(f, "utf8").trim() === "1" : null;
+}
+
 async function main() {
   const missing = datasetUnavailable();
   if (missing) throw new Error(missing);
   const started = performance.now();
+  const quietBefore = quietSample();
   const model = RELEASE ? { model: RELEASE.model, card: RELEASE.card } : await untrainedModel(SIZE);
   const files = datasetImages().slice(0, Number(args.photos));
   const photos = await Promise.all(files.map((f) => readFile(f)));
@@ -708,6 +721,7 @@ async function main() {
   const peaks = cpu ? peaksOf(cpu) : undefined;
   const theoretical = machine.clockGhz && peaks ? machine.clockGhz * peaks.fp32PerCycle * THREADS : null;
   const int8Peak = machine.clockGhz && peaks ? machine.clockGhz * peaks.int8PerCycle * THREADS : null;
+  const quietAfter = quietSample();
   const out = [
     `machine: ${cpu?.model ?? cpus()[0]?.model ?? "unknown"} (${cpu?.vendor ?? "?"}), ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ` +
       `onnxruntime-node ${ort.env.versions.common}, ${THREADS} intra-op threads`,
@@ -716,6 +730,15 @@ async function main() {
         `peaks at ${THREADS} cores: fp32 ${theoretical?.toFixed(0) ?? "?"} GFLOP/s (${peaks.fp32PerCycle} FLOP/cycle/core), ` +
         `int8 ${int8Peak?.toFixed(0) ?? "?"} GOP/s (${peaks.int8PerCycle.toFixed(0)} op/cycle/core); ${peaks.basis}`
       : "ISA: unknown (no /proc/cpuinfo)",
+    quietBefore && quietAfter
+      ? quietLabel({
+          loadBefore: quietBefore.load,
+          loadAfter: quietAfter.load,
+          before: quietBefore.ticks,
+          after: quietAfter.ticks,
+          autogroup: autogroupEnabled(),
+        })
+      : "load: unknown (no /proc/loadavg or /proc/stat)",
     `model: ${RELEASE?.what ?? "seeded untrained U-Net"} (seed architecture), input ${SIZE}x${SIZE}, ${machine.params} parameters, ` +
       `${machine.gflopsPerImage.toFixed(2)} GFLOP per image (2 x Conv MACs)`,
     `photos: ${files.length} dataset photos, cycled; ${REQUESTS} measured requests per row after a warm-up request per client`,

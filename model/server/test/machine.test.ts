@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isaLabel, parseCpuinfo, peaksOf } from "../bench/machine.ts";
+import { isaLabel, parseCpuinfo, parseProcStat, peaksOf, quietLabel } from "../bench/machine.ts";
 import { SERVER_DIR } from "./support/model.ts";
 
 const sample = (name: string) => parseCpuinfo(readFileSync(join(SERVER_DIR, "test/fixtures", name), "utf8"));
@@ -38,5 +38,39 @@ describe("machine parser", () => {
     const zen4 = parseCpuinfo(zen3.replaceAll(/^(flags\s*:.*)$/gm, "$1 avx512f avx512_vnni"));
     expect(zen4.isa).toMatchObject({ avx512: true, vnni: "avx512" });
     expect(peaksOf(zen4)).toMatchObject({ fp32PerCycle: 32, int8PerCycle: 128 });
+  });
+});
+
+describe("how quiet the run was", () => {
+  // first lines of /proc/stat on the 2-core Intel Xeon (AMX) machine, 10 s apart, idle
+  const before = parseProcStat(
+    "cpu  182295 192382 51056 8285703 5613 0 1638 14849 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n",
+  );
+  const after = parseProcStat("cpu  182295 192382 51059 8287696 5613 0 1638 14860 0 0\n");
+
+  it("sums the aggregate line and keeps steal apart", () => {
+    expect(before).toEqual({
+      total: 182295 + 192382 + 51056 + 8285703 + 5613 + 1638 + 14849,
+      idle: 8285703 + 5613,
+      steal: 14849,
+    });
+    expect(() => parseProcStat("intr 1 2 3\n")).toThrow(/no aggregate 'cpu' line/);
+  });
+
+  it("calls an idle machine with little steal quiet, and says autogroup is on", () => {
+    const line = quietLabel({ loadBefore: 0.1, loadAfter: 1.3, before, after, autogroup: true });
+    expect(line).toMatch(/^load average 0\.10 before, 1\.30 after; steal 0\.5% of CPU time/);
+    expect(line).toContain("sched_autogroup on");
+    expect(line).toMatch(/; quiet$/);
+  });
+
+  it("flags a loaded start or a high steal share", () => {
+    expect(quietLabel({ loadBefore: 1.2, loadAfter: 1.3, before, after, autogroup: false })).toMatch(
+      /sched_autogroup off; NOT quiet/,
+    );
+    const stolen = { ...after, steal: before.steal + 400, total: before.total + 2000 };
+    expect(quietLabel({ loadBefore: 0, loadAfter: 0, before, after: stolen, autogroup: null })).toMatch(
+      /steal 20\.0%.*NOT quiet/,
+    );
   });
 });
