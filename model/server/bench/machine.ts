@@ -90,7 +90,6 @@ export function peaksOf(cpu: CpuInfo): Peaks {
 /** CPU time counters from the first line of /proc/stat (USER_HZ ticks, all cores summed). */
 export interface CpuTicks {
   total: number;
-  idle: number;
   steal: number;
 }
 
@@ -103,7 +102,7 @@ export function parseProcStat(text: string): CpuTicks {
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  return { total: user + nice + system + idle + iowait + irq + softirq + steal, idle: idle + iowait, steal };
+  return { total: user + nice + system + idle + iowait + irq + softirq + steal, steal };
 }
 
 /**
