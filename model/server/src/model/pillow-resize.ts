@@ -170,6 +170,28 @@ function tapsInPairs(c: Coeffs): Coeffs {
   return { ksize, bounds: c.bounds, kk };
 }
 
+/**
+ * The horizontal pass's weights as the module reads them: per output pixel and pair of taps,
+ * 16 i16 lanes, [h0 h1 h0 h1 h0 h1 0 0] then [l0 l1 l0 l1 l0 l1 0 0], with h = w >> 11 and
+ * l = w & 2047 (Pillow's weights are 0..2^22, so both halves fit an i16).
+ */
+function pairWeights(c: Coeffs): Int16Array {
+  const out = new Int16Array(c.kk.length * 8);
+  for (let i = 0; i < c.kk.length; i += 2) {
+    const w0 = c.kk[i] as number;
+    const w1 = c.kk[i + 1] as number;
+    if (w0 < 0 || w1 < 0 || w0 > ONE || w1 > ONE) throw new Error(`resize weight out of 0..${ONE}`);
+    const o = (i / 2) * 16;
+    for (let ch = 0; ch < 3; ch++) {
+      out[o + 2 * ch] = w0 >> 11;
+      out[o + 2 * ch + 1] = w1 >> 11;
+      out[o + 8 + 2 * ch] = w0 & 2047;
+      out[o + 8 + 2 * ch + 1] = w1 & 2047;
+    }
+  }
+  return out;
+}
+
 /** HWC RGB uint8 (inW x inH) → HWC RGB uint8 (outW x outH), byte-identical to Pillow. */
 export function pillowBilinearRgb(
   src: Uint8Array,
@@ -199,13 +221,15 @@ export function pillowBilinearRgbInto<T>(
   const { h: h1, v, yFirst, rows } = plan(inW, inH, outW, outH);
   const h = tapsInPairs(h1);
   const rowLen = outW * 3;
-  // Layout, 16-byte aligned, each region with 16 bytes of slack for the reads and writes past its end.
+  // Layout, 16-byte aligned, each region with slack for the reads and writes past its end (16 bytes;
+  // 32 after src, which the unrolled horizontal pass reads up to 17 bytes past).
   const srcOff = 0;
-  const tmpOff = align(srcOff + src.length + 16);
+  const tmpOff = align(srcOff + src.length + 32);
   const outOff = align(tmpOff + rows * rowLen + 16);
   const hbOff = align(outOff + outH * rowLen + 16);
+  const hw = pairWeights(h);
   const hkOff = align(hbOff + h.bounds.byteLength);
-  const vbOff = align(hkOff + h.kk.byteLength);
+  const vbOff = align(hkOff + hw.byteLength);
   const vkOff = align(vbOff + v.bounds.byteLength);
   const end = vkOff + v.kk.byteLength;
   instance ??= new Wasm.Instance(wasmModule).exports as ResizeExports;
@@ -214,7 +238,7 @@ export function pillowBilinearRgbInto<T>(
   const heap = new Uint8Array(mem.buffer);
   heap.set(src, srcOff);
   new Int32Array(mem.buffer, hbOff, h.bounds.length).set(h.bounds);
-  new Int32Array(mem.buffer, hkOff, h.kk.length).set(h.kk);
+  new Int16Array(mem.buffer, hkOff, hw.length).set(hw);
   new Int32Array(mem.buffer, vbOff, v.bounds.length).set(v.bounds);
   new Int32Array(mem.buffer, vkOff, v.kk.length).set(v.kk);
   instance.horizontal(srcOff, inW, yFirst, rows, outW, hbOff, hkOff, h.ksize, tmpOff);
