@@ -82,7 +82,9 @@ async function profile(path: string): Promise<{ perRunMs: number; ops: [string, 
 }
 
 const cpu = parseCpuinfo(readFileSync("/proc/cpuinfo", "utf8"));
-console.log(`machine: ${cpu.model}, ${cpus().length} cores; ISA: ${isaLabel(cpu.isa)}; onnxruntime-node ${ort.env.versions.common}, ${args.threads} intra-op threads`);
+console.log(
+  `machine: ${cpu.model}, ${cpus().length} cores; ISA: ${isaLabel(cpu.isa)}; onnxruntime-node ${ort.env.versions.common}, ${args.threads} intra-op threads`,
+);
 for (const path of [args.model, args.model.replace(/model\.onnx$/, "model.int8.onnx")]) {
   if (!existsSync(path)) {
     console.log(`${path}: not there, skipped`);
@@ -90,7 +92,11 @@ for (const path of [args.model, args.model.replace(/model\.onnx$/, "model.int8.o
   }
   const { perRunMs, ops } = await profile(path);
   const total = ops.reduce((s, [, ms]) => s + ms, 0);
-  console.log(`${path}: ${perRunMs.toFixed(1)} ms per run (${runs} runs, profiler on), kernels ${total.toFixed(1)} ms`);
+  console.log(
+    `${path}: ${perRunMs.toFixed(1)} ms per run (${runs} runs, profiler on), kernels ${total.toFixed(1)} ms`,
+  );
   for (const [op, ms] of ops.slice(0, 8))
-    console.log(`  ${op.padEnd(24)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`);
+    console.log(
+      `  ${op.padEnd(24)} ${ms.toFixed(1).padStart(7)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)}%`,
+    );
 }

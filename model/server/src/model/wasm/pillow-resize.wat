@@ -1,8 +1,9 @@
 ;; Pillow's BILINEAR resize of 8-bit RGB (libImaging/Resample.c, ImagingResampleHorizontal_8bpc
 ;; and ImagingResampleVertical_8bpc), with 128-bit SIMD: the same 22-bit fixed-point sums as the
 ;; C code, one i32x4 lane per channel (horizontal: two taps per i16 dot product, the weights
-;; split in two halves) or per byte (vertical), so the result is byte-identical. The JavaScript side (../pillow-resize.ts) computes the coefficients, lays the
-;; buffers out in this module's memory and calls the two passes.
+;; split in two halves) or per byte (vertical), so the result is byte-identical. The JavaScript
+;; side (../pillow-resize.ts) computes the coefficients, lays the buffers out in this module's
+;; memory and calls the two passes.
 ;;
 ;; Build: npm run build:wasm (wabt's wat2wasm, SIMD enabled); the .wasm beside this file is
 ;; committed and a test checks that it is this file's compilation.
