@@ -26,9 +26,9 @@ import { normalizeToChw, preprocess, resizeRgb } from "../src/model/preprocess.t
 import {
   datasetImages,
   datasetUnavailable,
+  newestShippedRelease,
   PYTHON,
   REPO_ROOT,
-  shippedReleaseModels,
   TRAINING_DIR,
   untrainedModel,
 } from "../test/support/model.ts";
@@ -59,18 +59,6 @@ const { values: args } = parseArgs({
     "no-int8": { type: "boolean", default: false },
   },
 });
-function newestShippedRelease(): string {
-  const semver = (dir: string) => (dir.split("/").at(-1) as string).split(/[.-]/).map((n) => Number(n) || 0);
-  const newest = shippedReleaseModels().sort((a, b) => {
-    const [x, y] = [semver(a.dir), semver(b.dir)];
-    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
-    return 0;
-  });
-  const last = newest.at(-1);
-  if (!last) throw new Error("no release ships a model.onnx under model/releases: pass --model untrained");
-  return last.model;
-}
-
 const RELEASE =
   args.model !== "untrained"
     ? (() => {

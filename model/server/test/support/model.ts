@@ -104,6 +104,19 @@ export function shippedReleaseModels(): ModelFiles[] {
   return found;
 }
 
+/** The model.onnx of the highest release version the repository ships (for the benches' "latest"). */
+export function newestShippedRelease(): string {
+  const semver = (dir: string) => (dir.split("/").at(-1) as string).split(/[.-]/).map((n) => Number(n) || 0);
+  const newest = shippedReleaseModels().sort((a, b) => {
+    const [x, y] = [semver(a.dir), semver(b.dir)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+    return 0;
+  });
+  const last = newest.at(-1);
+  if (!last) throw new Error("no release ships a model.onnx under model/releases: pass --model untrained");
+  return last.model;
+}
+
 /** Dataset photos, sorted by name. */
 export function datasetImages(): string[] {
   const dir = join(DATASET_DIR, "images");
