@@ -8,23 +8,26 @@
  * One top-level catch prints `Error: ...` and sets the exit code (1 failure, 2 usage).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "./errors.ts";
-import { MIN_MEMORY_LIMIT_BYTES } from "./memory.ts";
+import { minMemoryLimitBytes } from "./memory.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { ModelHost } from "./model/lifecycle.ts";
 import { overlayPng } from "./model/postprocess.ts";
 import { predictImage } from "./predictor.ts";
 import { BatchQueue } from "./queue.ts";
-import { DEFAULTS, type ServerOptions, startServer } from "./server.ts";
+import { DEFAULTS, type ServerOptions, sessionCount, startServer } from "./server.ts";
 
 class UsageError extends Error {}
 
 const USAGE = `usage:
   cli.ts serve --model <path|file://...|s3://...> [--sha256 <hex>] [--card <path|uri>]
                [--port ${DEFAULTS.port}] [--metrics-port ${DEFAULTS.metricsPort}] [--host ${DEFAULTS.host}]
-               [--threads N (0 = CPUs available; set it to the pod's CPU limit)] [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
+               [--threads N (0 = CPUs available; set it to the pod's CPU limit)]
+               [--instances N (${DEFAULTS.instances}; N sessions of threads/N side by side under load, one more for lone requests)]
+               [--queue N (${DEFAULTS.queue})] [--max-batch N (${DEFAULTS.maxBatch})]
                [--prefetch N (0 = 2 x max-batch)] [--batch-delay-ms ${DEFAULTS.batchDelayMs}] [--max-body-bytes ${DEFAULTS.maxBodyBytes}]
                [--max-json-bytes ${DEFAULTS.maxJsonBytes}] [--max-pixels ${DEFAULTS.maxPixels}]
                [--memory-limit-bytes N (the container's limit: the limits above follow from it; 0 = none)]
@@ -41,6 +44,7 @@ const NUMBER_FLAGS = {
   port: "port",
   "metrics-port": "metricsPort",
   threads: "threads",
+  instances: "instances",
   queue: "queue",
   "max-batch": "maxBatch",
   prefetch: "prefetch",
@@ -130,9 +134,16 @@ async function serve(argv: string[]): Promise<void> {
   if (opts.shadowMaxInFlight < 1) throw new UsageError("--shadow-max-in-flight must be at least 1");
   if (opts.prefetch !== 0 && opts.prefetch < opts.maxBatch)
     throw new UsageError(`--prefetch must be 0 (2 x max-batch) or at least --max-batch (${opts.maxBatch})`);
-  if (opts.memoryLimitBytes > 0 && opts.memoryLimitBytes < MIN_MEMORY_LIMIT_BYTES)
+  if (opts.instances < 1) throw new UsageError("--instances must be at least 1");
+  const threads = opts.threads || availableParallelism();
+  if (opts.instances > threads)
     throw new UsageError(
-      `--memory-limit-bytes ${opts.memoryLimitBytes} leaves nothing for requests: at least ${MIN_MEMORY_LIMIT_BYTES} (or 0 = none)`,
+      `--instances ${opts.instances} needs a thread each: at most --threads (${opts.threads ? threads : `0 = ${threads} CPUs here`})`,
+    );
+  const minMemory = minMemoryLimitBytes(sessionCount(opts));
+  if (opts.memoryLimitBytes > 0 && opts.memoryLimitBytes < minMemory)
+    throw new UsageError(
+      `--memory-limit-bytes ${opts.memoryLimitBytes} leaves nothing for requests${opts.instances > 1 ? ` with --instances ${opts.instances}` : ""}: at least ${minMemory} (or 0 = none)`,
     );
   const server = await startServer(opts);
   const stop = (signal: string) => {
@@ -169,7 +180,7 @@ async function predict(argv: string[]): Promise<void> {
   });
   const queue = new BatchQueue<Float32Array, Float32Array>(
     { capacity: 0, maxBatch: 1, maxDelayMs: 0 },
-    (items) => host.infer(items),
+    (items, run) => host.infer(items, run),
   );
   try {
     for (const file of positionals) {

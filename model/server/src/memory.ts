@@ -19,6 +19,12 @@ const MiB = 2 ** 20;
  */
 export const RESERVE_BYTES = 512 * MiB;
 /**
+ * Each session beyond the first (`--instances`, session-pool.ts) holds the model and its own
+ * activation arena: one 2-thread session peaked at 316 MB RSS, two 1-thread sessions side by
+ * side at 528 MB (bare onnxruntime-node, the 512x512 U-Net, 2026-12-03).
+ */
+export const SESSION_BYTES = 224 * MiB;
+/**
  * Peak bytes per decoded pixel: 4 PNGs of 7000x7000 in flight (prefetch 2) took VmHWM from
  * 407 MB to 1321 MB, ~9.3 bytes per pixel (RGB + libvips' line buffers + the resize).
  */
@@ -31,6 +37,14 @@ export const DECODE_BYTES_PER_PIXEL = 10;
 export const JSON_BYTES_PER_BODY_BYTE = 12;
 /** the smallest limit the split is meaningful for */
 export const MIN_MEMORY_LIMIT_BYTES = RESERVE_BYTES + 128 * MiB;
+
+/** The fixed reserve and the smallest useful limit for a process holding `sessions` sessions. */
+export function reserveBytes(sessions = 1): number {
+  return RESERVE_BYTES + (sessions - 1) * SESSION_BYTES;
+}
+export function minMemoryLimitBytes(sessions = 1): number {
+  return MIN_MEMORY_LIMIT_BYTES + (sessions - 1) * SESSION_BYTES;
+}
 
 export interface MemoryLimits {
   maxPixels: number;
@@ -46,13 +60,15 @@ export function limitsForMemory(
   memoryLimitBytes: number,
   prefetch: number,
   caps: { maxPixels: number; maxBodyBytes: number; maxJsonBytes: number },
+  sessions = 1,
 ): MemoryLimits {
-  if (memoryLimitBytes < MIN_MEMORY_LIMIT_BYTES) {
+  const min = minMemoryLimitBytes(sessions);
+  if (memoryLimitBytes < min) {
     throw new RangeError(
-      `a memory limit of ${memoryLimitBytes} bytes leaves nothing for requests: give the container at least ${MIN_MEMORY_LIMIT_BYTES / MiB} MiB`,
+      `a memory limit of ${memoryLimitBytes} bytes leaves nothing for requests: give the container at least ${min / MiB} MiB`,
     );
   }
-  const free = memoryLimitBytes - RESERVE_BYTES;
+  const free = memoryLimitBytes - reserveBytes(sessions);
   const uploads = Math.floor(free / 4);
   const json = Math.floor(free / 4);
   return {

@@ -8,13 +8,15 @@
  * threads) ahead of inference; the rest wait their turn with nothing but their body in memory.
  * Decoding everything admitted at once would only hold more pixels and tensors at a time and
  * take CPU from the running inference, which cannot start the next item any sooner. Prepared
- * items then queue for the single inference worker: ONNX Runtime already spreads one batch
- * over all intra-op threads, so two concurrent runs would only fight over the same cores.
- * Up to `pipeline` batches are handed to the worker at once, which runs them one after the
- * other: the next batch is already there when a run ends, instead of waiting for this thread
- * (busy with another request's resize, encoding or a GC) to receive the result and send it.
+ * items then queue for inference. Up to `pipeline` batches are handed to `runBatch` at once:
+ * with one session, which runs them one after the other, the next batch is already there when
+ * a run ends, instead of waiting for this thread (busy with another request's resize, encoding
+ * or a GC) to receive the result and send it; with several (model/session-pool.ts), they run
+ * side by side. Each batch says whether it is `alone` (no other admitted request still waits
+ * for inference), and `runBatch` says when it really `started`, for the queue/inference split.
  */
 import { OverloadedError } from "./errors.ts";
+import type { RunContext } from "./model/session-pool.ts";
 
 export interface QueueOptions {
   /** requests that may wait (preprocessing or queued) while a batch runs */
@@ -25,7 +27,7 @@ export interface QueueOptions {
   maxDelayMs: number;
   /** items prepared (or being prepared) ahead of inference; at least maxBatch (default 2 x maxBatch) */
   prefetch?: number;
-  /** batches handed to the (serial) inference worker at once (default 2) */
+  /** batches handed to `runBatch` at once (default 2) */
   pipeline?: number;
 }
 
@@ -65,7 +67,9 @@ export interface Slot<I, O> {
 
 export class BatchQueue<I, O> {
   private admitted = 0;
-  /** batches handed to the worker, oldest first; each starts when the one before it ends */
+  /** admitted requests whose inference has not ended (admitted minus those in postprocessing) */
+  private uninferred = 0;
+  /** batches handed to `runBatch`, oldest first; startedAt is set when runBatch says it started */
   private readonly inFlight: { startedAt: number | undefined; size: number }[] = [];
   private readonly pending: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -79,7 +83,7 @@ export class BatchQueue<I, O> {
 
   constructor(
     private readonly opts: QueueOptions,
-    private readonly runBatch: (items: I[]) => Promise<O[]>,
+    private readonly runBatch: (items: I[], ctx: RunContext) => Promise<O[]>,
     private readonly observer: QueueObserver = {},
   ) {
     if (opts.capacity < 0 || opts.maxBatch < 1 || opts.maxDelayMs < 0) {
@@ -101,8 +105,10 @@ export class BatchQueue<I, O> {
 
   /** admitted requests that are not (yet) being inferred */
   get depth(): number {
-    // the batch behind the running one, handed over already, still waits
-    return this.admitted - (this.inFlight[0]?.size ?? 0);
+    // a batch handed over but waiting behind another in its session still waits
+    let running = 0;
+    for (const f of this.inFlight) if (f.startedAt !== undefined) running += f.size;
+    return this.admitted - running;
   }
 
   /**
@@ -125,8 +131,15 @@ export class BatchQueue<I, O> {
   reserve(): Slot<I, O> {
     this.checkAdmission();
     this.admitted++;
+    this.uninferred++;
     this.report();
     let released = false;
+    let inferred = false;
+    const inferenceEnded = () => {
+      if (inferred) return;
+      inferred = true;
+      this.uninferred--;
+    };
     // this slot's preparation turn: "none" -> "waiting" -> "held" -> "none" (passed on)
     let turn: "none" | "waiting" | "held" = "none";
     const passTurn = () => {
@@ -156,11 +169,12 @@ export class BatchQueue<I, O> {
           throw err;
         }
       },
-      submit: (item) => this.enqueue(item, passTurn),
+      submit: (item) => this.enqueue(item, passTurn).finally(inferenceEnded),
       release: () => {
         if (released) return;
         released = true;
         passTurn();
+        inferenceEnded();
         this.admitted--;
         this.report();
       },
@@ -204,25 +218,31 @@ export class BatchQueue<I, O> {
     if (this.inFlight.length >= this.pipeline || this.pending.length === 0) return;
     const batch = this.pending.splice(0, this.opts.maxBatch);
     for (const p of batch) p.started();
-    // Behind another batch it starts when that one ends (the worker runs them in order).
-    const flight = {
-      startedAt: this.inFlight.length === 0 ? performance.now() : undefined,
+    const flight: { startedAt: number | undefined; size: number } = {
+      startedAt: undefined,
       size: batch.length,
     };
     this.inFlight.push(flight);
+    const alone = this.uninferred === batch.length;
+    const started = () => {
+      if (flight.startedAt !== undefined || !this.inFlight.includes(flight)) return;
+      flight.startedAt = performance.now();
+      this.report();
+    };
     this.report();
     const ended = () => {
       const now = performance.now();
+      // a runner that never said it started (one that failed at once) ran for no time
       const startedAt = flight.startedAt ?? now;
-      // normally the oldest; a batch refused before it ran can end out of turn
       const i = this.inFlight.indexOf(flight);
       if (i >= 0) this.inFlight.splice(i, 1);
-      const next = this.inFlight[0];
-      if (next && next.startedAt === undefined) next.startedAt = now;
       return { startedAt, ranMs: now - startedAt };
     };
     let timing: { startedAt: number; ranMs: number } | undefined;
-    this.runBatch(batch.map((p) => p.item))
+    this.runBatch(
+      batch.map((p) => p.item),
+      { alone, started },
+    )
       .then(
         (outs) => {
           timing = ended();

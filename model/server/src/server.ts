@@ -26,6 +26,8 @@ export interface ServerOptions extends HttpLimits {
   port: number;
   metricsPort: number;
   threads: number;
+  /** sessions run side by side under load, threads / instances each (1 = one session; session-pool.ts) */
+  instances: number;
   /** ONNX Runtime's idle-thread spinning (off unless the cores are dedicated) */
   ortSpinning?: boolean;
   /** requests that may wait for inference (beyond the batch being run) */
@@ -66,6 +68,7 @@ export const DEFAULTS = {
   port: 8080,
   metricsPort: 8082,
   threads: 0,
+  instances: 1,
   queue: 16,
   maxBatch: 1,
   prefetch: 0,
@@ -99,6 +102,11 @@ export interface RunningServer {
   shadow: Shadow | undefined;
 }
 
+/** Sessions the process holds: one, or `instances` beside the one with all threads (session-pool.ts). */
+export function sessionCount(opts: Pick<ServerOptions, "instances">): number {
+  return opts.instances > 1 ? opts.instances + 1 : 1;
+}
+
 /** The limits in force: from the memory limit when there is one, else the options as given. */
 export function effectiveLimits(opts: ServerOptions): MemoryLimits {
   const caps = {
@@ -107,7 +115,12 @@ export function effectiveLimits(opts: ServerOptions): MemoryLimits {
     maxJsonBytes: opts.maxJsonBytes,
   };
   if (opts.memoryLimitBytes > 0) {
-    return limitsForMemory(opts.memoryLimitBytes, opts.prefetch || 2 * opts.maxBatch, caps);
+    return limitsForMemory(
+      opts.memoryLimitBytes,
+      opts.prefetch || 2 * opts.maxBatch,
+      caps,
+      sessionCount(opts),
+    );
   }
   return {
     ...caps,
@@ -135,8 +148,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       maxBatch: opts.maxBatch,
       maxDelayMs: opts.batchDelayMs,
       prefetch: opts.prefetch || undefined, // 0: the queue's default
+      // two batches per session that runs under load (session-pool.ts)
+      pipeline: 2 * opts.instances,
     },
-    (items) => host.infer(items),
+    (items, run) => host.infer(items, run),
     {
       depth: (n) => metrics.queueDepth.set(n),
       batch: (size) => metrics.batchSize.observe(size),
@@ -188,6 +203,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     sha256: opts.sha256,
     card: opts.card,
     threads: opts.threads,
+    instances: opts.instances,
     maxBatch: opts.maxBatch,
     spinning: opts.ortSpinning === true,
   });

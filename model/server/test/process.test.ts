@@ -174,6 +174,9 @@ describe.skipIf(skip !== null)("predict command", () => {
     const usage = await cli(["serve"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^Error: --model is required\n/);
+    const instances = await cli(["serve", "--model", files.model, "--threads", "2", "--instances", "3"]);
+    expect(instances.code).toBe(2);
+    expect(instances.stderr).toMatch(/^Error: --instances 3 needs a thread each: at most --threads \(2\)/);
     const gif = join(dir, "x.gif");
     await writeFile(
       gif,

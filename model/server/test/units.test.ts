@@ -134,9 +134,14 @@ describe("BatchQueue preparation turns", () => {
     // a serial worker: each batch runs 40 ms after the one before it has ended
     const q = new BatchQueue<number, number>(
       { capacity: 8, maxBatch: 1, maxDelayMs: 0, pipeline: 2 },
-      (xs) => {
+      (xs, run0) => {
         handed.push(xs[0] as number);
-        const run = busy.then(() => sleep(40)).then(() => xs);
+        const run = busy
+          .then(() => {
+            run0.started();
+            return sleep(40);
+          })
+          .then(() => xs);
         busy = run.then(() => undefined);
         return run;
       },

@@ -12,7 +12,8 @@ import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./
 import { decodeImage } from "./decode.ts";
 import { encodeMaskPng, postprocess } from "./postprocess.ts";
 import { preprocess } from "./preprocess.ts";
-import { WorkerSession } from "./session.ts";
+import { type SessionOptions, WorkerSession } from "./session.ts";
+import { type RunContext, SessionPool } from "./session-pool.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining";
@@ -26,6 +27,12 @@ export interface LoadOptions {
   card?: string | undefined;
   /** ONNX Runtime intra-op threads (0 = the CPUs this process may run on) */
   threads: number;
+  /**
+   * sessions that run side by side under load, threads / instances each (default 1: one
+   * session only). With 2 or more, a lone request still runs on a session with all the
+   * threads (session-pool.ts), so the model is held instances + 1 times.
+   */
+  instances?: number;
   /** largest batch the queue will send; warm-up runs it once so the first real one is not slow */
   maxBatch: number;
   /** let idle ORT threads spin (ORT's default; only worth it on dedicated cores) */
@@ -51,7 +58,9 @@ export class ModelHost {
   /** the process can no longer serve at all (inference thread died): liveness fails too */
   broken = false;
   model: LoadedModel | undefined;
-  private session: WorkerSession | undefined;
+  /** every session (the wide one first), for warm-up, crash detection and release */
+  private sessions: WorkerSession[] = [];
+  private pool: SessionPool | undefined;
   /** input tensors of one image, reused across requests (see buffer-pool.ts) */
   private inputs: Float32Pool | undefined;
   private readonly listeners = new Set<(s: ModelState) => void>();
@@ -136,60 +145,86 @@ export class ModelHost {
       );
     }
 
-    let session: WorkerSession;
-    try {
-      session = await WorkerSession.create(bytes, {
-        // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
-        // on a 64-core node means 64 threads fighting over a 2-CPU quota. Set --threads to the
-        // CPU limit; without it, the CPUs this process may run on.
-        intraOpNumThreads: opts.threads || availableParallelism(),
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-        logSeverityLevel: 3,
-        // ORT's memory pattern plans one block for every activation of a run up front; without
-        // it the arena still reuses freed chunks. On the 512x512 U-Net: RSS after 8 runs 286 vs
-        // 431 MiB, median run 206-230 vs 212-221 ms (2 cores; docs/benchmarks/server.md).
-        enableMemPattern: false,
-        // Idle intra-op threads spin by default, burning the cores that decode and encode need
-        // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
-        extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
-      });
-    } catch (err) {
+    const threads = opts.threads || availableParallelism();
+    const instances = opts.instances ?? 1;
+    if (!Number.isInteger(instances) || instances < 1 || instances > threads) {
       throw new ModelLoadError(
-        `${formatLocation(modelLoc)}: not a loadable ONNX model (${errorMessage(err)})`,
-        {
-          cause: err,
-        },
+        `instances ${instances} must be an integer from 1 to the ${threads} inference threads (each needs one)`,
       );
     }
-    this.session = session;
+    const options = (intraOpNumThreads: number): SessionOptions => ({
+      // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
+      // on a 64-core node means 64 threads fighting over a 2-CPU quota. Set --threads to the
+      // CPU limit; without it, the CPUs this process may run on.
+      intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+      logSeverityLevel: 3,
+      // ORT's memory pattern plans one block for every activation of a run up front; without
+      // it the arena still reuses freed chunks. On the 512x512 U-Net: RSS after 8 runs 286 vs
+      // 431 MiB, median run 206-230 vs 212-221 ms (2 cores; docs/benchmarks/server.md).
+      enableMemPattern: false,
+      // Idle intra-op threads spin by default, burning the cores that decode and encode need
+      // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
+      extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
+    });
+    const narrowThreads = Math.floor(threads / instances);
+    const wanted = [threads, ...(instances > 1 ? Array(instances).fill(narrowThreads) : [])];
+    for (const n of wanted) {
+      try {
+        // each session gets its own copy of the bytes (WorkerSession.create copies them)
+        this.sessions.push(await WorkerSession.create(bytes, options(n)));
+      } catch (err) {
+        await this.close();
+        throw new ModelLoadError(
+          `${formatLocation(modelLoc)}: not a loadable ONNX model (${errorMessage(err)})`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    const [session, ...narrow] = this.sessions as [WorkerSession, ...WorkerSession[]];
+    this.pool = new SessionPool(session, narrow);
     // A dead inference thread cannot come back: stop reporting ready (and live), so that
     // Kubernetes routes around this pod and restarts it.
-    session.onDeath = (err) => {
-      this.failure = err;
-      this.broken = true;
-      this.setState("failed");
-    };
+    for (const s of this.sessions) {
+      s.onDeath = (err) => {
+        this.failure = err;
+        this.broken = true;
+        this.setState("failed");
+      };
+    }
     if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
       throw new ModelLoadError(
         `model has inputs [${session.inputNames}] and outputs [${session.outputNames}]; ` +
           `the card names input "${spec.inputName}" and output "${spec.outputName}"`,
       );
     }
-    const outputSize = await this.warmUp(spec, opts.maxBatch);
-    // enough for the items prepared ahead (2 x maxBatch by default) and the batch running
-    this.inputs = new Float32Pool(3 * spec.height * spec.width, 4 * opts.maxBatch);
+    let outputSize = { width: 0, height: 0 };
+    for (const s of this.sessions) outputSize = await this.warmUp(s, spec, opts.maxBatch);
+    // enough for the items prepared ahead (2 x maxBatch by default) and the batches handed to
+    // the sessions (two per session that runs under load)
+    this.inputs = new Float32Pool(
+      3 * spec.height * spec.width,
+      (2 + 2 * Math.max(1, narrow.length)) * opts.maxBatch,
+    );
     await this.warmUpPhotoPath(spec, outputSize);
     return { card, spec, sha256: actual, bytes: size, precision: served.precision, outputSize };
   }
 
   /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */
-  private async warmUp(spec: InferenceSpec, maxBatch: number): Promise<{ width: number; height: number }> {
+  private async warmUp(
+    session: WorkerSession,
+    spec: InferenceSpec,
+    maxBatch: number,
+  ): Promise<{ width: number; height: number }> {
     const n = spec.fixedBatch ?? maxBatch;
     let dims: readonly number[];
     try {
-      const outs = await this.runRaw(new Float32Array(n * 3 * spec.height * spec.width), n, spec);
+      const data = new Float32Array(n * 3 * spec.height * spec.width);
+      const outs = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
       dims = outs.dims;
     } catch (err) {
       throw new ModelLoadError(`warm-up inference failed: ${errorMessage(err)}`, { cause: err });
@@ -237,9 +272,14 @@ export class ModelHost {
     }
   }
 
-  private async runRaw(data: Float32Array, n: number, spec: InferenceSpec) {
-    if (!this.session) throw new Error("no session");
-    return this.session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
+  private async runRaw(data: Float32Array, n: number, spec: InferenceSpec, ctx?: RunContext) {
+    if (!this.pool) throw new Error("no session");
+    return this.pool.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width], ctx);
+  }
+
+  /** batches run on the wide session and on the narrow ones so far */
+  get poolRuns(): Readonly<Record<"wide" | "narrow", number>> {
+    return this.pool?.runs ?? { wide: 0, narrow: 0 };
   }
 
   /** A buffer for one image's input tensor (3 x H x W); it comes back through infer(). */
@@ -252,14 +292,14 @@ export class ModelHost {
    * A model with a fixed batch dimension gets its items one at a time. The items' buffers are
    * taken over: they come back to the pool that inputBuffer() draws from.
    */
-  async infer(items: Float32Array[]): Promise<Float32Array[]> {
+  async infer(items: Float32Array[], ctx?: RunContext): Promise<Float32Array[]> {
     const { spec, outputSize } = this.require();
     const per = 3 * spec.height * spec.width;
     const outPer = outputSize.width * outputSize.height;
     try {
       if (spec.fixedBatch !== null && items.length !== spec.fixedBatch) {
         const outs: Float32Array[] = [];
-        for (const item of items) outs.push(...(await this.infer([item])));
+        for (const item of items) outs.push(...(await this.infer([item], ctx)));
         return outs;
       }
       for (const x of items)
@@ -271,7 +311,7 @@ export class ModelHost {
           this.inputs?.give(x);
         });
       }
-      const t = await this.runRaw(data, items.length, spec);
+      const t = await this.runRaw(data, items.length, spec, ctx);
       this.inputs?.give(t.input);
       if (items.length === 1) return [t.data];
       return items.map((_, i) => t.data.slice(i * outPer, (i + 1) * outPer));
@@ -288,12 +328,13 @@ export class ModelHost {
 
   /** Test hook: end the inference thread as a crash would. */
   async killWorkerForTest(): Promise<void> {
-    await this.session?.terminateForTest();
+    await this.sessions[0]?.terminateForTest();
   }
 
   async close(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
-    await s?.release();
+    const all = this.sessions;
+    this.sessions = [];
+    this.pool = undefined;
+    await Promise.all(all.map((s) => s.release()));
   }
 }

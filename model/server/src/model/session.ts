@@ -48,7 +48,7 @@ export class WorkerSession {
     worker.on("exit", (code) => fail(new Error(`inference worker exited (code ${code})`)));
   }
 
-  /** The model bytes are transferred (not copied) to the worker; `bytes` is unusable afterwards. */
+  /** A copy of the model bytes is transferred to the worker; `bytes` stays usable (one per session). */
   static async create(bytes: Uint8Array, options: SessionOptions): Promise<WorkerSession> {
     const s = new WorkerSession(new Worker(new URL("./ort-worker.mjs", import.meta.url)));
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
