@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { MIN_MEMORY_LIMIT_BYTES, RESERVE_BYTES } from "../../model/server/src/memory.ts";
+import { minMemoryLimitBytes, reserveBytes } from "../../model/server/src/memory.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import type { Precision } from "./model-card.ts";
 import { readInputFile } from "./repo-file.ts";
@@ -22,7 +22,8 @@ export interface EnvironmentConfig {
   name: string;
   destination: { cluster: string; project: string };
   namespacePrefix: string;
-  server: { image: string; threads: number; queue: number };
+  /** instances absent: 1 (one session) */
+  server: { image: string; threads: number; queue: number; instances?: number };
   replicas: { min: number; max: number; targetCPUUtilization?: number };
   resources: { requests: CpuMemory; limits: CpuMemory };
   modelStore: { uri: string; region: string; readRoleArn: string; egressCIDRs: string[] };
@@ -164,17 +165,34 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
         });
       }
     }
-    // The server keeps a fixed reserve out of its memory limit (model/server/src/memory.ts).
+    // Each of the server's sessions needs an inference thread (session-pool.ts).
+    const instances = c?.server?.instances ?? 1;
+    if (c?.server?.threads && instances > c.server.threads) {
+      problems.push({
+        file: configSrc.file,
+        line: configSrc.lineOf(["server", "instances"]),
+        field: "server.instances",
+        message: `${instances} sessions side by side need a thread each, but server.threads is ${c.server.threads}`,
+        hint: `set server.instances to at most ${c.server.threads} (or remove it: 1)`,
+      });
+    }
+    // The server keeps a fixed reserve out of its memory limit (model/server/src/memory.ts),
+    // larger by one model and arena per extra session.
+    const sessions = instances > 1 ? instances + 1 : 1;
     const memLimit = c?.resources?.limits?.memory;
     if (typeof memLimit === "string" && /^[0-9]+(Mi|Gi)$/.test(memLimit)) {
       const bytes = Number(memLimit.slice(0, -2)) * (memLimit.endsWith("Gi") ? 2 ** 30 : 2 ** 20);
-      if (bytes < MIN_MEMORY_LIMIT_BYTES) {
+      if (bytes < minMemoryLimitBytes(sessions)) {
         problems.push({
           file: configSrc.file,
           line: configSrc.lineOf(["resources", "limits", "memory"]),
           field: "resources.limits.memory",
-          message: `${memLimit} leaves the model server nothing for requests after its ${RESERVE_BYTES / 2 ** 20} MiB reserve`,
-          hint: `set resources.limits.memory to at least ${MIN_MEMORY_LIMIT_BYTES / 2 ** 20}Mi`,
+          message:
+            `${memLimit} leaves the model server nothing for requests after its ${reserveBytes(sessions) / 2 ** 20} MiB reserve` +
+            (sessions > 1
+              ? ` (${sessions} sessions: server.instances ${instances} and one for lone requests)`
+              : ""),
+          hint: `set resources.limits.memory to at least ${minMemoryLimitBytes(sessions) / 2 ** 20}Mi${sessions > 1 ? " or lower server.instances" : ""}`,
         });
       }
     }

@@ -153,6 +153,33 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "environment: more sessions side by side than inference threads",
+    apply: (r) => {
+      const f = join(r, "environments/dev/environment.yaml");
+      writeFileSync(f, readFileSync(f, "utf8").replace(/^( {2}threads: 1 .*)$/m, "$1\n  instances: 2"));
+    },
+    expect: [
+      /environments\/dev\/environment\.yaml:13 \[server\.instances\] 2 sessions side by side need a thread each, but server\.threads is 1/,
+      /fix: set server\.instances to at most 1/,
+    ],
+  },
+  {
+    name: "environment: a memory limit below the reserve of server.instances' sessions",
+    apply: (r) => {
+      const f = join(r, "environments/prod/environment.yaml");
+      writeFileSync(
+        f,
+        readFileSync(f, "utf8")
+          .replace(/^( {2}threads: 2 .*)$/m, "$1\n  instances: 2")
+          .replace('limits: { cpu: "2", memory: 2Gi }', 'limits: { cpu: "2", memory: 1Gi }'),
+      );
+    },
+    expect: [
+      /environments\/prod\/environment\.yaml:21 \[resources\.limits\.memory\] 1Gi leaves the model server nothing for requests after its 960 MiB reserve \(3 sessions: server\.instances 2 and one for lone requests\)/,
+      /fix: set resources\.limits\.memory to at least 1088Mi or lower server\.instances/,
+    ],
+  },
+  {
     name: "output an admission policy would deny",
     apply: (r) => {
       mkdirSync(join(r, "policies/max-two-replicas"), { recursive: true });

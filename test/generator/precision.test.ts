@@ -133,3 +133,29 @@ describe("precision per environment", () => {
     expect(r.stderr).toMatch(/\[precision\] "int4" is not one of "fp32", "int8"/);
   });
 });
+
+describe("server.instances", () => {
+  it("renders --instances only when more than one session is asked for", () => {
+    const root = fixtureCopy("basic");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deploymentArgs(root, "1.1.0")).not.toContain("--instances");
+
+    const file = join(root, "environments/dev/environment.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8")
+        .replace(/^ {2}threads: 1 .*$/m, "  threads: 2\n  instances: 2")
+        .replace('limits: { cpu: "1", memory: 1Gi }', 'limits: { cpu: "2", memory: 2Gi }'),
+    );
+    const two = runCli(["render", "--root", root]);
+    expect(two.code, two.stderr).toBe(0);
+    const args = deploymentArgs(root, "1.1.0");
+    expect(args.slice(args.indexOf("--threads"), args.indexOf("--threads") + 4)).toEqual([
+      "--threads",
+      "2",
+      "--instances",
+      "2",
+    ]);
+  });
+});

@@ -281,6 +281,7 @@ export function renderVersionStack(
     String(METRICS_PORT),
     "--threads",
     String(env.server.threads),
+    ...((env.server.instances ?? 1) > 1 ? ["--instances", String(env.server.instances)] : []),
     "--queue",
     String(env.server.queue),
     // the container's limit: the server derives its per-request and in-flight limits from it
