@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { Worker } from "node:worker_threads";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { decodeImage } from "../src/model/decode.ts";
@@ -49,6 +50,9 @@ const { values: args } = parseArgs({
     levels: { type: "string", default: "1,2,4,8" },
     photos: { type: "string", default: "16" },
     threads: { type: "string", default: String(cpus().length) },
+    // the server's --instances values to run (default: 1, and one per thread); with more than
+    // one, the bench also runs that many bare 1-thread sessions side by side
+    instances: { type: "string" },
     "no-torchserve": { type: "boolean", default: false },
     // also run the server with --shadow (every answer copied) against a responder that answers
     // from memory: what shadowing costs the live path itself (the shadow's own inference runs
@@ -77,6 +81,11 @@ const SIZE = RELEASE?.size ?? Number(args.size);
 const REQUESTS = Number(args.requests);
 const LEVELS = (args.levels as string).split(",").map(Number);
 const THREADS = Number(args.threads);
+const INSTANCES = [
+  ...new Set(args.instances ? (args.instances as string).split(",").map(Number) : [1, THREADS]),
+];
+if (INSTANCES.some((n) => !Number.isInteger(n) || n < 1 || n > THREADS))
+  throw new Error(`--instances ${args.instances}: each must be an integer from 1 to --threads (${THREADS})`);
 
 interface Row {
   system: string;
@@ -268,6 +277,58 @@ async function benchBare(
   );
   await session.release();
   return row;
+}
+
+/**
+ * `k` bare sessions of THREADS / k threads each, in worker threads, running side by side (what
+ * the server's --instances k does under load): REQUESTS runs in all, throughput over the wall
+ * time of the slowest, latencies of all.
+ */
+async function benchBareSideBySide(
+  modelPath: string,
+  tensors: Float32Array[],
+  k: number,
+  precision = "fp32",
+) {
+  const runs = Math.ceil(REQUESTS / k);
+  const workers = Array.from(
+    { length: k },
+    () =>
+      new Worker(new URL("./bare-worker.mjs", import.meta.url), {
+        workerData: {
+          model: modelPath,
+          threads: Math.floor(THREADS / k),
+          size: SIZE,
+          tensors,
+          runs,
+          spinning: false,
+        },
+      }),
+  );
+  try {
+    const next = (w: Worker) =>
+      new Promise<{ ready?: boolean; latencies?: number[] }>((resolve, reject) => {
+        w.once("message", resolve);
+        w.once("error", reject);
+      });
+    await Promise.all(workers.map(next));
+    const t0 = performance.now();
+    const done = workers.map(next);
+    for (const w of workers) w.postMessage("go");
+    const results = await Promise.all(done);
+    const wall = performance.now() - t0;
+    const lat = results.flatMap((r) => r.latencies ?? []);
+    return summarise(
+      `bare ONNX Runtime sessions, ${precision}, ${k} x ${Math.floor(THREADS / k)} thread side by side (tensors only; server's options: no spinning)`,
+      k,
+      lat,
+      wall,
+      0,
+      null,
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
 /** One row per concurrency level for a system behind `url`; RSS of `pid` and its descendants. */
@@ -617,18 +678,40 @@ async function main() {
   const bare = await benchBare(model.model, tensors, false, "before");
   const bareSpin = await benchBare(model.model, tensors, true, "before");
   const bareInt8 = int8Model ? await benchBare(int8Model, tensors, false, "before", "int8") : undefined;
-  const serverRows = rows.length;
-  const nodeMask = await benchNode(model.model, photos, {
-    label: "this server, fp32 (Node, onnxruntime-node, sharp)",
-    args: [],
-  });
-  const server = rows.slice(serverRows);
-  let int8Server: Row[] = [];
-  if (int8Model) {
-    const before = rows.length;
-    await benchNode(int8Model, photos, { label: "this server, int8 (the card's variants.int8)", args: [] });
-    int8Server = rows.slice(before);
+  const wide = Math.max(...INSTANCES);
+  const sideBySide = async () =>
+    wide > 1
+      ? {
+          fp32: await benchBareSideBySide(model.model, tensors, wide),
+          int8: int8Model ? await benchBareSideBySide(int8Model, tensors, wide, "int8") : undefined,
+        }
+      : undefined;
+  const pairBefore = await sideBySide();
+  // this server at each --instances value: fp32, then int8 (rows by concurrency level)
+  const servers = new Map<number, { fp32: Row[]; int8: Row[] }>();
+  let nodeMask: Buffer | undefined;
+  for (const k of INSTANCES) {
+    const flag = k > 1 ? ["--instances", String(k)] : [];
+    const tag = k > 1 ? `, --instances ${k}` : "";
+    let before = rows.length;
+    const mask = await benchNode(model.model, photos, {
+      label: `this server, fp32${tag} (Node, onnxruntime-node, sharp)`,
+      args: flag,
+    });
+    nodeMask ??= mask;
+    const fp32 = rows.slice(before);
+    let int8: Row[] = [];
+    if (int8Model) {
+      before = rows.length;
+      await benchNode(int8Model, photos, {
+        label: `this server, int8${tag} (the card's variants.int8)`,
+        args: flag,
+      });
+      int8 = rows.slice(before);
+    }
+    servers.set(k, { fp32, int8 });
   }
+  const server = servers.get(INSTANCES[0] as number)?.fp32 ?? [];
   if (args.shadow) {
     const responder = await shadowResponder(photos);
     const before = rows.length;
@@ -648,33 +731,56 @@ async function main() {
       );
     }
   }
+  const pairAfter = await sideBySide();
   const bareAfter = await benchBare(model.model, tensors, false, "after");
   const bareSpinAfter = await benchBare(model.model, tensors, true, "after");
   const bareInt8After = int8Model ? await benchBare(int8Model, tensors, false, "after", "int8") : undefined;
   const floor = (bare.throughput + bareAfter.throughput) / 2;
   const floorSpin = (bareSpin.throughput + bareSpinAfter.throughput) / 2;
-  if (bareInt8 && bareInt8After) {
-    const floorInt8 = (bareInt8.throughput + bareInt8After.throughput) / 2;
+  const floorInt8 =
+    bareInt8 && bareInt8After ? (bareInt8.throughput + bareInt8After.throughput) / 2 : undefined;
+  const x = (a: number, b: number) => `${a.toFixed(2)} / ${b.toFixed(2)} = ${(a / b).toFixed(2)}x`;
+  const at = (rs: Row[], c: number) => rs.find((r) => r.concurrency === c);
+  if (floorInt8) notes.push(`bare session int8 / fp32: ${x(floorInt8, floor)} (mean of before and after)`);
+  const pairFloor =
+    pairBefore && pairAfter ? (pairBefore.fp32.throughput + pairAfter.fp32.throughput) / 2 : undefined;
+  const pairFloorInt8 =
+    pairBefore?.int8 && pairAfter?.int8
+      ? (pairBefore.int8.throughput + pairAfter.int8.throughput) / 2
+      : undefined;
+  if (pairFloor) {
     notes.push(
-      `bare session int8 / fp32: ${floorInt8.toFixed(2)} / ${floor.toFixed(2)} = ${(floorInt8 / floor).toFixed(2)}x (mean of before and after)`,
+      `bare ${wide} x ${Math.floor(THREADS / wide)} thread side by side / one ${THREADS}-thread session: fp32 ${x(pairFloor, floor)}` +
+        (pairFloorInt8 && floorInt8 ? `; int8 ${x(pairFloorInt8, floorInt8)}` : "") +
+        " (means of before and after)",
     );
-    for (const r of int8Server.filter((r) => r.concurrency === 1 || r.concurrency === 4)) {
-      const f = server.find((s) => s.concurrency === r.concurrency);
+  }
+  for (const [k, rs] of servers) {
+    const who = k > 1 ? `server --instances ${k}` : "server";
+    if (floorInt8) {
+      for (const c of [1, 4]) {
+        const r = at(rs.int8, c);
+        const f = at(rs.fp32, c);
+        if (!r) continue;
+        notes.push(
+          `int8 ${who} / int8 bare session at c=${c}: ${x(r.throughput, floorInt8)}` +
+            (f ? `; int8 ${who} / fp32 ${who}: ${x(r.throughput, f.throughput)}` : ""),
+        );
+      }
+    }
+    for (const c of [1, 4]) {
+      const r = at(rs.fp32, c);
+      if (!r) continue;
       notes.push(
-        `int8 server / int8 bare session at c=${r.concurrency}: ${r.throughput.toFixed(2)} / ${floorInt8.toFixed(2)} = ${(r.throughput / floorInt8).toFixed(2)}x` +
-          (f
-            ? `; int8 server / fp32 server: ${r.throughput.toFixed(2)} / ${f.throughput.toFixed(2)} = ${(r.throughput / f.throughput).toFixed(2)}x`
+        `${who} / bare session at c=${c}: ${x(r.throughput, floor)} (server's options, mean of before and after); ` +
+          `${x(r.throughput, floorSpin)} (ORT defaults)` +
+          (k > 1 && pairFloor && c > 1
+            ? `; ${x(r.throughput, pairFloor)} (${wide} bare sessions side by side)`
             : ""),
       );
     }
   }
-  for (const r of server.filter((r) => r.concurrency === 1 || r.concurrency === 4)) {
-    notes.push(
-      `server / bare session at c=${r.concurrency}: ${r.throughput.toFixed(2)} / ${floor.toFixed(2)} = ${(r.throughput / floor).toFixed(2)}x ` +
-        `(server's options, mean of before and after); ${r.throughput.toFixed(2)} / ${floorSpin.toFixed(2)} = ${(r.throughput / floorSpin).toFixed(2)}x (ORT defaults)`,
-    );
-  }
-  if (!args["no-torchserve"]) {
+  if (!args["no-torchserve"] && nodeMask) {
     try {
       const tsMask = await benchTorchServe(model.model, model.card, photos);
       notes.push(
@@ -686,20 +792,23 @@ async function main() {
   }
 
   const ts = rows.filter((r) => r.system.startsWith("TorchServe"));
-  const ts4 = ts.find((r) => r.concurrency === 4);
-  const node4 = server.find((r) => r.concurrency === 4);
-  if (ts4 && node4) {
-    const peak = (rs: Row[]) => Math.max(...rs.map((r) => r.peakRssMiB ?? 0));
-    notes.push(
-      `server / TorchServe at c=4: ${node4.throughput.toFixed(2)} / ${ts4.throughput.toFixed(2)} = ${(node4.throughput / ts4.throughput).toFixed(2)}x throughput, ` +
-        `p99 ${node4.p99.toFixed(1)} vs ${ts4.p99.toFixed(1)} ms; peak RSS ${peak(server).toFixed(0)} / ${peak(ts).toFixed(0)} MiB = ${(peak(server) / peak(ts)).toFixed(2)}x`,
-    );
-  }
-  const int8At4 = int8Server.find((r) => r.concurrency === 4);
-  if (ts4 && int8At4) {
-    notes.push(
-      `int8 server / TorchServe (fp32 weights) at c=4: ${int8At4.throughput.toFixed(2)} / ${ts4.throughput.toFixed(2)} = ${(int8At4.throughput / ts4.throughput).toFixed(2)}x throughput`,
-    );
+  const ts4 = at(ts, 4);
+  const peak = (rs: Row[]) => Math.max(...rs.map((r) => r.peakRssMiB ?? 0));
+  for (const [k, rs] of servers) {
+    const who = k > 1 ? `server --instances ${k}` : "server";
+    const node4 = at(rs.fp32, 4);
+    if (ts4 && node4) {
+      notes.push(
+        `${who} / TorchServe at c=4: ${x(node4.throughput, ts4.throughput)} throughput, ` +
+          `p99 ${node4.p99.toFixed(1)} vs ${ts4.p99.toFixed(1)} ms; peak RSS ${peak(rs.fp32).toFixed(0)} / ${peak(ts).toFixed(0)} MiB = ${(peak(rs.fp32) / peak(ts)).toFixed(2)}x`,
+      );
+    }
+    const int8At4 = at(rs.int8, 4);
+    if (ts4 && int8At4) {
+      notes.push(
+        `int8 ${who} / TorchServe (fp32 weights) at c=4: ${x(int8At4.throughput, ts4.throughput)} throughput`,
+      );
+    }
   }
   const best = [bare, bareSpin, bareAfter, bareSpinAfter].reduce((a, b) =>
     b.throughput > a.throughput ? b : a,
