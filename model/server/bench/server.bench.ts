@@ -451,9 +451,24 @@ async function benchNode(
   try {
     await waitFor(`http://127.0.0.1:${port}/ping`, s.proc, 60, s.log);
     const url = `http://127.0.0.1:${port}/predictions/wms`;
-    await driveLevels(variant.label, url, photos, s.proc.pid as number, variant.levels);
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port + 1}/metrics`)).text();
+    // Which kind of session (session-pool.ts) ran the batches, per level.
+    const batches = (text: string) =>
+      (["wide", "narrow"] as const).map((kind) =>
+        Number(
+          new RegExp(`^wms_inference_batches_total\\{session="${kind}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0,
+        ),
+      );
+    const perLevel: string[] = [];
+    for (const c of variant.levels ?? LEVELS) {
+      const [w0, n0] = batches(await scrape());
+      await driveLevels(variant.label, url, photos, s.proc.pid as number, [c]);
+      const [w1, n1] = batches(await scrape());
+      perLevel.push(`c=${c}: wide ${(w1 ?? 0) - (w0 ?? 0)}, narrow ${(n1 ?? 0) - (n0 ?? 0)}`);
+    }
+    notes.push(`${variant.label}, batches by session kind: ${perLevel.join("; ")}`);
     // Where a request's time goes, from the server's own stage histograms (all levels together).
-    const metrics = await (await fetch(`http://127.0.0.1:${port + 1}/metrics`)).text();
+    const metrics = await scrape();
     const mean = (stage: string) => {
       const line = (kind: string) =>
         Number(

@@ -78,6 +78,13 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  readonly sessionBatches = new Counter({
+    name: "wms_inference_batches_total",
+    help: "Batches handed to an ONNX Runtime session, by kind: wide (all --threads; a lone request) or narrow (one of --instances side by side under load)",
+    labelNames: ["session"] as const,
+    registers: [this.registry],
+  });
+
   /** live vs shadow (shadow.ts): how alike the two versions' masks are on the same photos */
   readonly shadowAgreement = new Histogram({
     name: "wms_shadow_agreement_iou",

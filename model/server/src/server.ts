@@ -142,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   restrictDecoders();
   const metrics = new ServerMetrics();
   const host = new ModelHost();
+  host.onBatchRun((mode) => metrics.sessionBatches.inc({ session: mode }));
   const queue = new BatchQueue<Float32Array, Float32Array>(
     {
       capacity: opts.queue,

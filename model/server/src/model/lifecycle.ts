@@ -13,7 +13,7 @@ import { decodeImage } from "./decode.ts";
 import { encodeMaskPng, postprocess } from "./postprocess.ts";
 import { preprocess } from "./preprocess.ts";
 import { type SessionOptions, WorkerSession } from "./session.ts";
-import { type RunContext, SessionPool } from "./session-pool.ts";
+import { type PoolMode, type RunContext, SessionPool } from "./session-pool.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining";
@@ -64,6 +64,7 @@ export class ModelHost {
   /** input tensors of one image, reused across requests (see buffer-pool.ts) */
   private inputs: Float32Pool | undefined;
   private readonly listeners = new Set<(s: ModelState) => void>();
+  private readonly batchListeners = new Set<(mode: PoolMode) => void>();
 
   get ready(): boolean {
     return this.state === "ready";
@@ -71,6 +72,11 @@ export class ModelHost {
 
   onStateChange(fn: (s: ModelState) => void): void {
     this.listeners.add(fn);
+  }
+
+  /** called with the session kind (wide, narrow) of every batch handed to a session */
+  onBatchRun(fn: (mode: PoolMode) => void): void {
+    this.batchListeners.add(fn);
   }
 
   private setState(s: ModelState): void {
@@ -186,7 +192,9 @@ export class ModelHost {
       }
     }
     const [session, ...narrow] = this.sessions as [WorkerSession, ...WorkerSession[]];
-    this.pool = new SessionPool(session, narrow);
+    this.pool = new SessionPool(session, narrow, (mode) => {
+      for (const fn of this.batchListeners) fn(mode);
+    });
     // A dead inference thread cannot come back: stop reporting ready (and live), so that
     // Kubernetes routes around this pod and restarts it.
     for (const s of this.sessions) {
@@ -278,10 +286,6 @@ export class ModelHost {
   }
 
   /** batches run on the wide session and on the narrow ones so far */
-  get poolRuns(): Readonly<Record<"wide" | "narrow", number>> {
-    return this.pool?.runs ?? { wide: 0, narrow: 0 };
-  }
-
   /** A buffer for one image's input tensor (3 x H x W); it comes back through infer(). */
   inputBuffer(): Float32Array | undefined {
     return this.inputs?.take();

@@ -65,7 +65,12 @@ export class SessionPool {
   /** batches run per mode, for the tests and /metrics */
   readonly runs: Record<PoolMode, number> = { wide: 0, narrow: 0 };
 
-  constructor(wide: PoolSession, narrow: readonly PoolSession[] = []) {
+  constructor(
+    wide: PoolSession,
+    narrow: readonly PoolSession[] = [],
+    /** told the mode of every batch handed to a session (/metrics counts them) */
+    private readonly onRun: (mode: PoolMode) => void = () => undefined,
+  ) {
     this.wide = lane(wide);
     this.narrow = narrow.map(lane);
   }
@@ -109,6 +114,7 @@ export class SessionPool {
 
   private post(target: Lane, w: Waiting): void {
     this.runs[this.mode]++;
+    this.onRun(this.mode);
     target.outstanding++;
     // The session runs its batches in order: this one starts when the one before it is answered.
     void target.tail.then(() => w.ctx.started());
