@@ -8,7 +8,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { WorkerSession } from "../src/model/session.ts";
 import { sha256Hex } from "../src/model/source.ts";
 import type { RunningServer } from "../src/server.ts";
 import { jpegPhoto } from "./support/images.ts";
@@ -149,6 +150,24 @@ describe.skipIf(skip !== null)("model lifecycle", () => {
     const path = join(work, "bad-card.json");
     await writeFile(path, JSON.stringify(card));
     await expectNeverReady(await start({ model: files.model, card: path }), /\/io\/output\/threshold/);
+  });
+
+  it("releases every session when the model loads but cannot serve (the card names another input)", async () => {
+    const card = JSON.parse(await readFile(files.card, "utf8"));
+    card.io.input.name = "not_the_input";
+    const path = join(work, "other-input-card.json");
+    await writeFile(path, JSON.stringify(card));
+    const release = vi.spyOn(WorkerSession.prototype, "release");
+    try {
+      // --instances 2: the wide session and two narrow ones were created before the check
+      await expectNeverReady(
+        await start({ model: files.model, card: path, threads: 2, instances: 2 }),
+        /the card names input "not_the_input"/,
+      );
+      expect(release).toHaveBeenCalledTimes(3);
+    } finally {
+      release.mockRestore();
+    }
   });
 });
 

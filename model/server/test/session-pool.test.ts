@@ -4,7 +4,7 @@
  * the overlap; the real sessions run in lifecycle.test.ts and the bench.
  */
 import { describe, expect, it } from "vitest";
-import { type PoolSession, type RunContext, SessionPool } from "../src/model/session-pool.ts";
+import { type PoolSession, type RunContext, SessionPool, sessionThreads } from "../src/model/session-pool.ts";
 import { BatchQueue } from "../src/queue.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -120,6 +120,51 @@ describe("SessionPool", () => {
     const p = new SessionPool(failing);
     await expect(p.run("x", "y", tensor(1), [1])).rejects.toThrow("ORT said no");
     await expect(p.run("x", "y", tensor(2), [1])).rejects.toThrow("ORT said no");
+  });
+
+  it("fails only the batch whose session throws instead of rejecting, and runs the next", async () => {
+    let calls = 0;
+    const throwing: PoolSession = {
+      run: (_i, _o, data, dims) => {
+        calls++;
+        if (calls === 1) throw new Error("thrown, not rejected");
+        return Promise.resolve({ dims, data, input: data });
+      },
+    };
+    // beside a narrow session the wide one takes one batch at a time: had the throw left its
+    // count up, the pool would never be idle again and the next lone batch would wait forever
+    const p = new SessionPool(throwing, [new TimedSession("n0", 5, [])]);
+    await expect(p.run("x", "y", tensor(1), [1], ctx(true))).rejects.toThrow("thrown, not rejected");
+    const next = p.run("x", "y", tensor(2), [1], ctx(true)).then((r) => r.data[0]);
+    expect(await Promise.race([next, sleep(1000).then(() => "stuck")])).toBe(2);
+  });
+
+  it("counts every batch by kind for the metric", async () => {
+    const seen: string[] = [];
+    const log: string[] = [];
+    const p = new SessionPool(new TimedSession("wide", 5, log), [new TimedSession("n0", 5, log)], (m) =>
+      seen.push(m),
+    );
+    await p.run("x", "y", tensor(1), [1], ctx(true));
+    await Promise.all([
+      p.run("x", "y", tensor(2), [1], ctx(false)),
+      p.run("x", "y", tensor(3), [1], ctx(false)),
+    ]);
+    expect(seen).toEqual(["wide", "narrow", "narrow"]);
+  });
+});
+
+describe("sessionThreads", () => {
+  it("gives the wide session every thread and spreads them over the narrow ones", () => {
+    expect(sessionThreads(2, 1)).toEqual([2]);
+    expect(sessionThreads(2, 2)).toEqual([2, 1, 1]);
+    expect(sessionThreads(3, 2)).toEqual([3, 2, 1]);
+    expect(sessionThreads(8, 3)).toEqual([8, 3, 3, 2]);
+  });
+
+  it("refuses more instances than threads, and fewer than one", () => {
+    expect(() => sessionThreads(2, 3)).toThrow(/from 1 to the 2 threads/);
+    expect(() => sessionThreads(2, 0)).toThrow(RangeError);
   });
 });
 

@@ -13,7 +13,7 @@ import { decodeImage } from "./decode.ts";
 import { encodeMaskPng, postprocess } from "./postprocess.ts";
 import { preprocess } from "./preprocess.ts";
 import { type SessionOptions, WorkerSession } from "./session.ts";
-import { type PoolMode, type RunContext, SessionPool } from "./session-pool.ts";
+import { type PoolMode, type RunContext, SessionPool, sessionThreads } from "./session-pool.ts";
 import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining";
@@ -175,9 +175,7 @@ export class ModelHost {
       // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
       extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
     });
-    const narrowThreads = Math.floor(threads / instances);
-    const wanted = [threads, ...(instances > 1 ? Array(instances).fill(narrowThreads) : [])];
-    for (const n of wanted) {
+    for (const n of sessionThreads(threads, instances)) {
       try {
         // each session gets its own copy of the bytes (WorkerSession.create copies them)
         this.sessions.push(await WorkerSession.create(bytes, options(n)));
@@ -191,35 +189,41 @@ export class ModelHost {
         );
       }
     }
-    const [session, ...narrow] = this.sessions as [WorkerSession, ...WorkerSession[]];
-    this.pool = new SessionPool(session, narrow, (mode) => {
-      for (const fn of this.batchListeners) fn(mode);
-    });
-    // A dead inference thread cannot come back: stop reporting ready (and live), so that
-    // Kubernetes routes around this pod and restarts it.
-    for (const s of this.sessions) {
-      s.onDeath = (err) => {
-        this.failure = err;
-        this.broken = true;
-        this.setState("failed");
-      };
-    }
-    if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
-      throw new ModelLoadError(
-        `model has inputs [${session.inputNames}] and outputs [${session.outputNames}]; ` +
-          `the card names input "${spec.inputName}" and output "${spec.outputName}"`,
+    try {
+      const [session, ...narrow] = this.sessions as [WorkerSession, ...WorkerSession[]];
+      this.pool = new SessionPool(session, narrow, (mode) => {
+        for (const fn of this.batchListeners) fn(mode);
+      });
+      // A dead inference thread cannot come back: stop reporting ready (and live), so that
+      // Kubernetes routes around this pod and restarts it.
+      for (const s of this.sessions) {
+        s.onDeath = (err) => {
+          this.failure = err;
+          this.broken = true;
+          this.setState("failed");
+        };
+      }
+      if (!session.inputNames.includes(spec.inputName) || !session.outputNames.includes(spec.outputName)) {
+        throw new ModelLoadError(
+          `model has inputs [${session.inputNames}] and outputs [${session.outputNames}]; ` +
+            `the card names input "${spec.inputName}" and output "${spec.outputName}"`,
+        );
+      }
+      let outputSize = { width: 0, height: 0 };
+      for (const s of this.sessions) outputSize = await this.warmUp(s, spec, opts.maxBatch);
+      // enough for the items prepared ahead (2 x maxBatch by default) and the batches handed to
+      // the sessions (two per session that runs under load)
+      this.inputs = new Float32Pool(
+        3 * spec.height * spec.width,
+        (2 + 2 * Math.max(1, narrow.length)) * opts.maxBatch,
       );
+      await this.warmUpPhotoPath(spec, outputSize);
+      return { card, spec, sha256: actual, bytes: size, precision: served.precision, outputSize };
+    } catch (err) {
+      // a pod whose model failed stays up (and not ready): it must not keep N+1 sessions' memory
+      await this.close();
+      throw err;
     }
-    let outputSize = { width: 0, height: 0 };
-    for (const s of this.sessions) outputSize = await this.warmUp(s, spec, opts.maxBatch);
-    // enough for the items prepared ahead (2 x maxBatch by default) and the batches handed to
-    // the sessions (two per session that runs under load)
-    this.inputs = new Float32Pool(
-      3 * spec.height * spec.width,
-      (2 + 2 * Math.max(1, narrow.length)) * opts.maxBatch,
-    );
-    await this.warmUpPhotoPath(spec, outputSize);
-    return { card, spec, sha256: actual, bytes: size, precision: served.precision, outputSize };
   }
 
   /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */
@@ -285,7 +289,6 @@ export class ModelHost {
     return this.pool.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width], ctx);
   }
 
-  /** batches run on the wide session and on the narrow ones so far */
   /** A buffer for one image's input tensor (3 x H x W); it comes back through infer(). */
   inputBuffer(): Float32Array | undefined {
     return this.inputs?.take();

@@ -55,6 +55,26 @@ interface Waiting {
 
 export type PoolMode = "wide" | "narrow";
 
+/**
+ * Intra-op threads per session for `threads` and `instances`: the wide session first, with all
+ * of them, then (with 2 or more instances) the narrow ones, threads / instances each and the
+ * remainder spread over the first ones (3 threads as 2 + 1), so that under load every thread has
+ * a session.
+ */
+export function sessionThreads(threads: number, instances: number): number[] {
+  if (!Number.isInteger(threads) || !Number.isInteger(instances) || instances < 1 || instances > threads) {
+    throw new RangeError(
+      `instances ${instances} must be an integer from 1 to the ${threads} threads (each needs one)`,
+    );
+  }
+  if (instances === 1) return [threads];
+  const narrow = Array.from(
+    { length: instances },
+    (_, i) => Math.floor(threads / instances) + (i < threads % instances ? 1 : 0),
+  );
+  return [threads, ...narrow];
+}
+
 const lane = (session: PoolSession): Lane => ({ session, outstanding: 0, tail: Promise.resolve() });
 
 export class SessionPool {
@@ -114,14 +134,21 @@ export class SessionPool {
 
   private post(target: Lane, w: Waiting): void {
     this.runs[this.mode]++;
-    this.onRun(this.mode);
     target.outstanding++;
     // The session runs its batches in order: this one starts when the one before it is answered.
     void target.tail.then(() => w.ctx.started());
-    const done = target.session.run(...w.args).then(
-      (r) => w.resolve(r),
-      (e: unknown) => w.reject(e),
-    );
+    // Whatever throws here (a listener, a session that throws instead of rejecting) fails this
+    // batch only: the lane's count still comes back down and the next batch is pumped.
+    const mode = this.mode;
+    const done = Promise.resolve()
+      .then(() => {
+        this.onRun(mode);
+        return target.session.run(...w.args);
+      })
+      .then(
+        (r) => w.resolve(r),
+        (e: unknown) => w.reject(e),
+      );
     target.tail = done.finally(() => {
       target.outstanding--;
       this.pump();
