@@ -151,12 +151,11 @@ export class ModelHost {
       );
     }
 
-    const threads = opts.threads || availableParallelism();
-    const instances = opts.instances ?? 1;
-    if (!Number.isInteger(instances) || instances < 1 || instances > threads) {
-      throw new ModelLoadError(
-        `instances ${instances} must be an integer from 1 to the ${threads} inference threads (each needs one)`,
-      );
+    let perSession: number[];
+    try {
+      perSession = sessionThreads(opts.threads || availableParallelism(), opts.instances ?? 1);
+    } catch (err) {
+      throw new ModelLoadError(errorMessage(err), { cause: err });
     }
     const options = (intraOpNumThreads: number): SessionOptions => ({
       // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
@@ -175,18 +174,20 @@ export class ModelHost {
       // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
       extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
     });
-    for (const n of sessionThreads(threads, instances)) {
+    for (const n of perSession) {
       try {
         // each session gets its own copy of the bytes (WorkerSession.create copies them)
         this.sessions.push(await WorkerSession.create(bytes, options(n)));
       } catch (err) {
+        // the first session proves the file loads: a later one failing is the process (memory)
+        const what =
+          this.sessions.length === 0
+            ? "not a loadable ONNX model"
+            : `session ${this.sessions.length + 1} of ${perSession.length} (--instances) could not be created`;
         await this.close();
-        throw new ModelLoadError(
-          `${formatLocation(modelLoc)}: not a loadable ONNX model (${errorMessage(err)})`,
-          {
-            cause: err,
-          },
-        );
+        throw new ModelLoadError(`${formatLocation(modelLoc)}: ${what} (${errorMessage(err)})`, {
+          cause: err,
+        });
       }
     }
     try {
