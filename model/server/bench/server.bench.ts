@@ -22,8 +22,9 @@ import { Worker } from "node:worker_threads";
 import ort from "onnxruntime-node";
 import sharp from "sharp";
 import { decodeImage } from "../src/model/decode.ts";
-import { postprocess } from "../src/model/postprocess.ts";
-import { normalizeToChw, preprocess, resizeRgb } from "../src/model/preprocess.ts";
+import { encodeMaskPng, postprocess } from "../src/model/postprocess.ts";
+import { normalizeToChw, type PreprocessSpec, preprocess, resizeRgb } from "../src/model/preprocess.ts";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.ts";
 import {
   datasetImages,
   datasetUnavailable,
@@ -33,6 +34,7 @@ import {
   TRAINING_DIR,
   untrainedModel,
 } from "../test/support/model.ts";
+import { ceilings, type StageWork } from "./bounds.ts";
 import { type CpuTicks, isaLabel, parseCpuinfo, parseProcStat, peaksOf, quietLabel } from "./machine.ts";
 
 const run = promisify(execFile);
@@ -422,6 +424,7 @@ async function benchNode(
   const s = start(
     process.execPath,
     [
+      ...SERVER_NODE_FLAGS, // as the Dockerfile's ENTRYPOINT starts it
       cli,
       "serve",
       "--model",
@@ -459,14 +462,33 @@ async function benchNode(
           new RegExp(`^wms_inference_batches_total\\{session="${kind}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0,
         ),
       );
+    // Full (mark-compact) collections of the main thread's heap and their pauses, from prom-client's
+    // nodejs_gc_duration_seconds{kind="major"} (node-flags.ts says why they matter).
+    const majorGcs = (text: string) =>
+      (["count", "sum"] as const).map((k) =>
+        Number(
+          new RegExp(`^nodejs_gc_duration_seconds_${k}\\{kind="major"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0,
+        ),
+      );
     const perLevel: string[] = [];
+    const gcPerLevel: string[] = [];
     for (const c of variant.levels ?? LEVELS) {
-      const [w0, n0] = batches(await scrape());
+      const before = await scrape();
+      const [w0, n0] = batches(before);
+      const [g0, p0] = majorGcs(before);
       await driveLevels(variant.label, url, photos, s.proc.pid as number, [c]);
-      const [w1, n1] = batches(await scrape());
+      const after = await scrape();
+      const [w1, n1] = batches(after);
+      const [g1, p1] = majorGcs(after);
       perLevel.push(`c=${c}: wide ${(w1 ?? 0) - (w0 ?? 0)}, narrow ${(n1 ?? 0) - (n0 ?? 0)}`);
+      gcPerLevel.push(
+        `c=${c}: ${(g1 ?? 0) - (g0 ?? 0)} (${(1000 * ((p1 ?? 0) - (p0 ?? 0))).toFixed(1)} ms of pauses)`,
+      );
     }
     notes.push(`${variant.label}, batches by session kind: ${perLevel.join("; ")}`);
+    notes.push(
+      `${variant.label}, full GCs of the main thread's heap (each level: ${REQUESTS} requests + a warm-up per client): ${gcPerLevel.join("; ")}`,
+    );
     // Where a request's time goes, from the server's own stage histograms (all levels together).
     const metrics = await scrape();
     const mean = (stage: string) => {
@@ -625,6 +647,36 @@ function autogroupEnabled(): boolean | null {
   return existsSync(f) ? readFileSync(f, "utf8").trim() === "1" : null;
 }
 
+/** Each stage of the server's photo path alone, one photo at a time (round 1 is a warm-up). */
+async function stageWork(
+  photos: Buffer[],
+  spec: PreprocessSpec,
+  logits: Float32Array,
+  post: Parameters<typeof postprocess>[1],
+): Promise<StageWork> {
+  const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1] as number;
+  const d: number[] = [];
+  const p: number[] = [];
+  const q: number[] = [];
+  const out = new Float32Array(3 * spec.width * spec.height);
+  for (let round = 0; round < 3; round++) {
+    for (const photo of photos) {
+      const t0 = performance.now();
+      const img = await decodeImage(photo, { exifTranspose: true }, { maxPixels: 5e7 });
+      const t1 = performance.now();
+      await preprocess(img, spec, out);
+      const t2 = performance.now();
+      await encodeMaskPng(postprocess(logits, post, img));
+      const t3 = performance.now();
+      if (round === 0) continue;
+      d.push(t1 - t0);
+      p.push(t2 - t1);
+      q.push(t3 - t2);
+    }
+  }
+  return { decodeMs: med(d), preprocessMs: med(p), postprocessMs: med(q) };
+}
+
 async function main() {
   const missing = datasetUnavailable();
   if (missing) throw new Error(missing);
@@ -675,6 +727,13 @@ async function main() {
   notes.push(
     `JS loops alone (median of 50): HWC->CHW normalisation ${SIZE}x${SIZE} ${median(() => normalizeToChw(small, spec)).toFixed(2)} ms; ` +
       `sigmoid + bilinear resize back to ${decoded.width}x${decoded.height} + threshold ${median(() => postprocess(logits, post, decoded)).toFixed(2)} ms`,
+  );
+
+  // The server's own work per photo, each stage alone on one core: the ceilings printed below.
+  const work = await stageWork(photos, spec, logits, post);
+  notes.push(
+    `stages alone, one core, median over ${photos.length} photos x 2 rounds: decode ${work.decodeMs.toFixed(1)} ms, ` +
+      `preprocess ${work.preprocessMs.toFixed(1)} ms, postprocess + PNG ${work.postprocessMs.toFixed(1)} ms`,
   );
 
   const machine = JSON.parse(
@@ -794,6 +853,14 @@ async function main() {
             : ""),
       );
     }
+  }
+  {
+    const c = ceilings({ bareRate: floor, busyRate: pairFloor, threads: THREADS, work });
+    notes.push(
+      `ceilings from the stages alone (${c.stageMs.toFixed(1)} ms of one core per photo; HTTP, GC and the load generator not counted): ` +
+        `server / bare session at most ${c.c1.toFixed(2)}x at c=1 (stages in series with inference) and ` +
+        `${c.busy.toFixed(2)}x with every core busy (CPU time per photo${pairFloor ? ", sessions side by side" : ""})`,
+    );
   }
   if (!args["no-torchserve"] && nodeMask) {
     try {

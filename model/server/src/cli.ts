@@ -12,10 +12,12 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "./errors.ts";
+import { jsonLogger } from "./log.ts";
 import { minMemoryLimitBytes } from "./memory.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { ModelHost } from "./model/lifecycle.ts";
 import { overlayPng } from "./model/postprocess.ts";
+import { missingNodeFlags, SERVER_NODE_FLAGS } from "./node-flags.ts";
 import { predictImage } from "./predictor.ts";
 import { BatchQueue } from "./queue.ts";
 import { DEFAULTS, type ServerOptions, sessionCount, startServer } from "./server.ts";
@@ -98,6 +100,14 @@ function toInt(flag: string, raw: string): number {
 
 async function serve(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    // Served all the same, with a full GC every few photos (node-flags.ts says what it costs).
+    jsonLogger("warn", "node started without the server's V8 flags", {
+      missing,
+      fix: `start it as node ${SERVER_NODE_FLAGS.join(" ")} <cli> serve ... (as the Dockerfile and npm run serve do)`,
+    });
+  }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.model) throw new UsageError("--model is required");
   const opts: ServerOptions = {

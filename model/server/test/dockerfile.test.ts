@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.ts";
 import { REPO_ROOT, SERVER_DIR } from "./support/model.ts";
 
 const DOCKERFILE = join(SERVER_DIR, "Dockerfile");
@@ -23,7 +24,22 @@ describe("Dockerfile", () => {
     const runtime = text.slice(text.lastIndexOf("\nFROM "));
     expect(/^USER (\d+):(\d+)$/m.exec(runtime)?.[1]).not.toBe("0");
     expect(runtime).not.toMatch(/^VOLUME/m);
-    expect(runtime).toMatch(/^ENTRYPOINT \["node", "\/app\/cli\.mjs"\]$/m);
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(runtime)?.[1];
+    expect(JSON.parse(entrypoint ?? "null")).toEqual(["node", ...SERVER_NODE_FLAGS, "/app/cli.mjs"]);
+  });
+
+  it("starts node with the server's V8 flags wherever a server is started from this repository", () => {
+    // src/node-flags.ts is the list; the bench and the tests import it, these two copy it
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+      }
+    ).scripts;
+    for (const name of ["serve", "predict"]) {
+      expect(scripts[name]).toBe(
+        `exec node ${SERVER_NODE_FLAGS.join(" ")} --import tsx model/server/src/cli.ts ${name}`,
+      );
+    }
   });
 
   it("puts every file the bundle loads by URL beside it (worker script, WebAssembly)", () => {

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.ts";
 import { jpegPhoto } from "./support/images.ts";
 import { type ModelFiles, modelUnavailable, REPO_ROOT, untrainedModel } from "./support/model.ts";
 
@@ -15,7 +16,8 @@ const skip = modelUnavailable();
 if (skip) console.warn(`SKIP process tests: ${skip}`);
 
 const CLI = join(REPO_ROOT, "model/server/src/cli.ts");
-const NODE_ARGS = ["--import", "tsx", CLI];
+// as the Dockerfile and `npm run serve` start it
+const NODE_ARGS = [...SERVER_NODE_FLAGS, "--import", "tsx", CLI];
 const run = promisify(execFile);
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -31,13 +33,15 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 /** Start `serve` (or `npm run serve`), wait for the model to be ready, return the process and its URL. */
 async function serve(
   args: string[],
-  how: "node" | "npm" = "node",
+  how: "node" | "npm" | "node without the V8 flags" = "node",
 ): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
   // npm from PATH, with the Node running the tests first on it (as scripts/node.sh sets it)
   const [cmd, argv] =
     how === "node"
       ? [process.execPath, [...NODE_ARGS, "serve", ...args]]
-      : ["npm", ["run", "--silent", "serve", "--", ...args]];
+      : how === "npm"
+        ? ["npm", ["run", "--silent", "serve", "--", ...args]]
+        : [process.execPath, ["--import", "tsx", CLI, "serve", ...args]];
   const proc = spawn(cmd, argv, {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "pipe"],
@@ -107,7 +111,30 @@ describe.skipIf(skip !== null)("serve: graceful shutdown", () => {
     const seconds = (performance.now() - termAt) / 1000;
     expect(seconds).toBeLessThan(10);
     expect(log()).toContain('"msg":"stopped"');
+    expect(log()).not.toContain("V8 flags");
     await expect(fetch(`${url}/ping`)).rejects.toThrow();
+  });
+
+  it("started without the server's V8 flags, serves all the same and says which flag is missing and how to start it", async () => {
+    const { proc, url, log } = await serve(
+      ["--model", files.model, "--port", "0", "--metrics-port", "0", "--host", "127.0.0.1", "--threads", "1"],
+      "node without the V8 flags",
+    );
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    try {
+      expect((await fetch(`${url}/ping`)).status).toBe(200);
+      const warn = log()
+        .split("\n")
+        .filter((l) => l.includes("V8 flags"))
+        .map((l) => JSON.parse(l) as { level: string; missing: string[]; fix: string });
+      expect(warn).toHaveLength(1);
+      expect(warn[0]?.level).toBe("warn");
+      expect(warn[0]?.missing).toEqual([...SERVER_NODE_FLAGS]);
+      expect(warn[0]?.fix).toContain(`node ${SERVER_NODE_FLAGS.join(" ")}`);
+    } finally {
+      proc.kill("SIGTERM");
+      await exited;
+    }
   });
 
   it("`npm run serve` stops on SIGTERM: npm hands the signal to the server, nothing is left orphaned", async () => {
@@ -134,6 +161,7 @@ describe.skipIf(skip !== null)("serve: graceful shutdown", () => {
     }
     expect(open).toBe(false);
     expect(log()).toContain('"msg":"SIGTERM received"');
+    expect(log()).not.toContain("V8 flags"); // package.json's serve script carries them
   });
 });
 
