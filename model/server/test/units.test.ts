@@ -397,6 +397,19 @@ describe("pre/postprocessing arithmetic", () => {
       ["near the threshold everywhere", 24, 24, () => (rand() - 0.5) * 0.02],
       ["all cold", 16, 16, () => -20 - rand()],
       ["exactly at the threshold in places", 20, 20, (x, y) => ((x + y) % 7 === 0 ? 0 : -9)],
+      // the columns the horizontal pass may skip end at the map's first and last columns
+      [
+        "hot only in the first and last columns",
+        30,
+        20,
+        (x, y) => ((x === 0 || x === 29) && y % 5 === 0 ? 5 : -7),
+      ],
+      [
+        "one narrow hot strip",
+        50,
+        30,
+        (x, y) => (x >= 31 && x <= 33 && y >= 12 && y <= 20 ? 2 : -3) + rand(),
+      ],
     ];
     for (const [name, w, h, f] of maps) {
       const logits = new Float32Array(w * h);

@@ -126,6 +126,17 @@ const identity = (x: number) => x;
 const skipMargin = (t: number) => Math.max(1e-5, Math.abs(t) * 1e-5);
 
 /**
+ * A logit at or below the one whose sigmoid is p (a column whose sigmoid reaches p has at least
+ * this raw value): the inverse, less a margin far above float64's rounding in either direction;
+ * -Infinity (every column) where p is too close to 0 or 1 for the inverse to be trusted.
+ */
+function logitBelow(p: number): number {
+  if (!(p > 1e-12 && p < 1 - 1e-12)) return Number.NEGATIVE_INFINITY;
+  const v = Math.log(p / (1 - p));
+  return v - 1e-9 * Math.max(1, Math.abs(v));
+}
+
+/**
  * Resize a map of w x h (logits, activated here when `activation` says so, or probabilities) to
  * width x height and threshold it (value >= threshold, compared in float32 like numpy does).
  *
@@ -177,13 +188,30 @@ export function resizeAndThreshold(
   const cx = bilinearCoefficients(w, width);
   const cy = bilinearCoefficients(h, height);
   const low = t - skipMargin(t);
-  // A map row is "hot" when its largest value (activation is monotonic) reaches `low`.
+  // A map row is "hot" when its largest value (activation is monotonic) reaches `low`; in hot
+  // rows, [sLo, sHi] spans the map's columns whose raw value reaches rawLow (at or below the
+  // value whose activation is `low`, so no column that reaches `low` is left out).
+  const rawLow = activation === "sigmoid" ? logitBelow(low) : low;
   const hot = new Uint8Array(h);
+  let sLo = w;
+  let sHi = -1;
   for (let y = 0; y < h; y++) {
     let m = Number.NEGATIVE_INFINITY;
     for (let x = y * w, end = x + w; x < end; x++) if ((map[x] as number) > m) m = map[x] as number;
     hot[y] = act(m) >= low ? 1 : 0;
+    if (!hot[y]) continue;
+    for (let x = 0; x < sLo; x++) if ((map[y * w + x] as number) >= rawLow) sLo = x;
+    for (let x = w - 1; x > sHi; x--) if ((map[y * w + x] as number) >= rawLow) sHi = x;
   }
+  // Output columns [gLo, gHi]: those whose filter window meets [sLo, sHi]. Any other column is a
+  // convex combination of values below `low` in every row, so no row's [colLo, colHi] below
+  // includes it and the vertical pass never reads it: the horizontal pass skips it.
+  let gLo = 0;
+  while (gLo < width && (cx.first[gLo] as number) + (cx.count[gLo] as number) <= sLo) gLo++;
+  let gHi = width - 1;
+  while (gHi >= 0 && (cx.first[gHi] as number) > sHi) gHi--;
+  const srcLo = gLo <= gHi ? (cx.first[gLo] as number) : 0;
+  const srcHi = gLo <= gHi ? (cx.first[gHi] as number) + (cx.count[gHi] as number) : 0;
   // Horizontal pass (first, as Pillow does) into float32, one map row at a time, on demand;
   // colLo/colHi: the columns of that row whose value reaches `low`.
   const tmp = scratch(h * width); // only rows computed below are read, so no clearing
@@ -194,11 +222,11 @@ export function resizeAndThreshold(
   const horizontal = (y: number) => {
     if (done[y]) return;
     done[y] = 1;
-    for (let x = 0, i = y * w; x < w; x++, i++) src[x] = act(map[i] as number);
+    for (let x = srcLo, i = y * w + srcLo; x < srcHi; x++, i++) src[x] = act(map[i] as number);
     const base = y * width;
     let lo = width;
     let hi = -1;
-    for (let x = 0; x < width; x++) {
+    for (let x = gLo; x <= gHi; x++) {
       const o = x * cx.stride;
       const first = cx.first[x] as number;
       const n = cx.count[x] as number;
