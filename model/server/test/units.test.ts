@@ -323,6 +323,30 @@ describe("pre/postprocessing arithmetic", () => {
     expect(Array.from(x).map((v) => Number(v.toFixed(4)))).toEqual([1, -1, -1, 3, 0.2, 0.4]);
   });
 
+  it("normalises every byte value to the float32 of the float64 multiply-add, for each spec in turn", () => {
+    type Spec = Parameters<typeof normalizeToChw>[1];
+    const imagenet: Spec = {
+      width: 256,
+      height: 1,
+      scale: 1 / 255,
+      mean: [0.485, 0.456, 0.406],
+      std: [0.229, 0.224, 0.225],
+    };
+    const other: Spec = { width: 256, height: 1, scale: 1, mean: [127.5, 0, 3], std: [127.5, 1, 7] };
+    for (const spec of [imagenet, other, imagenet]) {
+      const rgb = new Uint8Array(256 * 3);
+      for (let v = 0; v < 256; v++) rgb.set([v, 255 - v, (v * 7) & 255], 3 * v);
+      const x = normalizeToChw(rgb, spec);
+      for (let c = 0; c < 3; c++) {
+        const a = spec.scale / (spec.std[c] as number);
+        const o = -(spec.mean[c] as number) / (spec.std[c] as number);
+        for (let i = 0; i < 256; i++) {
+          expect(x[c * 256 + i]).toBe(Math.fround((rgb[3 * i + c] as number) * a + o));
+        }
+      }
+    }
+  });
+
   it("resizes probabilities back exactly like Pillow's BILINEAR on mode F", () => {
     // Reference rows printed by Pillow 13 for this 4x4 map resized to 8x8.
     const map = Float32Array.from([

@@ -22,28 +22,43 @@ export async function resizeRgb(
   return pillowBilinearRgb(img.data, img.width, img.height, spec.width, spec.height);
 }
 
-/** HWC uint8 -> CHW float32 with (x * scale - mean) / std folded into one multiply-add. */
+/**
+ * HWC uint8 -> CHW float32 with (x * scale - mean) / std folded into one multiply-add per byte
+ * value: a byte has 256 values, so each channel's 256 results are computed once (in float64, as
+ * the loop did, then stored as float32) and the pass over the photo only looks them up (0.67 vs
+ * 1.0 ms for 512x512 here, the same floats).
+ */
 export function normalizeToChw(rgb: Uint8Array, spec: PreprocessSpec, out?: Float32Array): Float32Array {
   const n = spec.width * spec.height;
   if (rgb.length !== n * 3) throw new Error(`expected ${n * 3} bytes of RGB, got ${rgb.length}`);
   const x = out ?? new Float32Array(n * 3);
-  const [m0, m1, m2] = spec.mean;
-  const [s0, s1, s2] = spec.std;
-  const a0 = spec.scale / s0;
-  const a1 = spec.scale / s1;
-  const a2 = spec.scale / s2;
-  const b0 = -m0 / s0;
-  const b1 = -m1 / s1;
-  const b2 = -m2 / s2;
+  const t = lookupTable(spec);
   const g = n;
   const b = 2 * n;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
-    x[i] = (rgb[j] as number) * a0 + b0;
-    x[g + i] = (rgb[j + 1] as number) * a1 + b1;
-    x[b + i] = (rgb[j + 2] as number) * a2 + b2;
+    x[i] = t[rgb[j] as number] as number;
+    x[g + i] = t[256 + (rgb[j + 1] as number)] as number;
+    x[b + i] = t[512 + (rgb[j + 2] as number)] as number;
   }
   return x;
 }
+
+/** Per channel c, entry 256 * c + v: v * (scale / std[c]) - mean[c] / std[c], as float32. */
+function lookupTable(spec: PreprocessSpec): Float32Array {
+  const key = `${spec.scale} ${spec.mean.join(" ")} ${spec.std.join(" ")}`;
+  if (key === tableKey) return table;
+  const t = new Float32Array(768);
+  for (let c = 0; c < 3; c++) {
+    const a = spec.scale / (spec.std[c] as number);
+    const o = -(spec.mean[c] as number) / (spec.std[c] as number);
+    for (let v = 0; v < 256; v++) t[256 * c + v] = v * a + o;
+  }
+  table = t;
+  tableKey = key;
+  return t;
+}
+let table = new Float32Array(768);
+let tableKey = "";
 
 /** `out`, when given, receives the tensor (a reused buffer of 3 x width x height floats). */
 export async function preprocess(
