@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { SERVER_NODE_FLAGS } from "../model/server/src/node-flags.ts";
 import { jpegPhoto } from "../model/server/test/support/images.ts";
 import { untrainedModel } from "../model/server/test/support/model.ts";
 import { REPO_ROOT } from "./support/cli.ts";
@@ -34,6 +35,7 @@ describe("Prometheus scrapes the model server and evaluates our rules", () => {
       spawn(
         process.execPath,
         [
+          ...SERVER_NODE_FLAGS, // as the Dockerfile starts it
           "--import",
           "tsx",
           join(REPO_ROOT, "model/server/src/cli.ts"),

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { limitsForMemory } from "../src/memory.ts";
 import { jpegScanCount, MAX_JPEG_SCANS } from "../src/model/decode.ts";
+import { SERVER_NODE_FLAGS } from "../src/node-flags.ts";
 import { DEFAULTS, effectiveLimits, type RunningServer } from "../src/server.ts";
 import { jpegPhoto, manyScanJpeg, openSocket } from "./support/images.ts";
 import { type ModelFiles, modelUnavailable, REPO_ROOT, untrainedModel } from "./support/model.ts";
@@ -224,6 +225,7 @@ describe.skipIf(skip !== null || process.platform !== "linux")(
       const proc = spawn(
         process.execPath,
         [
+          ...SERVER_NODE_FLAGS, // as the Dockerfile starts it
           "--import",
           "tsx",
           join(REPO_ROOT, "model/server/src/cli.ts"),
