@@ -271,7 +271,7 @@ describe("model card", () => {
 });
 
 describe("the Pillow resize in WebAssembly", () => {
-  it("is byte for byte the JavaScript reference, shrinking, enlarging, odd sizes", () => {
+  it("is byte for byte the JavaScript reference, shrinking, enlarging, odd sizes, sizes in turn", () => {
     let seed = 3;
     const rand = () => {
       seed = (seed * 1103515245 + 12345) % 2147483648;
@@ -284,6 +284,12 @@ describe("the Pillow resize in WebAssembly", () => {
       [9, 13, 3, 2],
       [1, 1, 5, 4],
       [512, 512, 512, 512],
+      // sizes that differ in one dimension only, each after the other (the kept coefficients
+      // are per input and output size), and the first size again
+      [1000, 1333, 512, 384],
+      [1000, 1333, 384, 512],
+      [1000, 1000, 512, 512],
+      [1000, 1333, 512, 512],
     ] as const) {
       const src = Uint8Array.from({ length: inW * inH * 3 }, (_, i) => (i % 97 < 3 ? 255 : rand()));
       const got = pillowBilinearRgb(src, inW, inH, outW, outH);
