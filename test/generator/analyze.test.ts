@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { SERVER_NODE_FLAGS } from "../../model/server/src/node-flags.ts";
 import {
   datasetImages,
   datasetUnavailable,
@@ -54,6 +55,7 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
     const p = spawn(
       process.execPath,
       [
+        ...SERVER_NODE_FLAGS, // as the Dockerfile starts it
         "--import",
         "tsx",
         join(REPO_ROOT, "model/server/src/cli.ts"),
