@@ -28,8 +28,9 @@ describe("Dockerfile", () => {
     expect(JSON.parse(entrypoint ?? "null")).toEqual(["node", ...SERVER_NODE_FLAGS, "/app/cli.mjs"]);
   });
 
-  it("starts node with the server's V8 flags wherever a server is started from this repository", () => {
-    // src/node-flags.ts is the list; the bench and the tests import it, these two copy it
+  it("`npm run serve` and `npm run predict` start node with the server's V8 flags", () => {
+    // src/node-flags.ts is the list; the bench and the tests that start servers import it, the
+    // ENTRYPOINT (above) and these two scripts copy it
     const scripts = (
       JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
         scripts: Record<string, string>;
