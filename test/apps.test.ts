@@ -25,7 +25,7 @@ describe("apps/", () => {
     const set = docs.find(
       (d) => d.object.kind === "ApplicationSet" && d.object.metadata.name === "wms-environments",
     )?.object;
-    expect(set?.spec.generators[0].git.files[0].path).toBe("environments/*/rendered/*/app.json");
+    expect(set?.spec.generators[0].git.files[0].path).toBe("environments/dev/rendered/*/app.json");
     const t = set?.spec.template;
     expect(Object.keys(t.metadata.labels)).toEqual(
       expect.arrayContaining(["wms.example/environment", "wms.example/model", "wms.example/version"]),
@@ -48,7 +48,10 @@ describe("apps/", () => {
       const env = p.metadata.name.replace("wms-", "");
       expect(p.spec.sourceRepos).toHaveLength(1);
       expect(p.spec.destinations.map((d: { namespace: string }) => d.namespace)).toEqual([`${env}-wms-*`]);
-      expect(p.spec.clusterResourceWhitelist).toEqual([{ group: "", kind: "Namespace" }]);
+      // by name: a whitelisted kind without one admits any name (security.test.ts)
+      expect(p.spec.clusterResourceWhitelist).toEqual([
+        { group: "", kind: "Namespace", name: `${env}-wms-*` },
+      ]);
     }
   });
 

@@ -1,6 +1,7 @@
 /** `render` and `render --check`: write (or compare) every environment's rendered/ folder. */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
+import { ENVIRONMENT_FILE, listEnvironments } from "../config.ts";
 import { inputError, type Problem, WmsError } from "../errors.ts";
 import { diffTrees, RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { type EnvironmentRender, renderAll } from "../pipeline.ts";
@@ -39,7 +40,9 @@ export function runRender(opts: RenderOptions): RenderResult {
       problems.push(...conflictProblems(relative(opts.root, dir), committed));
     }
   }
-  if (problems.some((p) => !p.message.startsWith(CONFLICT))) {
+  // every environment rendered (no --env): nothing under environments/ that render did not write
+  if (opts.check && !opts.envs?.length) problems.push(...strayProblems(opts.root));
+  if (problems.some((p) => !p.message.startsWith(CONFLICT) && !p.message.startsWith(STRAY))) {
     throw inputError(problems, `${problems.length} problem(s); nothing was written`);
   }
   if (!opts.check) for (const env of envs) writeRendered(env.dir, env.files);
@@ -48,10 +51,11 @@ export function runRender(opts: RenderOptions): RenderResult {
     if (stale.length || problems.length) {
       out("");
       for (const d of stale) out(d);
-      problems.push({
-        message: `rendered output is stale in ${stale.length} file(s) (diff above: committed → rendered)`,
-        hint: "run `npm run render` and commit the result together with the version file (after a git revert or merge that conflicted in rendered/: resolve only the version file, rendered/ is generated; `npm run gen -- rollback` never conflicts)",
-      });
+      if (stale.length)
+        problems.push({
+          message: `rendered output is stale in ${stale.length} file(s) (diff above: committed → rendered)`,
+          hint: "run `npm run render` and commit the result together with the version file (after a git revert or merge that conflicted in rendered/: resolve only the version file, rendered/ is generated; `npm run gen -- rollback` never conflicts)",
+        });
       throw new WmsError("stale", problems);
     }
     out("\nrender --check: committed output is up to date.");
@@ -60,6 +64,53 @@ export function runRender(opts: RenderOptions): RenderResult {
 }
 
 const CONFLICT = "unresolved merge conflict";
+const STRAY = "not written by render";
+
+/** Debris of an interrupted render (output.ts sweeps it on the next render). */
+const DEBRIS = /^\.rendered\.(tmp|old)-\d+-\d+$/;
+
+/**
+ * What lies under environments/ that render neither reads nor writes: a folder without
+ * environment.yaml (its rendered/ would be checked by nobody), and in an environment's folder
+ * anything but environment.yaml, version files (*.yaml) and rendered/. Inside rendered/ the
+ * diff against fresh output already names every extra file and folder. Issue 28: a hand-made
+ * environments/x/rendered/y/app.json was deployed and never checked.
+ */
+function strayProblems(root: string): Problem[] {
+  const envRoot = join(root, "environments");
+  if (!existsSync(envRoot)) return [];
+  const envs = new Set(listEnvironments(root));
+  const stray = (path: string, what: string): Problem => ({
+    file: path,
+    message: `${STRAY}: ${what}`,
+    hint: `remove it (git rm -r ${path}); environments/ holds environments/<env>/${ENVIRONMENT_FILE}, version files and the rendered/ that \`npm run render\` writes`,
+  });
+  const problems: Problem[] = [];
+  for (const entry of readdirSync(envRoot, { withFileTypes: true })) {
+    const path = `environments/${entry.name}`;
+    if (!envs.has(entry.name)) {
+      problems.push(
+        stray(
+          path,
+          entry.isDirectory()
+            ? `a folder without ${ENVIRONMENT_FILE} (no environment renders it)`
+            : "a file beside the environments",
+        ),
+      );
+      continue;
+    }
+    for (const e of readdirSync(join(envRoot, entry.name), { withFileTypes: true })) {
+      const ok =
+        (e.isDirectory() && (e.name === RENDERED_DIR || DEBRIS.test(e.name))) ||
+        (e.isFile() && /\.ya?ml$/.test(e.name));
+      if (!ok)
+        problems.push(
+          stray(`${path}/${e.name}`, `neither ${ENVIRONMENT_FILE}, a version file nor ${RENDERED_DIR}/`),
+        );
+    }
+  }
+  return problems;
+}
 
 /** Committed rendered files holding git conflict markers: a revert or merge that did not apply. */
 function conflictProblems(dir: string, committed: RenderedFiles): Problem[] {
