@@ -3,7 +3,8 @@
  * would, with their own CEL, against objects before they reach a cluster: match constraints
  * (resource rules + namespace selector on matchLabels), match conditions, variables,
  * validations. Render runs this on every rendered object, so output a cluster would refuse
- * never gets committed. Scope: CREATE; no params, no authorizer, matchLabels selectors only.
+ * never gets committed. Scope: CREATE; request.namespace/name/kind/operation; no params, no
+ * authorizer, matchLabels selectors only.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -121,17 +122,38 @@ function matches(policy: Policy, input: AdmissionInput): boolean {
   return Object.entries(wanted).every(([k, v]) => input.namespaceLabels[k] === v);
 }
 
+/**
+ * The admission request's fields our policies read. Its namespace is the object's, or, for a
+ * Namespace, its own name (the API server's RequestInfo names a namespace after itself;
+ * policies on Namespaces read object.metadata.name anyway).
+ */
+function requestOf(input: AdmissionInput): Map<string, unknown> {
+  const meta = (input.object.metadata ?? {}) as { name?: string; namespace?: string };
+  const apiVersion = String(input.object.apiVersion);
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+  const namespace = input.object.kind === "Namespace" ? (meta.name ?? "") : (meta.namespace ?? "");
+  return new Map<string, unknown>([
+    ["operation", "CREATE"],
+    ["namespace", namespace],
+    ["name", meta.name ?? ""],
+    [
+      "kind",
+      new Map([
+        ["group", group],
+        ["version", version],
+        ["kind", String(input.object.kind)],
+      ]),
+    ],
+  ]);
+}
+
 /** Deny messages for one object: empty when every matching policy admits it. */
 export function admit(policies: Policy[], input: AdmissionInput): { policy: string; message: string }[] {
   const denials: { policy: string; message: string }[] = [];
   for (const policy of policies) {
     if (!matches(policy, input)) continue;
     const object = toCel(input.object);
-    const ctx: Record<string, unknown> = {
-      object,
-      oldObject: null,
-      request: new Map([["operation", "CREATE"]]),
-    };
+    const ctx: Record<string, unknown> = { object, oldObject: null, request: requestOf(input) };
     if (!policy.conditions.every((c) => c.run(ctx) === true)) continue;
     const variables = new Map<string, unknown>();
     ctx.variables = variables;
