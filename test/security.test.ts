@@ -5,7 +5,7 @@
  * --check` refuses anything under environments/ it did not write, the model projects create
  * only their own Namespaces, and CODEOWNERS covers what decides where things run.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -186,5 +186,97 @@ describe("CODEOWNERS", () => {
   }
   it("a version file and rendered output are not the platform owners' alone (the matcher tells them apart)", () => {
     expect(ownersOf(text, "environments/dev/wms.yaml")).not.toContain(OWNERS);
+  });
+});
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Workflow = {
+  permissions?: Record<string, string> | string;
+  jobs: Record<string, { permissions?: unknown; steps: Step[] }>;
+};
+/** how a GitHub expression opens */
+const EXPR = "$" + "{{";
+const WORKFLOWS = join(REPO_ROOT, ".github/workflows");
+const workflows = readdirSync(WORKFLOWS)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort()
+  .map((f) => ({ file: f, wf: parse(readFileSync(join(WORKFLOWS, f), "utf8")) as Workflow }));
+const stepsOf = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps);
+
+describe("workflows: a tight supply chain", () => {
+  it("finds the workflows", () => {
+    expect(workflows.map((w) => w.file)).toEqual(
+      expect.arrayContaining(["analyze.yaml", "ci.yaml", "server-image.yaml", "train.yaml"]),
+    );
+  });
+
+  it("every action is pinned by a full commit SHA (a tag can be moved under the CI role)", () => {
+    const loose = workflows.flatMap(({ file, wf }) =>
+      stepsOf(wf)
+        .map((s) => s.uses)
+        .filter((u): u is string => !!u && !u.startsWith("./") && !/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(u))
+        .map((u) => `${file}: ${u}`),
+    );
+    expect(loose).toEqual([]);
+  });
+
+  it("no GitHub expression inside a run: script (values go through env:)", () => {
+    const found = workflows.flatMap(({ file, wf }) =>
+      stepsOf(wf)
+        .filter((s) => s.run?.includes(EXPR))
+        .map((s) => `${file}: ${s.run?.split("\n")[0]}`),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it("every checkout leaves no token in .git/config", () => {
+    for (const { file, wf } of workflows)
+      for (const s of stepsOf(wf).filter((x) => x.uses?.startsWith("actions/checkout@")))
+        expect(s.with?.["persist-credentials"], file).toBe(false);
+  });
+
+  it("installs run before any cloud credential is in the environment", () => {
+    const installs = /\b(npm (ci|install)|pip install|scripts\/setup\.sh)\b/;
+    for (const { file, wf } of workflows)
+      for (const job of Object.values(wf.jobs)) {
+        const creds = job.steps.findIndex((s) =>
+          s.uses?.startsWith("aws-actions/configure-aws-credentials@"),
+        );
+        if (creds < 0) continue;
+        const late = job.steps.slice(creds).filter((s) => s.run && installs.test(s.run));
+        expect(
+          late.map((s) => s.run?.split("\n")[0]),
+          file,
+        ).toEqual([]);
+      }
+  });
+
+  it("permissions are explicit and minimal; no workflow writes to main", () => {
+    const allowed: Record<string, Record<string, string>> = {
+      "analyze.yaml": { contents: "read" },
+      "ci.yaml": { contents: "read" },
+      "registry-sync.yaml": { contents: "read" },
+      // push a branch and open a pull request; OIDC for the CI role
+      "server-image.yaml": { contents: "write", "pull-requests": "write", "id-token": "write" },
+      "train.yaml": { contents: "write", "pull-requests": "write", "id-token": "write" },
+    };
+    for (const { file, wf } of workflows) {
+      expect(wf.permissions, file).toEqual(allowed[file]);
+      for (const job of Object.values(wf.jobs)) expect(job.permissions, file).toBeUndefined();
+      for (const s of stepsOf(wf)) {
+        expect(s.run ?? "", file).not.toMatch(/push\b[^\n]*(HEAD:main|HEAD:refs\/heads\/main|origin main)\b/);
+      }
+    }
+  });
+
+  it("analyze proposes its verdict as a pull request with auto-merge, with the deploy App's token", () => {
+    const wf = workflows.find((w) => w.file === "analyze.yaml")?.wf as Workflow;
+    const steps = stepsOf(wf);
+    const token = steps.find((s) => s.uses?.startsWith("actions/create-github-app-token@"));
+    expect(token?.with).toMatchObject({ "client-id": `${EXPR} vars.DEPLOY_APP_CLIENT_ID }}` });
+    const propose = steps.find((s) => s.run?.includes("gh pr create"));
+    expect(propose?.env?.GH_TOKEN).toBe(`${EXPR} steps.app-token.outputs.token }}`);
+    expect(propose?.run).toMatch(/gh pr merge [^\n]*--auto/);
+    expect(propose?.run).toContain("HEAD:refs/heads/$branch");
   });
 });
