@@ -280,3 +280,30 @@ describe("workflows: a tight supply chain", () => {
     expect(propose?.run).toContain("HEAD:refs/heads/$branch");
   });
 });
+
+describe("secrets and updates", () => {
+  it("every ClusterSecretStore names the namespaces that may read through it, and only those that do", () => {
+    const stores = docs.filter((d) => d.object.kind === "ClusterSecretStore").map((d) => d.object);
+    expect(stores.length).toBeGreaterThan(0);
+    for (const store of stores) {
+      const users = docs
+        .map((d) => d.object)
+        .filter(
+          (o) =>
+            o.kind === "ExternalSecret" &&
+            o.spec.secretStoreRef?.kind === "ClusterSecretStore" &&
+            o.spec.secretStoreRef?.name === store.metadata.name,
+        )
+        .map((o) => o.metadata.namespace as string);
+      expect(store.spec.conditions, store.metadata.name).toEqual([
+        { namespaces: [...new Set(users)].sort() },
+      ]);
+    }
+  });
+
+  it("Renovate proposes a release only after it has been public for days (a hijacked release is often pulled sooner)", () => {
+    const renovate = JSON.parse(readFileSync(join(REPO_ROOT, "renovate.json"), "utf8"));
+    expect(renovate.minimumReleaseAge).toMatch(/^[1-9]\d* days?$/);
+    expect(renovate.internalChecksFilter).toBe("strict");
+  });
+});
