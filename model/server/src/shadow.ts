@@ -7,7 +7,9 @@
  * come out of the same in-flight budget as request bodies: a copy that does not fit is dropped,
  * never a live upload refused because shadows hold the memory. The metrics say how far the
  * other version would draw the counter window elsewhere, on real traffic: what error rates and
- * latency cannot show.
+ * latency cannot show. The copy is only sent to the configured URL (no redirect), its reply
+ * is read up to a bound set by the live mask's size, and the version label it reports is one
+ * well-formed value per process.
  */
 import sharp from "sharp";
 import type { InflightBytes } from "./http/body.ts";
@@ -24,6 +26,39 @@ export interface ShadowOptions {
 }
 
 export type ShadowResult = "compared" | "dropped" | "error" | "timeout";
+
+const VERSION_LABEL = /^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$/;
+
+/**
+ * The most a shadow's PNG may take: the live mask's pixels at 4 bytes each (RGBA, stored
+ * uncompressed) plus 64 KiB of PNG framing. A grey mask the size of the live one always fits.
+ */
+export const replyLimit = (live: { width: number; height: number }): number =>
+  live.width * live.height * 4 + 65_536;
+
+/** The body, or undefined once it passes `limit` bytes (the rest is not read: cancelled). */
+async function readBounded(res: Response, limit: number): Promise<Buffer | undefined> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
 
 /** Intersection over union of two binary masks of one size (both empty: 1, they agree). */
 export function maskIou(a: Uint8Array, b: Uint8Array): number {
@@ -83,11 +118,13 @@ export class Shadow {
         method: "POST",
         headers: { "content-type": "application/octet-stream", accept: "image/png" },
         body: photo,
+        // the copy goes to the configured URL only: a redirect is an error, never followed
+        redirect: "error",
         signal: AbortSignal.timeout(this.opts.timeoutMs),
       });
-      shadowVersion = res.headers.get("x-model-version") ?? "unknown";
-      const png = Buffer.from(await res.arrayBuffer());
-      if (res.status !== 200) {
+      shadowVersion = this.versionLabel(res.headers.get("x-model-version"));
+      const png = await readBounded(res, replyLimit(live));
+      if (!png || res.status !== 200) {
         this.count(liveVersion, shadowVersion, "error");
         return;
       }
@@ -110,6 +147,20 @@ export class Shadow {
         name === "TimeoutError" || name === "AbortError" ? "timeout" : "error",
       );
     }
+  }
+
+  /** the first well-formed version the shadow names; any other value: "unknown" */
+  private shadowVersion?: string;
+
+  /**
+   * The shadow_version label, from the peer's x-model-version header: a version (at most 32
+   * characters of [0-9A-Za-z.+-]) and always the same one for this process (the shadow URL is
+   * one version's Service), so a peer cannot grow the metric's label set (issue 28).
+   */
+  private versionLabel(header: string | null): string {
+    if (!header || !VERSION_LABEL.test(header)) return "unknown";
+    this.shadowVersion ??= header;
+    return header === this.shadowVersion ? header : "unknown";
   }
 
   private count(liveVersion: string, shadowVersion: string, result: ShadowResult): void {

@@ -92,6 +92,101 @@ describe("shadow copies and the in-flight body budget", () => {
   });
 });
 
+// issue 28: the shadow is a peer the server trusts only as far as the copy it was sent
+describe("a hostile shadow peer", () => {
+  const mask = (pixels: number) => ({
+    data: new Uint8Array(pixels),
+    width: pixels,
+    height: 1,
+    coverage: 0,
+    bbox: null,
+  });
+  async function peer(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+    const server = createServer(handler);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  }
+  const results = async (metrics: ServerMetrics) =>
+    (await metrics.shadowRequests.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+
+  it("a redirect is not followed: counted as an error, the other address never asked", async () => {
+    let asked = 0;
+    const elsewhere = await peer((_req, res) => {
+      asked++;
+      res.end();
+    });
+    const redirecting = await peer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `${elsewhere.url}/predictions/wms` }).end();
+    });
+    const metrics = new ServerMetrics();
+    const shadow = new Shadow({ url: redirecting.url, sample: 1, timeoutMs: 2000, maxInFlight: 4 }, metrics);
+    try {
+      shadow.offer("wms", "1.1.0", Buffer.alloc(10), mask(4));
+      await shadow.idle();
+      expect(asked).toBe(0);
+      expect(await results(metrics)).toEqual([
+        { live_version: "1.1.0", shadow_version: "unknown", result: "error", value: 1 },
+      ]);
+    } finally {
+      redirecting.server.close();
+      elsewhere.server.close();
+    }
+  });
+
+  it("a reply larger than a mask can be is cut off: an error, not an unbounded read", async () => {
+    let sent = 0;
+    const flood = await peer((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "image/png", "x-model-version": "1.0.0" });
+      const chunk = Buffer.alloc(64 * 1024);
+      const more = () => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const metrics = new ServerMetrics();
+    const shadow = new Shadow({ url: flood.url, sample: 1, timeoutMs: 10_000, maxInFlight: 4 }, metrics);
+    try {
+      shadow.offer("wms", "1.1.0", Buffer.alloc(10), mask(100));
+      await shadow.idle();
+      expect(await results(metrics)).toEqual([
+        { live_version: "1.1.0", shadow_version: "1.0.0", result: "error", value: 1 },
+      ]);
+      // far less than the 64 MiB it would have sent
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      flood.server.closeAllConnections();
+      flood.server.close();
+    }
+  });
+
+  it("the version label is one well-formed value per process: a peer cannot grow the label set", async () => {
+    const versions = ["1.0.0", "9.9.9", "x".repeat(100), 'a"b', "1.0.0"];
+    let i = 0;
+    const liar = await peer((req, res) => {
+      req.resume();
+      res.writeHead(500, { "x-model-version": versions[i++ % versions.length] as string }).end();
+    });
+    const metrics = new ServerMetrics();
+    const shadow = new Shadow({ url: liar.url, sample: 1, timeoutMs: 2000, maxInFlight: 1 }, metrics);
+    try {
+      for (const _ of versions) {
+        shadow.offer("wms", "1.1.0", Buffer.alloc(10), mask(4));
+        await shadow.idle();
+      }
+      const byVersion = Object.fromEntries((await results(metrics)).map((r) => [r.shadow_version, r.value]));
+      expect(byVersion).toEqual({ "1.0.0": 2, unknown: 3 });
+    } finally {
+      liar.server.close();
+    }
+  });
+});
+
 describe("mask IoU", () => {
   it("is intersection over union of the set pixels, 1 for two empty masks", () => {
     const a = Uint8Array.from([255, 255, 0, 0]);
