@@ -307,3 +307,23 @@ describe("secrets and updates", () => {
     expect(renovate.internalChecksFilter).toBe("strict");
   });
 });
+
+describe("namespaces several Applications create", () => {
+  // Argo CD applies managedNamespaceMetadata server-side under one field manager for every
+  // Application (controller/sync_namespace.go: syncNamespace), so two Applications that give
+  // the same namespace different labels take them from each other on every sync.
+  it("get the same managedNamespaceMetadata from each", () => {
+    const byNamespace = new Map<string, Set<string>>();
+    for (const o of docs.map((d) => d.object)) {
+      const spec =
+        o.kind === "Application" ? o.spec : o.kind === "ApplicationSet" ? o.spec.template.spec : null;
+      if (!spec?.syncPolicy?.syncOptions?.includes("CreateNamespace=true")) continue;
+      const ns = spec.destination.namespace as string;
+      const seen = byNamespace.get(ns) ?? new Set<string>();
+      seen.add(JSON.stringify(spec.syncPolicy.managedNamespaceMetadata ?? null));
+      byNamespace.set(ns, seen);
+    }
+    const differing = [...byNamespace].filter(([ns, set]) => ns !== "kube-system" && set.size > 1);
+    expect(differing.map(([ns, set]) => `${ns}: ${[...set].join(" vs ")}`)).toEqual([]);
+  });
+});
