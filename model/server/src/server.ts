@@ -201,7 +201,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metricsApp = createMetricsApp(metrics);
   const url = await listen(app, opts.host, opts.port);
   const metricsUrl = await listen(metricsApp, opts.host, opts.metricsPort);
-  log("info", "listening", { url, metricsUrl, pid: process.pid, limits });
+  // the address actually bound (url says 127.0.0.1 for 0.0.0.0, to be something one can fetch)
+  const bound = (app.address() as AddressInfo).address;
+  log("info", "listening", { url, metricsUrl, bound, pid: process.pid, limits });
 
   // Serve health (live, not ready) while the model loads; a failure keeps it that way.
   const loaded = host.load({

@@ -263,6 +263,7 @@ describe.skipIf(skip !== null)("serve: where it listens and what it logs", () =>
           .split("\n")
           .find((l) => l.includes('"msg":"listening"')) as string,
       );
+      expect(listening.bound).toBe("127.0.0.1");
       expect(new URL(listening.url).hostname).toBe("127.0.0.1");
       expect(new URL(listening.metricsUrl).hostname).toBe("127.0.0.1");
       expect((await fetch(`${url}/ping`)).status).toBe(200);
