@@ -16,9 +16,9 @@ if [ "${SKIP_NODE:-}" != 1 ]; then
   source scripts/node.sh || exit 1
 fi
 
-# onnxruntime-node's install script would fetch optional GPU binaries: .npmrc says
-# onnxruntime-node-install=skip (npm hands it to the script as npm_config_onnxruntime_node_install),
-# so a plain `npm ci` on a fresh clone needs no variable.
+# onnxruntime-node's install script would fetch optional GPU binaries: package.json's allowScripts
+# denies that script (npm's install-script policy), so a plain `npm ci` on a fresh clone needs no
+# variable.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
   npm ci --no-audit --no-fund

@@ -1,11 +1,12 @@
 /**
  * The README's first command on a fresh clone, with no variable set: `npm ci && npm run render`.
- * onnxruntime-node's install script runs (npm runs install scripts) and must skip its GPU
- * download because of .npmrc alone; nothing may be downloaded at test time, so npm installs
- * from its cache (`--offline`, filled by scripts/setup.sh's `npm ci`).
+ * onnxruntime-node's install script (it would download GPU binaries) must not run, because of
+ * package.json's allowScripts alone, and npm must print no config warning; nothing may be
+ * downloaded at test time, so npm installs from its cache (`--offline`, filled by
+ * scripts/setup.sh's `npm ci`).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -31,10 +32,20 @@ describe("a fresh clone", () => {
       encoding: "utf8",
     });
     expect(ci.status, ci.stderr).toBe(0);
-    // onnxruntime-node's postinstall ran, and fetched nothing
+    // esbuild's postinstall ran (scripts do run), onnxruntime-node's did not, nothing was fetched
     const log = `${ci.stdout}${ci.stderr}`;
-    expect(log).toMatch(/> onnxruntime-node@[\d.]+ postinstall/);
+    expect(log).toMatch(/> esbuild@[\d.]+ postinstall/);
+    expect(log).not.toMatch(/onnxruntime-node@[\d.]+ postinstall/);
     expect(log).not.toMatch(/Downloading|nuget/i);
+    expect(log).not.toMatch(/Unknown project config|not yet covered by allowScripts/);
+    expect(
+      existsSync(join(clone, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node")),
+    ).toBe(true);
+    expect(
+      existsSync(
+        join(clone, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so"),
+      ),
+    ).toBe(false);
     const render = spawnSync(npm, ["run", "render", "--", "--check"], { cwd: clone, env, encoding: "utf8" });
     expect(render.status, render.stderr).toBe(0);
     expect(render.stdout).toMatch(/^ENV\s+MODEL\s+LIVE/m);

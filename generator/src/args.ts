@@ -18,8 +18,10 @@ export interface OptionSpec {
   /** integers only: inclusive range */
   min?: number;
   max?: number;
-  /** strings and lists: what each value must match, and what it is (for the error) */
-  pattern?: { re: RegExp; what: string };
+  /** strings and lists: what each value must match, what it is and an example (for the error) */
+  pattern?: { re: RegExp; what: string; example?: string };
+  /** strings: the only values it takes (an error suggests the nearest) */
+  choices?: readonly string[];
 }
 
 export interface CommandSpec {
@@ -136,7 +138,17 @@ function parseOptions(command: CommandSpec, argv: string[]): Values {
         {
           field: `--${name}`,
           message: `${JSON.stringify(raw)} is not ${spec.pattern.what}`,
-          hint: `write --${name} ${spec.arg ?? "<value>"}, matching ${spec.pattern.re.source}`,
+          hint: `write --${name} ${spec.arg ?? "<value>"}${spec.pattern.example ? `, e.g. --${name} ${spec.pattern.example}` : ""}`,
+        },
+      ]);
+    }
+    if (spec.choices && !spec.choices.includes(raw)) {
+      const guess = closest(raw, [...spec.choices]);
+      throw inputError([
+        {
+          field: `--${name}`,
+          message: `"${raw}" is not one of ${spec.choices.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`,
+          hint: `write --${name} ${guess ?? spec.choices[0]}`,
         },
       ]);
     }
@@ -204,21 +216,24 @@ export function commandHelp(c: CommandSpec): string {
   ].join("\n");
 }
 
-/** Levenshtein distance (insert, delete, substitute; each costs 1). */
+/** Edit distance (insert, delete, substitute, transpose; each costs 1). */
 export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // optimal string alignment: insert, delete, substitute, swap two neighbours (--prot → --port)
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        (prev[j] as number) + 1,
-        (cur[j - 1] as number) + 1,
-        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
+      const row = d[i] as number[];
+      const up = d[i - 1] as number[];
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((up[j] as number) + 1, (row[j - 1] as number) + 1, (up[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j] as number, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      }
     }
-    prev = cur;
   }
-  return prev[b.length] as number;
+  return (d[a.length] as number[])[b.length] as number;
 }
 
 /** The candidate nearest to `word`, when it is near enough to be a typo (or a prefix of it). */

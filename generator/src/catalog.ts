@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
+import { compare as semverCompare, parse as semverParse } from "semver";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import { type ModelCard, parseCard } from "./model-card.ts";
 import { readInputFile } from "./repo-file.ts";
@@ -71,20 +72,14 @@ const subdirs = (dir: string) =>
     .map((d) => d.name)
     .sort();
 
-/** Semantic-version order (prereleases before their release), for tables and "latest". */
+/**
+ * Semantic-version order (SemVer 2.0.0 precedence: prereleases before their release, numeric
+ * identifiers compared as numbers, so rc.10 after rc.9), for tables and "latest". The `semver`
+ * package does it; a version it cannot parse (the schemas refuse those) sorts by plain text.
+ */
 export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const [core, pre] = v.split("-", 2) as [string, string | undefined];
-    return { nums: core.split(".").map(Number), pre };
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa.nums[i] ?? 0) - (pb.nums[i] ?? 0);
-    if (d) return d;
-  }
-  if (pa.pre === pb.pre) return 0;
-  if (pa.pre === undefined) return 1;
-  if (pb.pre === undefined) return -1;
-  return pa.pre < pb.pre ? -1 : 1;
+  const va = semverParse(a);
+  const vb = semverParse(b);
+  if (va && vb) return semverCompare(va, vb);
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -5,9 +5,19 @@
  * it) and the single top-level catch (errors.ts turns any failure into `Error: …` and an exit
  * code).
  */
-import { resolve } from "node:path";
-import { type CommandSpec, commandHelp, type OptionSpec, parseCommandLine, type Values } from "./args.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import {
+  type CommandSpec,
+  closest,
+  commandHelp,
+  GLOBAL_OPTIONS,
+  type OptionSpec,
+  parseCommandLine,
+  type Values,
+} from "./args.ts";
 import { describeError, inputError } from "./errors.ts";
+import { OUTPUT_FORMATS, type OutputFormat } from "./report.ts";
 import { schemaPattern } from "./schema.ts";
 
 interface Command extends CommandSpec {
@@ -19,14 +29,17 @@ interface Command extends CommandSpec {
 const ENV_NAME = {
   re: schemaPattern("environment.schema.json", ["properties", "name"]),
   what: "an environment name",
+  example: "dev",
 };
 const MODEL_NAME = {
   re: schemaPattern("version-file.schema.json", ["properties", "model"]),
   what: "a model name",
+  example: "wms",
 };
 const VERSION = {
   re: schemaPattern("version-file.schema.json", ["$defs", "version"]),
-  what: "a version (x.y.z)",
+  what: "a version x.y.z (three numbers, an optional -prerelease)",
+  example: "1.1.0",
 };
 
 const opt = {
@@ -82,6 +95,13 @@ const opt = {
     min: 1,
     help: "how long --wait waits (default 900)",
   } as OptionSpec,
+  output: {
+    name: "output",
+    type: "string",
+    arg: "<table|json|yaml>",
+    choices: OUTPUT_FORMATS,
+    help: 'table (default), or one JSON/YAML document for scripts (docs/usage.md, "Scripting")',
+  } as OptionSpec,
   allowEmpty: {
     name: "allow-empty",
     type: "list",
@@ -95,6 +115,7 @@ const str = (v: Values, k: string) => (v[k] === undefined ? undefined : String(v
 const list = (v: Values, k: string) => v[k] as string[] | undefined;
 const num = (v: Values, k: string) => v[k] as number | undefined;
 const model = (v: Values) => str(v, "model") ?? "wms";
+const output = (v: Values) => str(v, "output") as OutputFormat | undefined;
 
 const COMMANDS: Command[] = [
   {
@@ -132,10 +153,11 @@ file may be removed or emptied without --allow-empty <env>. Exit 2 naming each u
         help: "the revision the change starts from, e.g. origin/main",
       },
       opt.allowEmpty,
+      opt.output,
     ],
     run: async (v, root) => {
       const { runCheck } = await import("./commands/check.ts");
-      await runCheck({ root, base: String(v.base), allowEmpty: list(v, "allow-empty") });
+      await runCheck({ root, base: String(v.base), allowEmpty: list(v, "allow-empty"), output: output(v) });
     },
   },
   {
@@ -143,10 +165,10 @@ file may be removed or emptied without --allow-empty <env>. Exit 2 naming each u
     summary: "table of the release catalog: version, metrics, where it runs",
     description: `Lists every published version in model/releases/ with its test metrics, size, digest and the
 environments (and roles) that run it.`,
-    options: [{ ...opt.model, help: "only this model" }],
+    options: [{ ...opt.model, help: "only this model" }, opt.output],
     run: async (v, root) => {
       const { runVersions } = await import("./commands/versions.ts");
-      runVersions({ root, model: str(v, "model") });
+      runVersions({ root, model: str(v, "model"), output: output(v) });
     },
   },
   {
@@ -176,6 +198,7 @@ weight of analysis.steps -> ... -> live, the previous live retained), fail remov
         pattern: { re: /^[1-9][0-9]*(s|m|h|d)$/, what: "a range such as 30m" },
       },
       opt.commit("the verdict"),
+      opt.output,
     ],
     run: async (v, root) => {
       const { runAnalyze, IN_CLUSTER_PROMETHEUS } = await import("./commands/analyze.ts");
@@ -186,6 +209,7 @@ weight of analysis.steps -> ... -> live, the previous live retained), fail remov
         prometheus: str(v, "prometheus") ?? process.env.WMS_PROMETHEUS_URL ?? IN_CLUSTER_PROMETHEUS,
         window: str(v, "window") ?? "30m",
         commit: Boolean(v.commit),
+        output: output(v),
       });
     },
   },
@@ -201,10 +225,11 @@ commit, and whether rendered/ matches the version files.`,
         type: "boolean",
         help: "also ask the cluster (current kube context) for each Argo CD Application's sync and health; ARGOCD_NAMESPACE overrides the namespace (default argocd)",
       },
+      opt.output,
     ],
     run: async (v, root) => {
       const { runStatus } = await import("./commands/status.ts");
-      await runStatus({ root, envs: list(v, "env"), live: Boolean(v.live) });
+      await runStatus({ root, envs: list(v, "env"), live: Boolean(v.live), output: output(v) });
     },
   },
   {
@@ -370,10 +395,10 @@ S3 credentials and endpoint come from the standard AWS environment (AWS_ENDPOINT
     description: `For every version named by the environments' version files, checks the store object at the
 card's artifact.uri, and at variants.int8.uri where the card lists one: present, same size,
 same sha256 (S3 checksum or metadata). Exit 4 listing every problem.`,
-    options: [opt.envs, { name: "deep", type: "boolean", help: "always download and hash" }],
+    options: [opt.envs, { name: "deep", type: "boolean", help: "always download and hash" }, opt.output],
     run: async (v, root) => {
       const { runVerify } = await import("./commands/publish.ts");
-      await runVerify({ root, envs: list(v, "env"), deep: Boolean(v.deep) });
+      await runVerify({ root, envs: list(v, "env"), deep: Boolean(v.deep), output: output(v) });
     },
   },
   {
@@ -412,20 +437,118 @@ other aliases are left alone. Model versions are matched to releases by their wm
 ];
 
 function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const extra: [string, string][] = [
+    ["help", "help <command>: a command's options (same as <command> --help)"],
+    ["completion", "completion bash: a bash completion script (docs/usage.md)"],
+  ];
+  const all: [string, string][] = [...COMMANDS.map((c): [string, string] => [c.name, c.summary]), ...extra];
+  const width = Math.max(...all.map(([n]) => n.length));
   return [
     "usage: npm run gen -- <command> [options]   (npm run render -- [options] for render)",
     "",
     "commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...all.map(([n, summary]) => `  ${n.padEnd(width)}  ${summary}`),
     "",
-    "`npm run gen -- <command> --help` shows a command's options. Global: --root <repo dir>",
+    "`npm run gen -- <command> --help` shows a command's options. Global: --root <repo dir>, --version",
+    "Exit codes: 0 done / pass, 1 analyze: fail, 2 bad input, 3 stale render / inconclusive, 4 model store,",
+    '5 a service did not answer, 70 internal error (docs/usage.md, "Exit codes").',
   ].join("\n");
+}
+
+/** The repository's own version (package.json), for `--version`. */
+function toolVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    name: string;
+    version: string;
+  };
+  return `${pkg.name} ${pkg.version}`;
+}
+
+/** Options that name an existing environment (not --allow-empty: it may name a removed one). */
+const NAMES_ENVIRONMENT = new Set(["env", "from", "to"]);
+
+/**
+ * An environment name the repository does not have is refused before any command reads it,
+ * with the nearest name (`--env prd` → did you mean prod?).
+ */
+async function checkEnvironments(command: CommandSpec, values: Values, root: string): Promise<void> {
+  const names = command.options.filter((o) => NAMES_ENVIRONMENT.has(o.name) && o.pattern === ENV_NAME);
+  if (!names.length) return;
+  const { listEnvironments } = await import("./config.ts");
+  const known = listEnvironments(root);
+  for (const o of names) {
+    const given = values[o.name];
+    for (const name of given === undefined ? [] : Array.isArray(given) ? given : [String(given)]) {
+      // a folder that is there (a link, one without environment.yaml) is the command's to judge
+      if (known.includes(name) || existsSync(join(root, "environments", name))) continue;
+      const guess = closest(name, known);
+      throw inputError([
+        {
+          field: `--${o.name}`,
+          message: `no environment "${name}"${guess ? `; did you mean ${guess}?` : ""}`,
+          hint: `one of: ${known.join(", ") || "(none)"}; a new environment needs environments/${name}/environment.yaml (copy environments/dev/environment.yaml)`,
+        },
+      ]);
+    }
+  }
+}
+
+/** `source <(npm run --silent gen -- completion bash)`: commands, options, environment names. */
+function bashCompletion(root: string, envs: string[]): string {
+  const words = (c: CommandSpec) => [...c.options, ...GLOBAL_OPTIONS].map((o) => `--${o.name}`).join(" ");
+  const cases = COMMANDS.map((c) => `    ${c.name}) opts="${words(c)}" ;;`);
+  const commands = [...COMMANDS.map((c) => c.name), "help", "completion"].join(" ");
+  return `# bash completion for the wms generator (${toolVersion()}), generated for ${root}.
+# Load it with: alias gen='npm run --silent gen --'; source <(gen completion bash)
+_wms_gen() {
+  local cur prev cmd opts
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  cmd="\${COMP_WORDS[1]}"
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "${commands} --help --version" -- "$cur"))
+    return
+  fi
+  case "$prev" in
+    --env|--from|--to|--allow-empty) COMPREPLY=($(compgen -W "${envs.join(" ")}" -- "$cur")); return ;;
+    --output) COMPREPLY=($(compgen -W "${OUTPUT_FORMATS.join(" ")}" -- "$cur")); return ;;
+  esac
+  case "$cmd" in
+${cases.join("\n")}
+    help) opts="${COMMANDS.map((c) => c.name).join(" ")}" ;;
+    completion) opts="bash" ;;
+    *) opts="" ;;
+  esac
+  COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+}
+complete -F _wms_gen gen
+`;
 }
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { command, values } = parseCommandLine(argv, COMMANDS);
+    const [first, second, ...more] = argv;
+    if (first === "--version" || first === "-V") {
+      process.stdout.write(`${toolVersion()}\n`);
+      return 0;
+    }
+    if (first === "help" && second !== undefined) return main([second, "--help", ...more]);
+    if (first === "completion") {
+      if (second !== "bash" || more.length) {
+        throw inputError([
+          {
+            field: "completion",
+            message: `no completion for "${second ?? ""}"`,
+            hint: "npm run gen -- completion bash",
+          },
+        ]);
+      }
+      const { listEnvironments } = await import("./config.ts");
+      const root = resolve(process.env.WMS_ROOT ?? process.cwd());
+      process.stdout.write(bashCompletion(root, listEnvironments(root)));
+      return 0;
+    }
+    const { command, values } = parseCommandLine(first === "help" ? ["--help"] : argv, COMMANDS);
     if (!command) {
       process.stdout.write(`${help()}\n`);
       return values.help ? 0 : 2;
@@ -435,6 +558,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const root = resolve(String(values.root ?? process.env.WMS_ROOT ?? process.cwd()));
+    await checkEnvironments(command, values, root);
     const code = await (command as Command).run(values, root);
     return typeof code === "number" ? code : 0;
   } catch (e) {

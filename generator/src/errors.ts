@@ -44,9 +44,14 @@ export function formatProblem(p: Problem): string {
   return `${head ? `${head} ` : ""}${p.message}${p.hint ? `\n    fix: ${p.hint}` : ""}`;
 }
 
-/** Exit codes, one per kind, so scripts can tell a stale render from bad input. */
+/**
+ * Exit codes, one per kind, so scripts can tell a stale render from bad input. 1 is left to
+ * `analyze`'s fail verdict alone; an internal error (or a git command that failed) is 70
+ * (EX_SOFTWARE in sysexits.h). docs/usage.md, "Exit codes", is the table.
+ */
+export const INTERNAL_EXIT_CODE = 70;
 export const exitCodeOf = (kind: ErrorKind): number =>
-  ({ input: 2, stale: 3, store: 4, unavailable: 5, internal: 1 })[kind];
+  ({ input: 2, stale: 3, store: 4, unavailable: 5, internal: INTERNAL_EXIT_CODE })[kind];
 
 /**
  * The one place any thrown value becomes what the user sees: `Error: …` lines (no stack
@@ -69,8 +74,11 @@ export function describeError(e: unknown): { text: string; code: number } {
   const out = e as { stderr?: unknown; exitCode?: unknown; message?: unknown };
   if (typeof out?.stderr === "string" && typeof out.exitCode === "number") {
     const first = out.stderr.split("\n").find((l) => l.trim()) ?? `exit code ${out.exitCode}`;
-    return { text: `Error: git failed: ${first.trim()}${debug}\n`, code: 1 };
+    return { text: `Error: git failed: ${first.trim()}${debug}\n`, code: INTERNAL_EXIT_CODE };
   }
   const message = String(out?.message ?? e).split("\n")[0];
-  return { text: `Error: internal error: ${message} (WMS_DEBUG=1 shows the stack)${debug}\n`, code: 1 };
+  return {
+    text: `Error: internal error: ${message} (WMS_DEBUG=1 shows the stack)${debug}\n`,
+    code: INTERNAL_EXIT_CODE,
+  };
 }

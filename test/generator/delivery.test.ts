@@ -153,7 +153,7 @@ describe("prod: stage before switch, check --base, rollback twice", { timeout: S
     const before = tree(root);
     const r = cli(root, "rollback", "--env", "prod", "--commit");
     rmSync(hook);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(70); // an internal error (a git command that failed), not a verdict
     expect(r.stderr).toBe("Error: git failed: refused by hook\n");
     expect(tree(root)).toEqual(before);
     expect(head(root)).toBe(shas.switch);

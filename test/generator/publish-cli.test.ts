@@ -112,6 +112,21 @@ describe("publish, deploy, verify (CLI, real S3 server)", () => {
     );
     expect(v.stdout).toMatch(/^dev\s+wms\s+1\.1\.0\s.*PROBLEM$/m);
     expect(v.stderr).toMatch(/model\/releases\/wms\/1\.1\.0\/model-card\.json \[artifact\.uri\]/);
+    // the same facts as one JSON document for scripts (docs/usage.md, "Scripting"), same exit code
+    const vj = runCli(["verify", "--env", "dev", "--root", root, "--output", "json"], { env });
+    expect(vj.code).toBe(4);
+    const doc = JSON.parse(vj.stdout) as {
+      command: string;
+      checked: { version: string; precision: string; uri: string; ok: boolean }[];
+      problems: { file?: string; field?: string }[];
+    };
+    expect(doc.command).toBe("verify");
+    expect(doc.checked.find((c) => c.version === "1.3.0" && c.precision === "fp32")).toMatchObject({
+      uri: "s3://wms-models/wms/1.3.0/model.onnx",
+      ok: true,
+    });
+    expect(doc.checked.find((c) => c.version === "1.1.0")?.ok).toBe(false);
+    expect(doc.problems.some((p) => p.field === "artifact.uri")).toBe(true);
 
     // only 1.3.0 deployed: verify passes; then tamper with the object and it fails
     writeFileSync(join(root, "environments/dev/wms.yaml"), "model: wms\nlive: 1.3.0\n");
@@ -150,5 +165,5 @@ describe("publish, deploy, verify (CLI, real S3 server)", () => {
     expect(f.stderr).toMatch(
       /\[artifact\.sha256\] .*wms\/1\.3\.0\/model\.onnx is inconsistent: its content is sha256/,
     );
-  });
+  }, 180_000); // a dozen CLI processes and an S3 server
 });

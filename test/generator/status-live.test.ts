@@ -125,7 +125,7 @@ function cli(
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "generator/src/cli.ts"), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: "1", ...env },
+      env: { ...process.env, NO_COLOR: "1", COLUMNS: "", ...env }, // whole table cells (table.ts)
     });
     let stdout = "";
     let stderr = "";

@@ -18,7 +18,8 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
   const r = spawnSync(process.execPath, ["--import", "tsx", CLI, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     encoding: "utf8",
-    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+    // COLUMNS unset: tables are whole (a pipe); a test that wants a width passes it
+    env: { ...process.env, NO_COLOR: "1", COLUMNS: "", ...opts.env },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

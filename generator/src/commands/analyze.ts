@@ -18,6 +18,7 @@ import { analysisThresholds, loadEnvironment } from "../config.ts";
 import { inputError } from "../errors.ts";
 import { deployTrailer } from "../history.ts";
 import { queryNumber } from "../prometheus.ts";
+import { type OutputFormat, report } from "../report.ts";
 import { rewriteVersionFile } from "../version-edit.ts";
 import { applyText, type ChangeContext, commitHint, parseSpec, readState } from "./change.ts";
 
@@ -31,11 +32,14 @@ export interface AnalyzeOptions {
   prometheus: string;
   window: string;
   commit: boolean;
+  output?: OutputFormat;
   out?: (l: string) => void;
 }
 
 export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
-  const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const print = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  // with --output json|yaml stdout carries the document alone; what --commit says goes to stderr
+  const out = opts.output && opts.output !== "table" ? (l: string) => process.stderr.write(`${l}\n`) : print;
   const env = loadEnvironment(opts.root, opts.env);
   const thresholds = analysisThresholds(env.config);
   const ctx: ChangeContext = {
@@ -68,7 +72,16 @@ export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
   const { verdict, rows } = judge(candidate, measured, thresholds);
   const table = renderTable(rows);
   const title = `${opts.env} ${opts.model}: ${candidate.kind} ${candidate.version}${candidate.weight ? ` @${candidate.weight}%` : ""} vs live ${spec.live}, last ${opts.window}`;
-  out(`${title}\n\n${table}\n\nverdict: ${verdict}`);
+  const doc = {
+    env: opts.env,
+    model: opts.model,
+    candidate,
+    live: spec.live,
+    window: opts.window,
+    rows,
+    verdict,
+  };
+  print(report(opts.output, "analyze", doc, () => `${title}\n\n${table}\n\nverdict: ${verdict}`));
   const code = { pass: 0, fail: 1, inconclusive: 3 }[verdict];
   if (!opts.commit || verdict === "inconclusive") {
     if (opts.commit) out("inconclusive: nothing committed");

@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { listEnvironments, loadEnvironment, type VersionFile } from "../config.ts";
 import { inputError, type Problem, WmsError } from "../errors.ts";
 import { fileAt, filesAt, requireGitRepo, resolveCommit, short } from "../git.ts";
+import { type OutputFormat, report } from "../report.ts";
 import { allowEmptyHint, EMPTYING_TEXT, emptying, notYetDeployed } from "../safety.ts";
 import { table } from "../table.ts";
 import { describeSpec, parseSpec } from "./change.ts";
@@ -16,6 +17,7 @@ export async function runCheck(opts: {
   root: string;
   base: string;
   allowEmpty?: string[];
+  output?: OutputFormat;
   out?: (l: string) => void;
 }): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -91,7 +93,13 @@ export async function runCheck(opts: {
     }
     rows.push([file, describeSpec(was), now ? describeSpec(now.spec) : "(removed)", verdict]);
   }
-  out(table(["VERSION FILE", `AT ${opts.base}`, "NOW", "CHECK"], rows));
+  const files = rows.map(([file, base, now, check]) => ({ file, base, now, check }));
+  out(
+    report(opts.output, "check", { base: opts.base, baseSha, files, problems }, () =>
+      table(["VERSION FILE", `AT ${opts.base}`, "NOW", "CHECK"], rows),
+    ),
+  );
   if (problems.length) throw inputError(problems, `${problems.length} unsafe change(s) against ${opts.base}`);
-  out(`\ncheck --base ${opts.base}: every change is safe to sync.`);
+  if (!opts.output || opts.output === "table")
+    out(`\ncheck --base ${opts.base}: every change is safe to sync.`);
 }

@@ -5,6 +5,7 @@ import { deployedVersions, listEnvironments, loadEnvironment } from "../config.t
 import { inputError, storeError } from "../errors.ts";
 import { cardArtifacts } from "../model-card.ts";
 import { publishRelease } from "../publish.ts";
+import { type OutputFormat, report } from "../report.ts";
 import { shortDigest, table } from "../table.ts";
 import { type CardRef, verifyArtifacts } from "../verify.ts";
 
@@ -51,6 +52,7 @@ export async function runVerify(opts: {
   root: string;
   envs?: string[];
   deep: boolean;
+  output?: OutputFormat;
   out?: (l: string) => void;
 }): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -58,6 +60,7 @@ export async function runVerify(opts: {
   const names = opts.envs?.length ? opts.envs : listEnvironments(opts.root);
   const problems = [];
   const rows: string[][] = [];
+  const checked: Record<string, unknown>[] = [];
   for (const name of names) {
     const env = loadEnvironment(opts.root, name);
     const refs: CardRef[] = [];
@@ -90,9 +93,22 @@ export async function runVerify(opts: {
           a.artifact.uri,
           bad ? "PROBLEM" : "ok",
         ]);
+        checked.push({
+          env: name,
+          model: r.card.name,
+          version: r.card.version,
+          precision: a.precision,
+          sha256: a.artifact.sha256,
+          uri: a.artifact.uri,
+          ok: !bad,
+        });
       }
     }
   }
-  out(table(["ENV", "MODEL", "VERSION", "PRECISION", "DIGEST", "URI", "STORE"], rows));
+  out(
+    report(opts.output, "verify", { checked, problems }, () =>
+      table(["ENV", "MODEL", "VERSION", "PRECISION", "DIGEST", "URI", "STORE"], rows),
+    ),
+  );
   if (problems.length) throw storeError(problems, `${problems.length} artifact problem(s)`);
 }

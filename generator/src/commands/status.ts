@@ -10,12 +10,14 @@ import { WmsError } from "../errors.ts";
 import { commitsTouching, isGitRepo } from "../git.ts";
 import { diffTrees, RENDERED_DIR, readTree } from "../output.ts";
 import { renderAll } from "../pipeline.ts";
+import { type OutputFormat, report } from "../report.ts";
 import { table } from "../table.ts";
 
 export async function runStatus(opts: {
   root: string;
   envs?: string[];
   live: boolean;
+  output?: OutputFormat;
   out?: (l: string) => void;
 }): Promise<void> {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -34,9 +36,11 @@ export async function runStatus(opts: {
   }
   const apps = opts.live ? await (await connectArgo("status --live")).list() : undefined;
   const rows: string[][] = [];
+  const docs: Record<string, unknown>[] = [];
   for (const name of names) {
     const env = loadEnvironment(opts.root, name);
     if (!env.versionFiles.length) rows.push([name, "-", "(nothing deployed)", "-", "-", "-", "-"]);
+    if (!env.versionFiles.length) docs.push({ env: name, model: null, live: null });
     for (const { spec, source } of env.versionFiles) {
       const [last] = git
         ? await commitsTouching(opts.root, relative(opts.root, join(opts.root, source.file)), 1)
@@ -53,10 +57,41 @@ export async function runStatus(opts: {
       ];
       if (apps) row.push(summariseApps(apps, name, spec.model));
       rows.push(row);
+      docs.push({
+        env: name,
+        model: spec.model,
+        live: spec.live ?? null,
+        canary: spec.canary ? { version: spec.canary.version, weight: spec.canary.weight } : null,
+        shadow: spec.shadow ? { version: spec.shadow.version, sample: spec.shadow.sample ?? null } : null,
+        retained: spec.retain ?? [],
+        lastDeploy: last ? { sha: last.sha, date: last.date, subject: last.subject } : null,
+        rendered: inSync === undefined ? "invalid" : inSync ? "in-sync" : "stale",
+        ...(apps ? { argocd: appStates(apps, name, spec.model) } : {}),
+      });
     }
   }
   const headers = ["ENV", "MODEL", "LIVE", "CANARY", "RETAINED", "LAST DEPLOY", "RENDERED"];
-  out(table(apps ? [...headers, "ARGO CD (sync/health)"] : headers, rows));
+  out(
+    report(opts.output, "status", { environments: docs }, () =>
+      table(apps ? [...headers, "ARGO CD (sync/health)"] : headers, rows),
+    ),
+  );
+}
+
+/** One environment's and model's Applications: version ("routing" for the model app), sync, health. */
+function appStates(apps: ArgoApp[], env: string, model: string) {
+  return apps
+    .filter(
+      (a) =>
+        a.metadata.labels?.["wms.example/environment"] === env &&
+        a.metadata.labels?.["wms.example/model"] === model,
+    )
+    .map((a) => ({
+      version: a.metadata.labels?.["wms.example/version"] || "routing",
+      sync: a.status?.sync?.status ?? "Unknown",
+      health: a.status?.health?.status ?? "Unknown",
+    }))
+    .sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
 }
 
 /** "1.4.0 Synced/Healthy, 1.5.0 OutOfSync/Progressing" for one environment and model. */

@@ -275,6 +275,10 @@ export function renderVersionStack(
     artifact.sha256,
     "--card",
     `${CARD_MOUNT}/model-card.json`,
+    // the server alone listens on 127.0.0.1; in the pod the kubelet's probes, the Gateway and
+    // Prometheus reach it on the pod's address
+    "--host",
+    "0.0.0.0",
     "--port",
     String(INFERENCE_PORT),
     "--metrics-port",

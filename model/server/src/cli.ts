@@ -11,6 +11,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { closest } from "./did-you-mean.ts";
 import { errorMessage } from "./errors.ts";
 import { jsonLogger } from "./log.ts";
 import { minMemoryLimitBytes } from "./memory.ts";
@@ -39,8 +40,12 @@ const USAGE = `usage:
                [--shadow-sample P (${DEFAULTS.shadowSample}, in (0,1])] [--shadow-timeout-ms ${DEFAULTS.shadowTimeoutMs}] [--shadow-max-in-flight ${DEFAULTS.shadowMaxInFlight}]
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
-               [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning]
+               [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning] [--no-access-log]
+               --host: ${DEFAULTS.host} (this machine only) unless given; the image and the rendered
+               Deployments pass --host 0.0.0.0. An access log line (JSON, stderr) per request unless --no-access-log.
   cli.ts predict <image>... --model <path|uri> [--sha256 <hex>] [--card <path|uri>] [--out <dir>] [--threads N]`;
+
+const COMMANDS = ["serve", "predict", "help"] as const;
 
 const NUMBER_FLAGS = {
   port: "port",
@@ -67,26 +72,34 @@ const NUMBER_FLAGS = {
   "shutdown-timeout-ms": "shutdownTimeoutMs",
 } as const satisfies Record<string, keyof ServerOptions>;
 
+const OPTIONS = {
+  model: { type: "string" },
+  sha256: { type: "string" },
+  card: { type: "string" },
+  host: { type: "string" },
+  out: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  "ort-spinning": { type: "boolean" },
+  "no-access-log": { type: "boolean" },
+  shadow: { type: "string" },
+  "shadow-sample": { type: "string" },
+  ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
+} as const;
+
 function parse(argv: string[]) {
   try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        model: { type: "string" },
-        sha256: { type: "string" },
-        card: { type: "string" },
-        host: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        "ort-spinning": { type: "boolean" },
-        shadow: { type: "string" },
-        "shadow-sample": { type: "string" },
-        ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
-      },
-    });
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
+    // Node's own words ("Unknown option '--prot'. To specify a positional argument ...") become
+    // the generator's: the option, and the nearest one it may have meant.
+    const code = (err as { code?: string }).code;
+    const unknown = /Unknown option '(-{1,2}[^']*)'/.exec(errorMessage(err));
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+      const guess = closest(unknown[1]?.replace(/^-+/, "") ?? "", Object.keys(OPTIONS));
+      throw new UsageError(`unknown option ${unknown[1]}${guess ? `; did you mean --${guess}?` : ""}`);
+    }
+    const needs = /Option '(-{1,2}[^ ']*)(?: <value>)?' argument missing/.exec(errorMessage(err));
+    if (needs) throw new UsageError(`${needs[1]} needs a value`);
     throw new UsageError(errorMessage(err));
   }
 }
@@ -100,6 +113,10 @@ function toInt(flag: string, raw: string): number {
 
 async function serve(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const missing = missingNodeFlags();
   if (missing.length > 0) {
     // Served all the same, with a full GC every few photos (node-flags.ts says what it costs).
@@ -117,6 +134,7 @@ async function serve(argv: string[]): Promise<void> {
     card: values.card,
     host: values.host ?? DEFAULTS.host,
     ortSpinning: values["ort-spinning"] === true,
+    accessLog: values["no-access-log"] !== true,
   };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];
@@ -174,6 +192,10 @@ async function serve(argv: string[]): Promise<void> {
 
 async function predict(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   if (!values.model) throw new UsageError("--model is required");
   if (positionals.length === 0) throw new UsageError("name at least one image");
   restrictDecoders();
@@ -236,7 +258,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  throw new UsageError(`unknown command "${command}"`);
+  const guess = closest(command, COMMANDS);
+  throw new UsageError(`unknown command "${command}"${guess ? `; did you mean ${guess}?` : ""}`);
 }
 
 main(process.argv.slice(2)).catch((err) => {

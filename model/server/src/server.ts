@@ -30,6 +30,8 @@ export interface ServerOptions extends HttpLimits {
   instances: number;
   /** ONNX Runtime's idle-thread spinning (off unless the cores are dedicated) */
   ortSpinning?: boolean;
+  /** one JSON line per answered request on the log (method, path, status, ms); the CLI turns it on */
+  accessLog?: boolean;
   /** requests that may wait for inference (beyond the batch being run) */
   queue: number;
   maxBatch: number;
@@ -64,7 +66,9 @@ export interface ServerOptions extends HttpLimits {
 }
 
 export const DEFAULTS = {
-  host: "0.0.0.0",
+  // this machine only when run locally; the image (Dockerfile CMD) and the rendered Deployments
+  // pass --host 0.0.0.0 (generator/src/render/stack.ts)
+  host: "127.0.0.1",
   port: 8080,
   metricsPort: 8082,
   threads: 0,
@@ -166,6 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     queue,
     metrics,
     log,
+    accessLog: opts.accessLog === true,
     limits: {
       maxBodyBytes: limits.maxBodyBytes,
       maxJsonBytes: limits.maxJsonBytes,
@@ -196,7 +201,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metricsApp = createMetricsApp(metrics);
   const url = await listen(app, opts.host, opts.port);
   const metricsUrl = await listen(metricsApp, opts.host, opts.metricsPort);
-  log("info", "listening", { url, metricsUrl, pid: process.pid, limits });
+  // the address actually bound (url says 127.0.0.1 for 0.0.0.0, to be something one can fetch)
+  const bound = (app.address() as AddressInfo).address;
+  log("info", "listening", { url, metricsUrl, bound, pid: process.pid, limits });
 
   // Serve health (live, not ready) while the model loads; a failure keeps it that way.
   const loaded = host.load({

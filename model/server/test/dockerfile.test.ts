@@ -20,6 +20,20 @@ describe("Dockerfile", () => {
     for (const f of froms) expect(f).toMatch(/^\$\{NODE_IMAGE\}$/); // the pinned ARG, never a tag
   });
 
+  it("listens on every interface in the container and in the rendered Deployments (the CLI alone: 127.0.0.1)", () => {
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)?.[1] ?? "null") as string[];
+    expect(cmd.slice(0, 1)).toEqual(["serve"]);
+    expect(cmd[cmd.indexOf("--host") + 1]).toBe("0.0.0.0");
+    const rendered = join(REPO_ROOT, "environments/dev/rendered");
+    const deployments = readdirSync(rendered, { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith("deployment.wms.yaml"),
+    );
+    expect(deployments.length).toBeGreaterThan(0);
+    for (const f of deployments) {
+      expect(readFileSync(join(rendered, f), "utf8"), f).toMatch(/- "--host"\n\s+- "0\.0\.0\.0"\n/);
+    }
+  });
+
   it("runs as a numeric non-root user and writes nothing at run time", () => {
     const runtime = text.slice(text.lastIndexOf("\nFROM "));
     expect(/^USER (\d+):(\d+)$/m.exec(runtime)?.[1]).not.toBe("0");

@@ -237,6 +237,104 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
     sock.destroy();
   });
 
+  it("v2 infer takes the photo itself as a BYTES input (base64, KServe's convention): the mask /predictions gives", async () => {
+    const photos = [await jpegPhoto(120, 90), await jpegPhoto(64, 48)];
+    const res = await fetch(`${server.url}/v2/models/wms/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "two-photos",
+        inputs: [
+          { name: "input", datatype: "BYTES", shape: [2], data: photos.map((p) => p.toString("base64")) },
+        ],
+      }),
+    });
+    const j = (await res.json()) as {
+      id: string;
+      model_version: string;
+      outputs: { name: string; datatype: string; shape: number[]; data: (string | number)[] }[];
+    };
+    expect(res.status, JSON.stringify(j)).toBe(200);
+    expect([j.id, j.model_version]).toEqual(["two-photos", card.version]);
+    expect(j.outputs.map((o) => [o.name, o.datatype, o.shape])).toEqual([
+      ["mask", "BYTES", [2]],
+      ["coverage", "FP32", [2]],
+    ]);
+    for (const [i, photo] of photos.entries()) {
+      const direct = await fetch(`${server.url}/predictions/wms`, {
+        method: "POST",
+        body: photo,
+        headers: { "content-type": "image/jpeg" },
+      });
+      expect(direct.status).toBe(200);
+      const mask = Buffer.from(j.outputs[0]?.data[i] as string, "base64");
+      expect(mask.equals(Buffer.from(await direct.arrayBuffer())), `photo ${i}`).toBe(true);
+      expect(j.outputs[1]?.data[i]).toBeCloseTo(Number(direct.headers.get("x-mask-coverage")), 6);
+    }
+  });
+
+  it("refuses a BYTES input that is not base64 or has the wrong shape (400 naming it), or is not PNG/JPEG (415)", async () => {
+    const post = (input: unknown) =>
+      fetch(`${server.url}/v2/models/wms/infer`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ inputs: [input] }),
+      });
+    const notBase64 = await post({ name: "input", datatype: "BYTES", shape: [1], data: ["not base64!"] });
+    expect(notBase64.status).toBe(400);
+    expect(((await notBase64.json()) as { error: string }).error).toMatch(
+      /data\[0\] must be a JPEG or PNG photo in base64/,
+    );
+    const shape = await post({ name: "input", datatype: "BYTES", shape: [1, 2], data: ["AAAA"] });
+    expect(shape.status).toBe(400);
+    expect(((await shape.json()) as { error: string }).error).toMatch(/shape must be \[N\]/);
+    const gif = await post({
+      name: "input",
+      datatype: "BYTES",
+      shape: [1],
+      data: [Buffer.from("GIF89a....").toString("base64")],
+    });
+    expect(gif.status).toBe(415); // as /predictions answers bytes that are not PNG or JPEG
+  });
+
+  it("answers TorchServe's versioned path for the version it serves, 404 naming the served one otherwise", async () => {
+    const photo = await jpegPhoto(80, 60);
+    const plain = await fetch(`${server.url}/predictions/wms`, { method: "POST", body: photo });
+    const versioned = await fetch(`${server.url}/predictions/wms/${card.version}`, {
+      method: "POST",
+      body: photo,
+      headers: { "content-type": "image/jpeg" },
+    });
+    expect(versioned.status).toBe(200);
+    expect(Buffer.from(await versioned.arrayBuffer()).equals(Buffer.from(await plain.arrayBuffer()))).toBe(
+      true,
+    );
+    const other = await fetch(`${server.url}/predictions/wms/9.9.9`, { method: "POST", body: photo });
+    expect(other.status).toBe(404);
+    expect(((await other.json()) as { message: string }).message).toContain(`(${card.version} is)`);
+  });
+
+  it("answers TorchServe's management GET /models and GET /models/{model}[/{version}]", async () => {
+    const list = await fetch(`${server.url}/models`);
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({ models: [{ modelName: "wms", modelUrl: "wms.onnx" }] });
+    for (const path of ["/models/wms", `/models/wms/${card.version}`]) {
+      const d = await fetch(server.url + path);
+      expect(d.status, path).toBe(200);
+      const [entry, ...rest] = (await d.json()) as Record<string, unknown>[];
+      expect(rest).toEqual([]);
+      expect(entry).toMatchObject({
+        modelName: "wms",
+        modelVersion: card.version,
+        loadedAtStartup: true,
+        workers: [{ id: "1", status: "READY" }],
+        sha256: card.artifact.sha256,
+      });
+    }
+    expect((await fetch(`${server.url}/models/nope`)).status).toBe(404);
+    expect((await fetch(`${server.url}/models/wms/9.9.9`)).status).toBe(404);
+  });
+
   it("has no endpoint that loads, registers or fetches a model", async () => {
     const attempts = [
       ["POST", "/models?url=http://127.0.0.1:1/evil.mar"], // TorchServe management API
@@ -245,7 +343,9 @@ describe.skipIf(skip !== null)("model server over HTTP", () => {
       ["DELETE", "/models/wms"],
     ] as const;
     for (const [method, path] of attempts) {
-      expect((await fetch(server.url + path, { method })).status, `${method} ${path}`).toBe(404);
+      // TorchServe's management paths answer GET only (405 to the rest); the others do not exist
+      const want = path.startsWith("/models") ? 405 : 404;
+      expect((await fetch(server.url + path, { method })).status, `${method} ${path}`).toBe(want);
     }
     expect(server.host.model?.sha256).toBe(card.artifact.sha256);
   });

@@ -217,3 +217,85 @@ describe.skipIf(skip !== null)("predict command", () => {
     expect(bad.stderr).toMatch(/^Error: only PNG and JPEG are accepted \(the bytes look like GIF\)/);
   });
 });
+
+describe("the server's command line, like gen's", () => {
+  it("serve --help and predict --help print the usage without --model, exit 0", async () => {
+    for (const cmd of ["serve", "predict"]) {
+      const r = await cli([cmd, "--help"]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^usage:\n {2}cli\.ts serve --model/);
+      expect(r.stderr).toBe("");
+    }
+  });
+
+  it("a typo gets did-you-mean, exit 2: options and commands", async () => {
+    const opt = await cli(["serve", "--prot", "8080"]);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toMatch(/^Error: unknown option --prot; did you mean --port\?\n/);
+    expect(opt.stderr).not.toContain("To specify a positional argument");
+    const cmd = await cli(["serv", "--model", "x.onnx"]);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toMatch(/^Error: unknown command "serv"; did you mean serve\?\n/);
+  });
+});
+
+describe.skipIf(skip !== null)("serve: where it listens and what it logs", () => {
+  let files: ModelFiles;
+  beforeAll(async () => {
+    files = await untrainedModel();
+  });
+
+  it("listens on 127.0.0.1 unless --host is given, and logs one line per request", async () => {
+    const { proc, url, log } = await serve([
+      "--model",
+      files.model,
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--threads",
+      "1",
+    ]);
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    try {
+      const listening = JSON.parse(
+        log()
+          .split("\n")
+          .find((l) => l.includes('"msg":"listening"')) as string,
+      );
+      expect(listening.bound).toBe("127.0.0.1");
+      expect(new URL(listening.url).hostname).toBe("127.0.0.1");
+      expect(new URL(listening.metricsUrl).hostname).toBe("127.0.0.1");
+      expect((await fetch(`${url}/ping`)).status).toBe(200);
+      expect((await fetch(`${url}/nowhere?x=1`)).status).toBe(404);
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = log()
+        .split("\n")
+        .filter((l) => l.includes('"msg":"request"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.method, l.path, l.status])).toEqual([
+        ["GET", "/ping", 200],
+        ["GET", "/nowhere", 404],
+      ]);
+      expect(typeof lines[0]?.ms).toBe("number");
+    } finally {
+      proc.kill("SIGTERM");
+      await exited;
+    }
+  });
+
+  it("--no-access-log: no request lines", async () => {
+    const { proc, url, log } = await serve([
+      ...["--model", files.model, "--port", "0", "--metrics-port", "0", "--threads", "1", "--no-access-log"],
+    ]);
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    try {
+      expect((await fetch(`${url}/ping`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(log()).not.toContain('"msg":"request"');
+    } finally {
+      proc.kill("SIGTERM");
+      await exited;
+    }
+  });
+});

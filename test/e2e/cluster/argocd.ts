@@ -1,5 +1,5 @@
 /**
- * Argo CD on the hub, bootstrapped by the README's steps ("Bootstrap (an empty cluster)") on the
+ * Argo CD on the hub, bootstrapped by the steps of docs/usage.md ("Bootstrap (an empty cluster)") on the
  * seeded checkout (seed.ts: its apps/argocd takes install.yaml from the Go module download and
  * names the spoke in its cluster secrets):
  *   kubectl apply --server-side --force-conflicts -k apps/argocd   (refused the AppProject once)
@@ -85,9 +85,9 @@ function serviceAccountKubeconfig(hub: Cluster, sa: string): string {
   return file;
 }
 
-/** README step 1, the processes behind the manifests, the spoke's registration, README step 2. */
+/** Bootstrap step 1, the processes behind the manifests, the spoke's registration, Bootstrap step 2. */
 export async function bootstrapArgocd(hub: Cluster, seedDir: string): Promise<void> {
-  // README, "Bootstrap": the first apply creates Argo CD's CRDs and is refused the AppProject
+  // docs/usage.md, "Bootstrap": the first apply creates Argo CD's CRDs and is refused the AppProject
   // until they are established; the wait, then the same apply again.
   const kustomization = join(seedDir, "apps/argocd");
   const apply = ["apply", "--server-side", "--force-conflicts", "-k", kustomization];
@@ -191,7 +191,7 @@ export async function bootstrapArgocd(hub: Cluster, seedDir: string): Promise<vo
       },
     },
   );
-  // README step 2, from the seeded checkout (its repoURL points at the loopback git server).
+  // Bootstrap step 2 (docs/usage.md), from the seeded checkout (its repoURL points at the loopback git server).
   kubectl(hub.name, ["apply", "-n", NS, "-f", join(seedDir, "apps/root.yaml")]);
 }
 

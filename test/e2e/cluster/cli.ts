@@ -3,7 +3,7 @@
  *
  * up:     two clusters on loopback (hub with Argo CD, spoke), each kube-apiserver + etcd +
  *         kube-controller-manager + kube-scheduler + kwok; a git server Argo CD polls; Argo CD
- *         bootstrapped by the README's steps. Writes .e2e/kubeconfig (contexts hub, spoke) and
+ *         bootstrapped by the steps in docs/usage.md. Writes .e2e/kubeconfig (contexts hub, spoke) and
  *         .e2e/git-remote, prints both.
  * down:   stops every process `up` started, by PID.
  * status: which of those processes run, and Argo CD's Applications.

@@ -15,7 +15,7 @@ import type { ServerMetrics } from "../metrics.ts";
 import type { AppContext } from "./context.ts";
 import { type ErrorDialect, rawResponse, sendJson, toHttpError } from "./errors.ts";
 import { isLingering, lingerAfterResponse, lingerClose } from "./linger.ts";
-import { ping, predictions } from "./routes.ts";
+import { describeModel, listModels, ping, predictions } from "./routes.ts";
 import * as v2 from "./v2.ts";
 
 export interface TimeoutOptions {
@@ -40,11 +40,33 @@ const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/inf
 function match(ctx: AppContext, path: string): Route | undefined {
   if (path === "/ping")
     return { endpoint: "/ping", dialect: "torchserve", methods: { GET: (q, s) => ping(ctx, q, s) } };
-  const pred = /^\/predictions\/([^/]+)$/.exec(path);
+  // TorchServe's inference API: /predictions/{model}[/{version}]
+  const pred = /^\/predictions\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   if (pred) {
     const model = decodeURIComponent(pred[1] as string);
-    const h: Handler = (q, s, expectContinue) => predictions(ctx, q, s, { model, expectContinue });
-    return { endpoint: "/predictions/{model}", dialect: "torchserve", methods: { POST: h, PUT: h } };
+    const version = pred[2] === undefined ? undefined : decodeURIComponent(pred[2]);
+    const h: Handler = (q, s, expectContinue) => predictions(ctx, q, s, { model, version, expectContinue });
+    return {
+      endpoint: version === undefined ? "/predictions/{model}" : "/predictions/{model}/{version}",
+      dialect: "torchserve",
+      methods: { POST: h, PUT: h },
+    };
+  }
+  // TorchServe's management API, read-only (TorchServe serves it on its own port, 8081; here it
+  // shares the inference port): GET /models, GET /models/{model}[/{version}]
+  if (path === "/models")
+    return { endpoint: "/models", dialect: "torchserve", methods: { GET: (q, s) => listModels(ctx, q, s) } };
+  const mgmt = /^\/models\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  if (mgmt) {
+    const p = {
+      model: decodeURIComponent(mgmt[1] as string),
+      version: mgmt[2] === undefined ? undefined : decodeURIComponent(mgmt[2]),
+    };
+    return {
+      endpoint: "/models/{model}",
+      dialect: "torchserve",
+      methods: { GET: (q, s) => describeModel(ctx, q, s, p) },
+    };
   }
   if (path === "/v2/health/live")
     return { endpoint: path, dialect: "v2", methods: { GET: (q, s) => v2.live(ctx, q, s) } };
@@ -94,7 +116,17 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     const labels = { endpoint, code: String(res.statusCode) };
     metrics.inFlight.dec();
     metrics.requests.inc(labels);
-    metrics.requestSeconds.observe(labels, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requestSeconds.observe(labels, seconds);
+    if (ctx.accessLog) {
+      ctx.log("info", "request", {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Math.round(seconds * 10_000) / 10,
+        remote: req.socket.remoteAddress,
+      });
+    }
   });
   try {
     if (!route) throw new NotFoundError(`no such endpoint: ${path}`);

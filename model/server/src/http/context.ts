@@ -29,4 +29,6 @@ export interface AppContext {
   /** copies answered predictions to another version and compares the masks (--shadow) */
   shadow: Shadow | undefined;
   log: Logger;
+  /** a log line per answered request (serve's default; --no-access-log turns it off) */
+  accessLog: boolean;
 }

@@ -19,10 +19,12 @@ export interface ParsedInfer {
   /** the request's "id", when it is a string */
   id: string | undefined;
   images: Float32Array[];
+  /** a BYTES input instead: the encoded photos (JPEG or PNG), for the server to preprocess */
+  photos?: Buffer[];
 }
 
 type Reply =
-  | { seq: number; ok: true; id: string | undefined; images: ArrayBuffer[] }
+  | { seq: number; ok: true; id: string | undefined; images: ArrayBuffer[]; photos?: ArrayBuffer[] }
   | { seq: number; ok: false; bad: boolean; message: string };
 
 export class JsonTensors {
@@ -52,7 +54,12 @@ export class JsonTensors {
       const onMessage = (r: Reply) => {
         if (r.seq !== seq) return;
         done();
-        if (r.ok) resolve({ id: r.id, images: r.images.map((b) => new Float32Array(b)) });
+        if (r.ok)
+          resolve({
+            id: r.id,
+            images: r.images.map((b) => new Float32Array(b)),
+            ...(r.photos ? { photos: r.photos.map((b) => Buffer.from(b)) } : {}),
+          });
         else reject(r.bad ? new BadInputError(r.message) : new Error(`JSON worker: ${r.message}`));
       };
       const onError = (err: Error & { code?: string }) => {

@@ -22,6 +22,7 @@ function inputImages(spec, request) {
     throw new BadInput(`"inputs"[0] must be a tensor object, got ${jsonKind(t)}`);
   }
   if (t.name !== spec.inputName) throw new BadInput(`unknown input "${String(t.name)}"; expected "${spec.inputName}"`);
+  if (t.datatype === "BYTES") return { photos: inputPhotos(spec, t) };
   if (t.datatype !== "FP32") throw new BadInput(`input datatype must be FP32, got ${JSON.stringify(t.datatype)}`);
   const shape = t.shape;
   const want = [3, spec.height, spec.width];
@@ -53,7 +54,34 @@ function inputImages(spec, request) {
     }
     images.push(x);
   }
-  return images;
+  return { images };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * A BYTES input: one encoded photo (JPEG or PNG) per element, base64 in JSON, as KServe's and
+ * Triton's image examples send it (`{"datatype": "BYTES", "shape": [N], "data": ["<base64>"]}`).
+ * The server decodes and preprocesses each as /predictions does.
+ */
+function inputPhotos(spec, t) {
+  const shape = t.shape;
+  if (!Array.isArray(shape) || shape.length !== 1 || !Number.isInteger(shape[0]) || shape[0] < 1 || shape[0] > spec.maxBatch) {
+    throw new BadInput(`a BYTES input's shape must be [N] with 1 <= N <= ${spec.maxBatch} (one photo each), got ${JSON.stringify(shape)}`);
+  }
+  if (!Array.isArray(t.data) || t.data.length !== shape[0]) {
+    throw new BadInput(`BYTES input data must hold ${shape[0]} base64 string(s), one photo each, got ${Array.isArray(t.data) ? t.data.length : "none"}`);
+  }
+  return t.data.map((v, i) => {
+    if (typeof v !== "string" || v.length === 0 || v.length % 4 !== 0 || !BASE64.test(v)) {
+      throw new BadInput(`BYTES input data[${i}] must be a JPEG or PNG photo in base64, got ${typeof v === "string" ? "a string that is not base64" : jsonKind(v)}`);
+    }
+    const bytes = Buffer.from(v, "base64");
+    // its own memory, so that it can be moved to the main thread
+    const own = new Uint8Array(bytes.length);
+    own.set(bytes);
+    return own;
+  });
 }
 
 function checkRequestedOutputs(spec, outputs) {
@@ -76,14 +104,19 @@ function tensors(body, spec) {
   if (request === null || typeof request !== "object" || Array.isArray(request)) {
     throw new BadInput(`body must be a JSON object with "inputs", got ${jsonKind(request)}`);
   }
-  const images = inputImages(spec, request);
-  checkRequestedOutputs(spec, request.outputs);
-  return { id: typeof request.id === "string" ? request.id : undefined, images };
+  const input = inputImages(spec, request);
+  if (input.images) checkRequestedOutputs(spec, request.outputs);
+  return { id: typeof request.id === "string" ? request.id : undefined, ...input };
 }
 
 parentPort.on("message", (msg) => {
   try {
-    const { id, images } = tensors(msg.body, msg.spec);
+    const { id, images, photos } = tensors(msg.body, msg.spec);
+    if (photos) {
+      const buffers = photos.map((x) => x.buffer);
+      parentPort.postMessage({ seq: msg.seq, ok: true, id, images: [], photos: buffers }, buffers);
+      return;
+    }
     const buffers = images.map((x) => x.buffer);
     parentPort.postMessage({ seq: msg.seq, ok: true, id, images: buffers }, buffers);
   } catch (err) {

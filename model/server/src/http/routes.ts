@@ -1,4 +1,7 @@
-/** TorchServe-compatible endpoints: POST /predictions/{model} and GET /ping. */
+/**
+ * TorchServe-compatible endpoints: POST /predictions/{model}[/{version}], GET /ping, and the
+ * read-only part of its management API: GET /models, GET /models/{model}[/{version}].
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { NotFoundError } from "../errors.ts";
 import { type InferenceSlot, predictImage } from "../predictor.ts";
@@ -16,11 +19,16 @@ export async function predictions(
   ctx: AppContext,
   req: IncomingMessage,
   res: ServerResponse,
-  params: { model: string; expectContinue: boolean },
+  params: { model: string; version?: string; expectContinue: boolean },
 ): Promise<void> {
   // Everything that can refuse the request runs before a byte of the body is read.
   const model = ctx.host.require();
   if (params.model !== model.spec.name) throw new NotFoundError(`model "${params.model}" is not served here`);
+  if (params.version !== undefined && params.version !== model.spec.version) {
+    throw new NotFoundError(
+      `model "${params.model}" version "${params.version}" is not served here (${model.spec.version} is)`,
+    );
+  }
   const bodyKind = imageBodyKind(req);
   checkDeclaredLength(req, ctx.limits.maxBodyBytes);
   ctx.queue.checkAdmission();
@@ -77,4 +85,42 @@ export async function predictions(
 
 function wantsJson(req: IncomingMessage): boolean {
   return /\bapplication\/json\b/i.test(req.headers.accept ?? "");
+}
+
+/** TorchServe's `GET /models`: the registered models (one here), as TorchServe lists them. */
+export function listModels(ctx: AppContext, _req: IncomingMessage, res: ServerResponse): void {
+  const model = ctx.host.require();
+  sendJson(res, 200, { models: [{ modelName: model.spec.name, modelUrl: `${model.spec.name}.onnx` }] });
+}
+
+/**
+ * TorchServe's `GET /models/{model}[/{version}]` ("describe model"): an array with one entry per
+ * version (one here), TorchServe's field names; workers are ONNX Runtime sessions.
+ */
+export function describeModel(
+  ctx: AppContext,
+  _req: IncomingMessage,
+  res: ServerResponse,
+  p: { model: string; version?: string },
+): void {
+  const model = ctx.host.require();
+  if (p.model !== model.spec.name) throw new NotFoundError(`Model not found: ${p.model}`);
+  if (p.version !== undefined && p.version !== model.spec.version) {
+    throw new NotFoundError(
+      `Model version not found: ${p.model} ${p.version} (${model.spec.version} is served)`,
+    );
+  }
+  sendJson(res, 200, [
+    {
+      modelName: model.spec.name,
+      modelVersion: model.spec.version,
+      modelUrl: `${model.spec.name}.onnx`,
+      runtime: "onnxruntime-node",
+      loadedAtStartup: true,
+      workers: [{ id: "1", status: ctx.host.ready ? "READY" : "UNLOADING" }],
+      // beyond TorchServe's fields: which file this is
+      sha256: model.sha256,
+      precision: model.precision,
+    },
+  ]);
 }

@@ -1,12 +1,13 @@
 /**
  * Open Inference Protocol v2 (REST, JSON tensors), as KServe, Triton and Seldon speak it.
  * Infer takes the model's own input tensor (already preprocessed, per the card) and returns
- * its raw output tensor; image in / mask out is what /predictions is for.
+ * its raw output tensor; or, as a BYTES input, the encoded photos themselves (base64 JPEG/PNG,
+ * KServe's and Triton's image convention), answered with a PNG mask and the coverage per photo.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { NotFoundError, NotReadyError, UnsupportedMediaTypeError } from "../errors.ts";
 import type { LoadedModel } from "../model/lifecycle.ts";
-import type { InferenceSlot } from "../predictor.ts";
+import { type InferenceSlot, predictImage } from "../predictor.ts";
 import { mediaType, readBody } from "./body.ts";
 import type { AppContext } from "./context.ts";
 import { sendJson } from "./errors.ts";
@@ -104,6 +105,10 @@ export async function infer(
       width: spec.width,
       maxBatch: MAX_BATCH,
     });
+    if (request.photos) {
+      await inferPhotos(ctx, res, m, request.photos, request.id);
+      return;
+    }
     slot = ctx.queue.reserve();
     const images = request.images;
     const outs = await Promise.all(images.map((x) => (slot as InferenceSlot).submit(x)));
@@ -129,4 +134,44 @@ export async function infer(
     slot?.release();
     hold.release();
   }
+}
+
+/** BYTES in: each photo through /predictions' path (decode, preprocess, infer, mask) in turn. */
+async function inferPhotos(
+  ctx: AppContext,
+  res: ServerResponse,
+  m: LoadedModel,
+  photos: Buffer[],
+  id: string | undefined,
+): Promise<void> {
+  const masks: string[] = [];
+  const coverage: number[] = [];
+  for (const bytes of photos) {
+    const slot = ctx.queue.reserve();
+    try {
+      const p = await predictImage(ctx.host, bytes, slot, { maxPixels: ctx.limits.maxPixels });
+      for (const [stage, ms] of Object.entries(p.timings))
+        ctx.metrics.stageSeconds.observe({ stage }, ms / 1000);
+      ctx.metrics.coverage.observe(p.mask.coverage);
+      masks.push(p.png.toString("base64"));
+      coverage.push(p.mask.coverage);
+    } finally {
+      slot.release();
+    }
+  }
+  sendJson(res, 200, {
+    model_name: m.spec.name,
+    model_version: m.spec.version,
+    ...(id !== undefined ? { id } : {}),
+    outputs: [
+      {
+        name: "mask",
+        datatype: "BYTES",
+        shape: [photos.length],
+        parameters: { content_type: "image/png" },
+        data: masks,
+      },
+      { name: "coverage", datatype: "FP32", shape: [photos.length], data: coverage },
+    ],
+  });
 }
