@@ -31,8 +31,33 @@ describe("apps/", () => {
       expect.arrayContaining(["wms.example/environment", "wms.example/model", "wms.example/version"]),
     );
     expect(t.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
-    expect(t.metadata.finalizers).toContain("resources-finalizer.argocd.argoproj.io");
     expect(t.spec.source.directory.exclude).toBe("app.json");
+  });
+
+  it("deleting a generated Application (a removed folder, a whole environment, a version analyze dropped) deletes nothing it deployed", () => {
+    // The finalizers the ApplicationSet controller puts on a generated Application
+    // (RenderTemplateParams, applicationset/utils/utils.go, Argo CD v3.5.7): the template's own,
+    // else resources-finalizer unless spec.syncPolicy.preserveResourcesOnDeletion. An explicit
+    // resources-finalizer in the template cascades whatever preserveResourcesOnDeletion says.
+    const finalizersOf = (set: (typeof docs)[number]["object"]): string[] =>
+      set.spec.template.metadata.finalizers?.length
+        ? set.spec.template.metadata.finalizers
+        : set.spec.syncPolicy?.preserveResourcesOnDeletion
+          ? []
+          : ["resources-finalizer.argocd.argoproj.io"];
+    const sets = docs.filter(
+      (d) => d.object.kind === "ApplicationSet" && d.file.endsWith("apps/platform/wms-environments.yaml"),
+    );
+    expect(sets.map((s) => s.object.metadata.name).sort()).toEqual([
+      "wms-environments",
+      "wms-environments-prod",
+      "wms-models",
+    ]);
+    for (const { object: set } of sets) {
+      expect(finalizersOf(set), set.metadata.name).toEqual([]);
+      // the model app prunes a dropped version's Namespace (and its Service) after the route moved
+      expect(set.spec.template.spec.syncPolicy.syncOptions, set.metadata.name).toContain("PruneLast=true");
+    }
   });
 
   it("model projects allow only this repo, their namespaces, and no cluster-wide kind but Namespace", () => {
