@@ -60,6 +60,29 @@ describe("apps/", () => {
     }
   });
 
+  it("prod retires a version without leaving its Application in error: the controller may delete version Applications", () => {
+    for (const name of ["wms-environments", "wms-environments-prod"]) {
+      const set = byName("ApplicationSet", name);
+      // create-update would keep a removed version's Application, its path gone, in error
+      // (ApplicationsSyncPolicy.AllowDelete, Argo CD v3.5.7); deleting it cascades nowhere
+      expect(set.spec.syncPolicy.applicationsSync ?? "sync", name).not.toBe("create-update");
+      expect(set.spec.syncPolicy.preserveResourcesOnDeletion, name).toBe(true);
+    }
+  });
+
+  it("a failed sync is retried later, not given up after a few tries on one revision", () => {
+    const sets = docs.filter(
+      (d) => d.object.kind === "ApplicationSet" && d.file.endsWith("apps/platform/wms-environments.yaml"),
+    );
+    expect(sets).toHaveLength(3);
+    for (const { object: set } of sets) {
+      const retry = set.spec.template.spec.syncPolicy.retry;
+      // Retry.Limit < 0: no end (processRequestedAppOperation, controller/appcontroller.go, v3.5.7)
+      expect(retry.limit, set.metadata.name).toBeLessThan(0);
+      expect(retry.backoff.maxDuration, set.metadata.name).toMatch(/^[1-9]\d*m$/);
+    }
+  });
+
   it("model projects allow only this repo, their namespaces, and no cluster-wide kind but Namespace", () => {
     const projects = docs.filter(
       (d) => d.object.kind === "AppProject" && d.object.metadata.name.startsWith("wms-"),
@@ -95,6 +118,30 @@ const byName = (kind: string, name: string) => {
   if (!found) throw new Error(`apps/ has no ${kind} ${name}`);
   return found;
 };
+
+describe("the gateway is scraped (gen analyze reads Envoy's answers)", () => {
+  it("a PodMonitor selects Envoy Gateway's proxies on their metrics port, and Prometheus selects it", () => {
+    const pm = byName("PodMonitor", "envoy-proxies");
+    // EnvoyAppLabel (internal/infrastructure/kubernetes/proxy/resource.go, Envoy Gateway v1.9.1)
+    expect(pm.spec.selector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "envoy",
+      "app.kubernetes.io/component": "proxy",
+      "app.kubernetes.io/managed-by": "envoy-gateway",
+    });
+    expect(pm.metadata.namespace).toBe("envoy-gateway-system");
+    expect(pm.spec.podMetricsEndpoints).toEqual([
+      expect.objectContaining({ port: "metrics", path: "/stats/prometheus" }),
+    ]);
+    const kustomization = parse(readFileSync(join(REPO_ROOT, "apps/gateway/kustomization.yaml"), "utf8"));
+    expect(kustomization.resources).toContain("podmonitor.yaml");
+    const prom = byName("ApplicationSet", "kube-prometheus-stack").spec.template.spec.source.helm.valuesObject
+      .prometheus.prometheusSpec;
+    expect(prom.podMonitorSelector.matchLabels).toEqual(
+      expect.objectContaining({ release: pm.metadata.labels.release }),
+    );
+    expect(prom.podMonitorNamespaceSelector).toEqual({});
+  });
+});
 
 describe("MLflow's database secret comes from External Secrets", () => {
   it("the chart reads Secret mlflow-db through backendStore.existingDatabaseSecret, which the ExternalSecret writes", () => {
