@@ -143,6 +143,22 @@ describe("the gateway is scraped (gen analyze reads Envoy's answers)", () => {
   });
 });
 
+describe("ingress survives a proxy restart or a drain", () => {
+  it("at least two Envoy proxies, a budget of one at a time, and the NLB's readiness gate", () => {
+    const kube = byName("EnvoyProxy", "wms-nlb").spec.provider.kubernetes;
+    expect(kube.envoyHpa.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(kube.envoyHpa.maxReplicas).toBeGreaterThan(kube.envoyHpa.minReplicas);
+    expect(kube.envoyPDB.minAvailable).toBeLessThan(kube.envoyHpa.minReplicas);
+    expect(kube.envoyPDB.minAvailable).toBeGreaterThanOrEqual(1);
+    const app = byName("ApplicationSet", "envoy-gateway").spec.template.spec;
+    expect(app.destination.namespace).toBe("envoy-gateway-system");
+    expect(app.syncPolicy.syncOptions).toContain("CreateNamespace=true");
+    expect(app.syncPolicy.managedNamespaceMetadata.labels).toEqual({
+      "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+    });
+  });
+});
+
 describe("MLflow's database secret comes from External Secrets", () => {
   it("the chart reads Secret mlflow-db through backendStore.existingDatabaseSecret, which the ExternalSecret writes", () => {
     const values = byName("Application", "mlflow").spec.source.helm.valuesObject;
