@@ -143,6 +143,25 @@ describe("the gateway is scraped (gen analyze reads Envoy's answers)", () => {
   });
 });
 
+describe("kube-prometheus-stack on EKS", () => {
+  it("does not scrape, nor alert on, the control plane EKS hides (controller-manager, scheduler, etcd, kube-proxy)", () => {
+    const values = byName("ApplicationSet", "kube-prometheus-stack").spec.template.spec.source.helm
+      .valuesObject;
+    for (const c of ["kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"]) {
+      expect(values[c]?.enabled, c).toBe(false);
+    }
+    for (const r of [
+      "etcd",
+      "kubeControllerManager",
+      "kubeSchedulerAlerting",
+      "kubeSchedulerRecording",
+      "kubeProxy",
+    ]) {
+      expect(values.defaultRules?.rules?.[r], r).toBe(false);
+    }
+  });
+});
+
 describe("ingress survives a proxy restart or a drain", () => {
   it("at least two Envoy proxies, a budget of one at a time, and the NLB's readiness gate", () => {
     const kube = byName("EnvoyProxy", "wms-nlb").spec.provider.kubernetes;
