@@ -31,8 +31,56 @@ describe("apps/", () => {
       expect.arrayContaining(["wms.example/environment", "wms.example/model", "wms.example/version"]),
     );
     expect(t.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
-    expect(t.metadata.finalizers).toContain("resources-finalizer.argocd.argoproj.io");
     expect(t.spec.source.directory.exclude).toBe("app.json");
+  });
+
+  it("deleting a generated Application (a removed folder, a whole environment, a version analyze dropped) deletes nothing it deployed", () => {
+    // The finalizers the ApplicationSet controller puts on a generated Application
+    // (RenderTemplateParams, applicationset/utils/utils.go, Argo CD v3.5.7): the template's own,
+    // else resources-finalizer unless spec.syncPolicy.preserveResourcesOnDeletion. An explicit
+    // resources-finalizer in the template cascades whatever preserveResourcesOnDeletion says.
+    const finalizersOf = (set: (typeof docs)[number]["object"]): string[] =>
+      set.spec.template.metadata.finalizers?.length
+        ? set.spec.template.metadata.finalizers
+        : set.spec.syncPolicy?.preserveResourcesOnDeletion
+          ? []
+          : ["resources-finalizer.argocd.argoproj.io"];
+    const sets = docs.filter(
+      (d) => d.object.kind === "ApplicationSet" && d.file.endsWith("apps/platform/wms-environments.yaml"),
+    );
+    expect(sets.map((s) => s.object.metadata.name).sort()).toEqual([
+      "wms-environments",
+      "wms-environments-prod",
+      "wms-models",
+    ]);
+    for (const { object: set } of sets) {
+      expect(finalizersOf(set), set.metadata.name).toEqual([]);
+      // the model app prunes a dropped version's Namespace (and its Service) after the route moved
+      expect(set.spec.template.spec.syncPolicy.syncOptions, set.metadata.name).toContain("PruneLast=true");
+    }
+  });
+
+  it("prod retires a version without leaving its Application in error: the controller may delete version Applications", () => {
+    for (const name of ["wms-environments", "wms-environments-prod"]) {
+      const set = byName("ApplicationSet", name);
+      // create-update would keep a removed version's Application, its path gone, in error
+      // (ApplicationsSyncPolicy.AllowDelete, Argo CD v3.5.7); deleting it cascades nowhere
+      expect(set.spec.syncPolicy.applicationsSync ?? "sync", name).not.toBe("create-update");
+      expect(set.spec.syncPolicy.preserveResourcesOnDeletion, name).toBe(true);
+    }
+  });
+
+  it("a failed sync is retried later, not given up after a few tries on one revision", () => {
+    const sets = docs.filter(
+      (d) => d.object.kind === "ApplicationSet" && d.file.endsWith("apps/platform/wms-environments.yaml"),
+    );
+    expect(sets).toHaveLength(3);
+    for (const { object: set } of sets) {
+      const retry = set.spec.template.spec.syncPolicy.retry;
+      // Retry.Limit < 0: no end (processRequestedAppOperation, controller/appcontroller.go, v3.5.7)
+      expect(retry.limit, set.metadata.name).toBeLessThan(0);
+      expect(retry.backoff.maxDuration, set.metadata.name).toMatch(/^[1-9]\d*m$/);
+    }
   });
 
   it("model projects allow only this repo, their namespaces, and no cluster-wide kind but Namespace", () => {
@@ -73,6 +121,65 @@ const byName = (kind: string, name: string) => {
   if (!found) throw new Error(`apps/ has no ${kind} ${name}`);
   return found;
 };
+
+describe("the gateway is scraped (gen analyze reads Envoy's answers)", () => {
+  it("a PodMonitor selects Envoy Gateway's proxies on their metrics port, and Prometheus selects it", () => {
+    const pm = byName("PodMonitor", "envoy-proxies");
+    // EnvoyAppLabel (internal/infrastructure/kubernetes/proxy/resource.go, Envoy Gateway v1.9.1)
+    expect(pm.spec.selector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "envoy",
+      "app.kubernetes.io/component": "proxy",
+      "app.kubernetes.io/managed-by": "envoy-gateway",
+    });
+    expect(pm.metadata.namespace).toBe("envoy-gateway-system");
+    expect(pm.spec.podMetricsEndpoints).toEqual([
+      expect.objectContaining({ port: "metrics", path: "/stats/prometheus" }),
+    ]);
+    const kustomization = parse(readFileSync(join(REPO_ROOT, "apps/gateway/kustomization.yaml"), "utf8"));
+    expect(kustomization.resources).toContain("podmonitor.yaml");
+    const prom = byName("ApplicationSet", "kube-prometheus-stack").spec.template.spec.source.helm.valuesObject
+      .prometheus.prometheusSpec;
+    expect(prom.podMonitorSelector.matchLabels).toEqual(
+      expect.objectContaining({ release: pm.metadata.labels.release }),
+    );
+    expect(prom.podMonitorNamespaceSelector).toEqual({});
+  });
+});
+
+describe("kube-prometheus-stack on EKS", () => {
+  it("does not scrape, nor alert on, the control plane EKS hides (controller-manager, scheduler, etcd, kube-proxy)", () => {
+    const values = byName("ApplicationSet", "kube-prometheus-stack").spec.template.spec.source.helm
+      .valuesObject;
+    for (const c of ["kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"]) {
+      expect(values[c]?.enabled, c).toBe(false);
+    }
+    for (const r of [
+      "etcd",
+      "kubeControllerManager",
+      "kubeSchedulerAlerting",
+      "kubeSchedulerRecording",
+      "kubeProxy",
+    ]) {
+      expect(values.defaultRules?.rules?.[r], r).toBe(false);
+    }
+  });
+});
+
+describe("ingress survives a proxy restart or a drain", () => {
+  it("at least two Envoy proxies, a budget of one at a time, and the NLB's readiness gate", () => {
+    const kube = byName("EnvoyProxy", "wms-nlb").spec.provider.kubernetes;
+    expect(kube.envoyHpa.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(kube.envoyHpa.maxReplicas).toBeGreaterThan(kube.envoyHpa.minReplicas);
+    expect(kube.envoyPDB.minAvailable).toBeLessThan(kube.envoyHpa.minReplicas);
+    expect(kube.envoyPDB.minAvailable).toBeGreaterThanOrEqual(1);
+    const app = byName("ApplicationSet", "envoy-gateway").spec.template.spec;
+    expect(app.destination.namespace).toBe("envoy-gateway-system");
+    expect(app.syncPolicy.syncOptions).toContain("CreateNamespace=true");
+    expect(app.syncPolicy.managedNamespaceMetadata.labels).toEqual({
+      "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+    });
+  });
+});
 
 describe("MLflow's database secret comes from External Secrets", () => {
   it("the chart reads Secret mlflow-db through backendStore.existingDatabaseSecret, which the ExternalSecret writes", () => {

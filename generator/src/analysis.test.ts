@@ -73,10 +73,58 @@ describe("judge", () => {
     const r = judge(canary, { ...healthy, comparisons: null, agreementMedian: null }, T);
     expect(r.samples).toBe(200);
     expect(r.rows.map((x) => x.metric)).not.toContain("mask agreement, median IoU");
-    expect(r.rows.at(-1)?.candidate).toBe("0.052 (+0.002)"); // coverage drift from both servers
+    // coverage drift from both servers
+    expect(r.rows.find((x) => x.metric.startsWith("coverage drift"))?.candidate).toBe("0.052 (+0.002)");
+    expect(r.rows.find((x) => x.metric === "candidate answered its share")).toMatchObject({
+      candidate: "200 of ~111",
+      result: "pass",
+    });
+    expect(r.verdict).toBe("pass");
     expect(judge({ ...canary, compared: true }, healthy, T).rows.map((x) => x.metric)).toContain(
       "mask agreement, median IoU",
     );
+  });
+});
+
+describe("judge: a candidate that is down fails, however few its own samples", () => {
+  const canary: Candidate = { kind: "canary", version: "1.1.0", weight: 20, compared: false };
+  const silent: Measured = {
+    ...healthy,
+    candidateRequests: null,
+    candidateErrors: null,
+    candidateP95: null,
+    candidateCoverage: null,
+    comparisons: null,
+    agreementMedian: null,
+    agreementP10: null,
+    coverageDelta: null,
+  };
+  it("a canary that answered none of its share fails (was: inconclusive forever)", () => {
+    const r = judge(canary, silent, T);
+    expect(r.verdict).toBe("fail");
+    expect(r.rows.find((x) => x.metric === "candidate answered its share")).toMatchObject({
+      candidate: "0 of ~250",
+      result: "fail",
+    });
+  });
+  it("no Ready pods (kube-state-metrics) fails a shadow or a canary", () => {
+    const shadow: Candidate = { kind: "shadow", version: "1.1.0", compared: true };
+    expect(judge(shadow, { ...silent, candidateReady: 0 }, T).verdict).toBe("fail");
+    expect(judge(shadow, { ...silent, candidateReady: 2 }, T).verdict).toBe("inconclusive");
+  });
+  it("5xx the gateway answered itself (beyond the servers' own) fail the canary", () => {
+    const through = { ...healthy, gatewayRequests: 1200, gatewayP95: 0.45 };
+    expect(judge(canary, { ...through, gatewayErrors: 0 }, T).verdict).toBe("pass");
+    const r = judge(canary, { ...through, gatewayErrors: 240 }, T);
+    expect(r.verdict).toBe("fail");
+    expect(r.rows.find((x) => x.metric === "gateway 5xx not from a server")).toMatchObject({
+      candidate: "0.2000",
+      result: "fail",
+    });
+  });
+  it("too little live traffic to expect anything of the canary stays inconclusive", () => {
+    const r = judge(canary, { ...silent, liveRequests: 40 }, T);
+    expect(r.verdict).toBe("inconclusive");
   });
 });
 
@@ -120,5 +168,25 @@ describe("queries", () => {
       'sum(increase(wms_http_requests_total{wms_example_environment="prod",wms_example_model="wms",app_kubernetes_io_version="1.1.0",endpoint="/predictions/{model}",code=~"5.."}[30m]))',
     );
     expect(q.agreementP10).toContain('app_kubernetes_io_version="1.0.0",shadow_version="1.1.0"');
+  });
+  it("read the gateway's cluster of the model's route (Envoy Gateway: one per rule) and the candidate's Ready pods", () => {
+    const q = queries({
+      env: "prod",
+      model: "wms",
+      live: "1.0.0",
+      candidate: { kind: "canary", version: "1.1.0", weight: 10, compared: false },
+      window: "30m",
+      candidateNamespace: "prod-wms-1-1-0",
+      routingNamespace: "prod-wms-routing",
+    });
+    expect(q.gatewayErrors).toBe(
+      'sum(increase(envoy_cluster_upstream_rq_xx{envoy_cluster_name=~"httproute/prod-wms-routing/wms/rule/[0-9]+",envoy_response_code_class="5"}[30m]))',
+    );
+    expect(q.gatewayP95).toMatch(
+      /^histogram_quantile\(0\.95, sum by \(le\) \(rate\(envoy_cluster_upstream_rq_time_bucket\{/,
+    );
+    expect(q.candidateReady).toBe(
+      'sum(kube_deployment_status_replicas_available{namespace="prod-wms-1-1-0",deployment="wms"})',
+    );
   });
 });

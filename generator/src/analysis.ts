@@ -37,6 +37,10 @@ export interface Scope {
   candidate: Candidate;
   /** a Prometheus range, e.g. 30m */
   window: string;
+  /** the candidate's namespace (render/names.ts versionNamespace): its Ready pods */
+  candidateNamespace?: string;
+  /** the model's routing namespace (render/names.ts routingNamespace): the gateway's view */
+  routingNamespace?: string;
 }
 
 export type Query = keyof ReturnType<typeof queries>;
@@ -68,11 +72,41 @@ export function queries(s: Scope) {
     agreementMedian: `histogram_quantile(0.5, sum by (le) (rate(wms_shadow_agreement_iou_bucket{${pair}}[${w}])))`,
     agreementP10: `histogram_quantile(0.1, sum by (le) (rate(wms_shadow_agreement_iou_bucket{${pair}}[${w}])))`,
     coverageDelta: `sum(rate(wms_shadow_coverage_delta_sum{${pair}}[${w}])) / sum(rate(wms_shadow_coverage_delta_count{${pair}}[${w}]))`,
+    // The candidate's Ready pods now (kube-state-metrics, part of kube-prometheus-stack): none
+    // means the gateway answers its share itself (503) and its own metrics stay silent.
+    candidateReady: s.candidateNamespace
+      ? `sum(kube_deployment_status_replicas_available{namespace="${s.candidateNamespace}",deployment="${s.model}"})`
+      : "vector(-1) < 0",
+    // The gateway's view of the model's weighted route (scraped by apps/gateway/podmonitor.yaml).
+    // Envoy Gateway makes one Envoy cluster per route rule (envoy_cluster_name
+    // "httproute/<namespace>/<route>/rule/<n>"), live and canary together, so these are the
+    // whole split's answers: what Envoy answered itself (no healthy upstream, connect failures,
+    // timeouts) is its 5xx beyond the servers' own.
+    gatewayRequests: s.routingNamespace
+      ? `sum(increase(envoy_cluster_upstream_rq_xx{${gatewayCluster(s)}}[${w}]))`
+      : "vector(-1) < 0",
+    gatewayErrors: s.routingNamespace
+      ? `sum(increase(envoy_cluster_upstream_rq_xx{${gatewayCluster(s)},envoy_response_code_class="5"}[${w}]))`
+      : "vector(-1) < 0",
+    // Envoy's upstream request time is in milliseconds
+    gatewayP95: s.routingNamespace
+      ? `histogram_quantile(0.95, sum by (le) (rate(envoy_cluster_upstream_rq_time_bucket{${gatewayCluster(s)}}[${w}]))) / 1000`
+      : "vector(-1) < 0",
   };
 }
 
-/** What the queries answered; null where Prometheus had no data. */
-export type Measured = Record<Query, number | null>;
+const gatewayCluster = (s: Scope) =>
+  `envoy_cluster_name=~"httproute/${s.routingNamespace}/${s.model}/rule/[0-9]+"`;
+
+/** Measures that only some installations answer (kube-state-metrics, the gateway's stats). */
+type OptionalQuery = "candidateReady" | "gatewayRequests" | "gatewayErrors" | "gatewayP95";
+
+/** What the queries answered; null (or absent) where Prometheus had no data. */
+export type Measured = Record<Exclude<Query, OptionalQuery>, number | null> &
+  Partial<Record<OptionalQuery, number | null>>;
+
+/** A canary that answered less than this share of the requests its weight sends it fails. */
+export const MIN_SHARE_ANSWERED = 0.5;
 
 export type Verdict = "pass" | "fail" | "inconclusive";
 
@@ -149,9 +183,53 @@ export function judge(
     `|drift| <= ${t.maxCoverageDrift}`,
     drift === null ? null : Math.abs(drift) <= t.maxCoverageDrift,
   );
+  // Failures that need no minimum of the candidate's own samples: a candidate that is down
+  // answers nothing itself, so its own metrics can never become conclusive.
+  const decisive: Row[] = [];
+  const decide = (metric: string, live: string, candidate: string, threshold: string, ok: boolean | null) =>
+    decisive.push({ metric, live, candidate, threshold, result: ok === null ? "-" : ok ? "pass" : "fail" });
+  const ready = m.candidateReady ?? null;
+  if (ready !== null) decide("candidate Ready pods", "-", String(Math.round(ready)), ">= 1", ready >= 1);
+  if (c.kind === "canary" && c.weight && c.weight < 100 && m.liveRequests !== null) {
+    // what its weight sent it, going by what live answered of the rest
+    const expected = (m.liveRequests * c.weight) / (100 - c.weight);
+    const got = m.candidateRequests ?? 0;
+    decide(
+      "candidate answered its share",
+      String(Math.round(m.liveRequests)),
+      `${Math.round(got)} of ~${Math.round(expected)}`,
+      `>= ${MIN_SHARE_ANSWERED * 100}% of its share`,
+      expected < t.minSamples ? null : got >= expected * MIN_SHARE_ANSWERED,
+    );
+  }
+  const gwRequests = m.gatewayRequests ?? null;
+  if (gwRequests !== null && gwRequests > 0) {
+    // 5xx the gateway answered without a server's own 5xx behind them (attributed to the
+    // candidate: live's own answers are measured above)
+    const own = (m.liveErrors ?? 0) + (m.candidateErrors ?? 0);
+    const excess = Math.max(0, (m.gatewayErrors ?? 0) - own) / gwRequests;
+    decide(
+      "gateway 5xx not from a server",
+      "-",
+      fmt(excess, 4),
+      `<= ${t.maxErrorRatio}`,
+      gwRequests < t.minSamples ? null : excess <= t.maxErrorRatio,
+    );
+    const gwP95 = m.gatewayP95 ?? null;
+    const gwLatency = ratio(gwP95, m.liveP95);
+    check(
+      "gateway p95 latency (s), vs live's",
+      fmt(m.liveP95),
+      `${fmt(gwP95)} (${fmt(gwLatency, 2)}x)`,
+      `<= ${t.maxLatencyRatio}x`,
+      gwLatency === null ? null : gwLatency <= t.maxLatencyRatio,
+    );
+  }
+  rows.push(...decisive);
   const [enough, ...measures] = rows;
-  const verdict: Verdict =
-    enough?.result !== "pass"
+  const verdict: Verdict = decisive.some((r) => r.result === "fail")
+    ? "fail"
+    : enough?.result !== "pass"
       ? "inconclusive"
       : measures.some((r) => r.result === "fail")
         ? "fail"

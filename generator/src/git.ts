@@ -104,6 +104,12 @@ export async function resolveCommit(root: string, rev: string): Promise<string |
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
 }
 
+/** The commit the current branch's upstream (`@{upstream}`) is at; undefined without one. */
+export async function upstreamCommit(root: string): Promise<string | undefined> {
+  const r = await at(root)`git rev-parse --verify --quiet ${"@{upstream}"}`.nothrow();
+  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
 export async function isAncestor(root: string, ancestor: string, of: string): Promise<boolean> {
   return (await at(root)`git merge-base --is-ancestor ${ancestor} ${of}`.nothrow()).exitCode === 0;
 }

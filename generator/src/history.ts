@@ -9,8 +9,9 @@
  *                                        to come up before it switches (a rollback in progress)
  *
  * A plain `git revert` ("This reverts commit <sha>.") counts as a rollback of <sha>. Any other
- * commit that changed the version file (a hand edit, the train workflow staging a release)
- * counts as a deploy: the version file is what deploys.
+ * commit that changed what the version file deploys (a hand edit, the train workflow staging a
+ * release) counts as a deploy: the version file is what deploys. One that changed only its
+ * comments or layout (the same live, canary, shadow and retained versions) deploys nothing.
  */
 import type { LoggedCommit } from "./git.ts";
 
@@ -52,7 +53,12 @@ export interface RollbackTarget {
  * re-deploys); a rolled-back rollback no longer counts. Merges are skipped (their branches'
  * commits are in the log themselves).
  */
-export function rollbackTarget(log: LoggedCommit[], env: string): RollbackTarget | undefined {
+export function rollbackTarget(
+  log: LoggedCommit[],
+  env: string,
+  /** false for a commit that left what the version file deploys as it was (a comment, a reformat) */
+  changesDeploy: (c: LoggedCommit) => boolean = () => true,
+): RollbackTarget | undefined {
   const undone = new Set<string>();
   const isUndone = (sha: string) => [...undone].some((u) => sha.startsWith(u));
   const bySha = (sha: string) => log.find((c) => c.sha.startsWith(sha));
@@ -73,6 +79,8 @@ export function rollbackTarget(log: LoggedCommit[], env: string): RollbackTarget
       undone.add(target);
       continue;
     }
+    // not a deploy: undoing it would move no traffic and touch nothing that runs
+    if (!changesDeploy(c)) continue;
     return { sha: c.sha, subject: c.subject, completing: false };
   }
   return undefined;

@@ -66,6 +66,34 @@ async function wmsNamespaces(): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Every wms Deployment and Service that exists now, per context, with its uid: a workload that
+ * was deleted (and perhaps re-created by a later sync) shows up as a different uid. Namespaces
+ * alone hide a cascade: the version Applications' resources can go while their Namespaces stay.
+ */
+async function wmsWorkloads(): Promise<string[]> {
+  const out: string[] = [];
+  for (const ctx of new Set(Object.values(CONTEXTS))) {
+    for (const kind of ["Deployment", "Service"]) {
+      const list = await clients(ctx).objects.list(
+        kind === "Deployment" ? "apps/v1" : "v1",
+        kind,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        "app.kubernetes.io/part-of=wms,app.kubernetes.io/component=model-server",
+      );
+      for (const o of list.items) {
+        if (o.metadata?.deletionTimestamp) continue;
+        out.push(`${ctx}/${o.metadata?.namespace}/${kind}/${o.metadata?.name}/${o.metadata?.uid}`);
+      }
+    }
+  }
+  return out.sort();
+}
+
 let work: string;
 let base: string;
 
@@ -439,6 +467,9 @@ describe("5 bad commits change nothing that runs", () => {
   /** Push a bad commit, let Argo CD see it, check every namespace still runs, then revert it. */
   async function survives(change: () => void, subject: string): Promise<void> {
     const before = await wmsNamespaces();
+    const workloadsBefore = await wmsWorkloads();
+    // every environment's model servers, staging's on the spoke included
+    expect(workloadsBefore.some((w) => w.includes("/staging-wms-") && w.includes("/Deployment/"))).toBe(true);
     const weightsBefore = await weights(work, "dev");
     change();
     git(work, ["add", "-A"]);
@@ -451,10 +482,13 @@ describe("5 bad commits change nothing that runs", () => {
     // two more polls of git by the ApplicationSet and the Applications
     await sleep(25_000);
     expect(await wmsNamespaces()).toEqual(before);
+    // the same Deployments and Services, not deleted and re-created: nothing cascaded
+    expect(await wmsWorkloads()).toEqual(workloadsBefore);
     git(work, ["revert", "--no-edit", "HEAD"]);
     const back = push(work);
     await allSyncedTo(back, devApps(work));
     expect(await weights(work, "dev")).toEqual(weightsBefore);
+    expect(await wmsWorkloads(), "after the revert").toEqual(workloadsBefore);
   }
 
   it("a commit that empties a version file", async () => {

@@ -108,6 +108,9 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
               target("dev", "1.0.0", devShadow),
               target("qa", "1.1.0", qaLive),
               target("qa", "1.2.0", qaShadow),
+              // cx: dev's live server again, as live of an environment whose canary never came
+              // up (no server, no series: behind a gateway its share would be Envoy's 503s)
+              target("cx", "1.1.0", devLive),
             ],
           },
         ],
@@ -140,6 +143,11 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
     };
     write("dev", { ...devEnv, analysis: ANALYSIS }, "1.0.0");
     write("qa", { ...devEnv, name: "qa", namespacePrefix: "qa", analysis: ANALYSIS }, "1.2.0");
+    write("cx", { ...devEnv, name: "cx", namespacePrefix: "cx", analysis: ANALYSIS }, "1.2.0");
+    writeFileSync(
+      join(root, "environments/cx/wms.yaml"),
+      "model: wms\nlive: 1.1.0\ncanary: { version: 1.2.0, weight: 50 }\n",
+    );
     git(root, "init", "-q", "-b", "main");
     const r = cli("render");
     expect(r.code, r.stderr).toBe(0);
@@ -153,8 +161,8 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
         }
       ).data.result;
     await until(
-      "four model servers ready and scraped",
-      async () => ((await query("sum(wms_model_loaded)"))[0]?.value[1] === "4" ? true : undefined),
+      "four model servers ready and scraped (dev's live twice)",
+      async () => ((await query("sum(wms_model_loaded)"))[0]?.value[1] === "5" ? true : undefined),
       150_000,
     );
   }, 240_000);
@@ -238,7 +246,17 @@ describe.skipIf(skip !== null)("gen analyze against a real Prometheus", () => {
     expect(qa.code).toBe(1);
   });
 
-  it("--commit lands each verdict as a rendered deploy commit with the table", () => {
+  it("fails a canary that answered none of its share (no Ready pods), instead of staying inconclusive", () => {
+    const r = cli("analyze", "--env", "cx", "--prometheus", prom, "--window", "10m");
+    console.log(r.stdout);
+    expect(r.stdout).toMatch(/cx wms: canary 1\.2\.0 @50% vs live 1\.1\.0/);
+    expect(r.stdout).toMatch(/candidate answered its share\s+\d+\s+0 of ~\d+\s+>= 50% of its share\s+fail/);
+    expect(r.stdout).toMatch(/verdict: fail/);
+    expect(r.code).toBe(1);
+  });
+
+  // five CLI runs, each rendering: minutes on 2 busy cores
+  it("--commit lands each verdict as a rendered deploy commit with the table", { timeout: 300_000 }, () => {
     const dev = cli("analyze", "--env", "dev", "--prometheus", prom, "--window", "10m", "--commit");
     expect(dev.code, dev.stderr).toBe(0);
     expect(parse(readFileSync(join(root, "environments/dev/wms.yaml"), "utf8"))).toEqual({

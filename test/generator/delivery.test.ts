@@ -198,10 +198,11 @@ describe("promote into an environment without a version file", { timeout: SLOW }
     expect(file).toMatch(/^# yaml-language-server: \$schema=/);
     expect(file).toMatch(/\nmodel: wms\nretain: \[ 1\.1\.0 \]\n$/);
     expect(existsSync(join(root, "environments/prod/rendered/wms-1.1.0/deployment.wms.yaml"))).toBe(true);
-    // no traffic yet: the model's folder holds the version's Namespace, no route
+    // no traffic yet: the model's folder holds the version's Namespace and budget, no route
     expect(readdirSync(join(root, "environments/prod/rendered/wms-routing")).sort()).toEqual([
       "app.json",
       "namespace.prod-wms-1-1-0.yaml",
+      "poddisruptionbudget.wms-1-1-0.yaml",
     ]);
     expect(p1.stdout).toMatch(/switch with:\n\s+npm run gen -- promote --from dev --to prod --commit/);
 
@@ -434,7 +435,7 @@ describe("version-pinned routes are an environment setting", { timeout: SLOW }, 
 });
 
 describe("the ApplicationSets never cascade a repository mistake into prod", { timeout: SLOW }, () => {
-  it("model folders and prod: create-update, resources preserved; the version folders' Applications never cascade", () => {
+  it("model folders: create-update; version folders (prod's too) deleted with their folder, never cascading", () => {
     const docs = parseAllDocuments(
       readFileSync(join(REPO_ROOT, "apps/platform/wms-environments.yaml"), "utf8"),
     ).map((d) => d.toJS());
@@ -447,8 +448,11 @@ describe("the ApplicationSets never cascade a repository mistake into prod", { t
     expect(models.spec.generators.map((g: { git: { files: unknown } }) => g.git.files)).toEqual(
       ["dev", "staging", "prod"].map((env) => [{ path: `environments/${env}/rendered/*-routing/app.json` }]),
     );
+    // a retired prod version's Application is deleted (create-update would leave it in error);
+    // the deletion deletes nothing that runs: no finalizer, preserveResourcesOnDeletion
     const prod = byName["wms-environments-prod"];
-    expect(prod.spec.syncPolicy).toEqual(createUpdate);
+    expect(prod.spec.syncPolicy).toEqual({ preserveResourcesOnDeletion: true });
+    expect(prod.spec.template.metadata.finalizers).toBeUndefined();
     expect(prod.spec.generators[0].git.files).toEqual([
       { path: "environments/prod/rendered/*/app.json" },
       { path: "environments/prod/rendered/*-routing/app.json", exclude: true },
@@ -500,5 +504,53 @@ describe("conflict markers a revert leaves are named, not parsed", { timeout: SL
       /^environments\/dev\/wms\.yaml:2 unresolved merge conflict .*\n\s+fix: edit the file to the state you want/,
     );
     expect(conflictMarkerLine("model: wms\nlive: 1.2.0 # ======= not a marker\n")).toBeUndefined();
+  });
+});
+
+describe("rollback with no deploy in the history", { timeout: SLOW }, () => {
+  it("a version file changed only in its comments has nothing to roll back: exit 2, nothing written", () => {
+    // prod as the repository starts it: a version file that deploys nothing
+    const root = repo((r) => writeFileSync(join(r, "environments/prod/wms.yaml"), "model: wms\n"));
+    writeFileSync(join(root, "environments/prod/wms.yaml"), "# what runs in prod\nmodel: wms\n");
+    git(root, "commit", "-qam", "docs: comment prod's version file");
+    const before = tree(root);
+    const sha = head(root);
+    const r = cli(root, "rollback", "--env", "prod", "--commit");
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stderr).toMatch(
+      /environments\/prod\/wms\.yaml nothing to roll back: no commit in its history changed what prod deploys/,
+    );
+    noStack(r.stderr);
+    expect(tree(root)).toEqual(before);
+    expect(head(root)).toBe(sha);
+  });
+});
+
+describe("deploy/promote --commit twice in a row", { timeout: SLOW }, () => {
+  it("refuses the switch while the staging commit is not pushed, switches once it is", () => {
+    const root = repo();
+    const remote = `${root}.remote.git`;
+    git(root, "init", "-q", "--bare", remote);
+    git(root, "remote", "add", "origin", remote);
+    git(root, "push", "-q", "-u", "origin", "main");
+    const stage = cli(root, "deploy", "--env", "prod", "--version", "1.2.0", "--canary", "20", "--commit");
+    expect(stage.code, stage.stderr).toBe(0);
+    expect(stage.stdout).toMatch(/1\.2\.0 staged in prod/);
+    const before = tree(root);
+    const sha = head(root);
+    const again = cli(root, "deploy", "--env", "prod", "--version", "1.2.0", "--canary", "20", "--commit");
+    expect(again.code, again.stdout).toBe(2);
+    expect(again.stderr).toMatch(
+      /environments\/prod\/wms\.yaml 1\.2\.0 is staged by a commit that is not pushed yet .*\n\s+fix: push \(git push\), wait until prod-wms-1-2-0 is Synced and Healthy/,
+    );
+    noStack(again.stderr);
+    expect(tree(root)).toEqual(before);
+    expect(head(root)).toBe(sha);
+    git(root, "push", "-q");
+    const pushed = cli(root, "deploy", "--env", "prod", "--version", "1.2.0", "--canary", "20", "--commit");
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(read(root, "environments/prod/rendered/wms-routing/httproute.wms.yaml")).toMatch(
+      /namespace: prod-wms-1-2-0\n\s+port: 8080\n\s+weight: 20/,
+    );
   });
 });

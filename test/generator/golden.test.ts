@@ -30,7 +30,6 @@ describe("rendered stack of one version", () => {
       "NetworkPolicy",
       "NetworkPolicy",
       "NetworkPolicy",
-      "PodDisruptionBudget",
       "ReferenceGrant",
       "ResourceQuota",
       "Service",

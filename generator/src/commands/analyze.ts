@@ -18,6 +18,7 @@ import { analysisThresholds, loadEnvironment } from "../config.ts";
 import { inputError } from "../errors.ts";
 import { deployTrailer } from "../history.ts";
 import { queryNumber } from "../prometheus.ts";
+import { routingNamespace, versionNamespace } from "../render/names.ts";
 import { type OutputFormat, report } from "../report.ts";
 import { rewriteVersionFile } from "../version-edit.ts";
 import { applyText, type ChangeContext, commitHint, parseSpec, readState } from "./change.ts";
@@ -63,7 +64,15 @@ export async function runAnalyze(opts: AnalyzeOptions): Promise<number> {
       },
     ]);
   }
-  const q = queries({ env: opts.env, model: opts.model, live: spec.live, candidate, window: opts.window });
+  const q = queries({
+    env: opts.env,
+    model: opts.model,
+    live: spec.live,
+    candidate,
+    window: opts.window,
+    candidateNamespace: versionNamespace(env.config, opts.model, candidate.version),
+    routingNamespace: routingNamespace(env.config, opts.model),
+  });
   const measured = Object.fromEntries(
     await Promise.all(
       (Object.keys(q) as Query[]).map(async (k) => [k, await queryNumber(opts.prometheus, q[k])] as const),

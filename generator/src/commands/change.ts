@@ -23,11 +23,13 @@ import {
   requireGitRepo,
   short,
   unstage,
+  upstreamCommit,
 } from "../git.ts";
 import { RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { renderAll } from "../pipeline.ts";
 import { versionAppName } from "../render/names.ts";
 import { readInputFile } from "../repo-file.ts";
+import { notYetDeployed } from "../safety.ts";
 import { addRetained, emptyVersionFile } from "../version-edit.ts";
 import { parseYamlSource } from "../yaml-source.ts";
 import { runRender } from "./render.ts";
@@ -147,6 +149,37 @@ export function validateText(ctx: ChangeContext, state: EnvState, text: string):
     if (before === undefined) rmSync(abs, { force: true });
     else writeAtomic(abs, before);
   }
+}
+
+/**
+ * Refuse a switch to versions the upstream branch does not deploy yet. The last commit stages
+ * them, so the switch would pass safety.ts, but that commit is not pushed: Argo CD has not
+ * deployed them anywhere, and a second `deploy`/`promote --commit` seconds after the first
+ * would move traffic with nothing up in between. Without an upstream (a local repository)
+ * there is nothing to compare with; the model app's readiness gate (render/stack.ts
+ * renderVersionGate) still holds the route until the pods are Ready.
+ */
+export async function requirePushedStaging(
+  ctx: ChangeContext,
+  state: EnvState,
+  next: VersionFile,
+): Promise<void> {
+  if (!state.git || !ctx.commit) return;
+  const upstream = await upstreamCommit(ctx.root);
+  if (!upstream) return;
+  const there = parseSpec(await fileAt(ctx.root, upstream, state.file), `@{upstream}:${state.file}`);
+  const waiting = notYetDeployed(there, next);
+  if (!waiting.length) return;
+  const config = loadEnvironment(ctx.root, ctx.env).config;
+  const apps = waiting.map((v) => versionAppName(config, ctx.model, v));
+  const are = waiting.length > 1 ? "are" : "is";
+  throw inputError([
+    {
+      file: state.file,
+      message: `${waiting.join(", ")} ${are} staged by a commit that is not pushed yet (@{upstream} ${short(upstream)} does not deploy ${waiting.length > 1 ? "them" : "it"}), so Argo CD has not brought ${waiting.length > 1 ? "them" : "it"} up`,
+      hint: `push (git push), wait until ${apps.join(", ")} ${are} Synced and Healthy (npm run gen -- status --live), then run this again`,
+    },
+  ]);
 }
 
 /** What to tell the user after a change that was not committed. */

@@ -9,7 +9,14 @@ import { short } from "../git.ts";
 import { deployTrailer } from "../history.ts";
 import { notYetDeployed } from "../safety.ts";
 import { applyDeploy } from "../version-edit.ts";
-import { applyText, type ChangeContext, commitHint, readState, stageThenSwitch } from "./change.ts";
+import {
+  applyText,
+  type ChangeContext,
+  commitHint,
+  readState,
+  requirePushedStaging,
+  stageThenSwitch,
+} from "./change.ts";
 
 export interface DeployOptions {
   root: string;
@@ -78,6 +85,7 @@ export async function runDeploy(opts: DeployOptions): Promise<void> {
     });
     return;
   }
+  await requirePushedStaging(ctx, state, target.after);
   const sha = await applyText(ctx, state, target.text, subject, trailers);
   if (sha) {
     out(

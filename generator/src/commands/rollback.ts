@@ -6,7 +6,7 @@
  * stay as they are, and nothing can conflict. Any failure leaves the tree as it was.
  */
 import { inputError } from "../errors.ts";
-import { fileAt, logOfPath, requireGitRepo, short } from "../git.ts";
+import { fileAt, type LoggedCommit, logOfPath, requireGitRepo, short } from "../git.ts";
 import { rollbackStageTrailer, rollbackTarget, rollbackTrailer } from "../history.ts";
 import { allowEmptyHint, EMPTYING_TEXT, emptying, notYetDeployed } from "../safety.ts";
 import { emptyVersionFile } from "../version-edit.ts";
@@ -44,10 +44,16 @@ export async function runRollback(opts: {
   };
   // a rollback always starts from a committed state, so what it undoes is well defined
   const state = await readState(ctx, true);
-  const target = rollbackTarget(await logOfPath(opts.root, state.file), opts.env);
+  const log = await logOfPath(opts.root, state.file);
+  const deploys = await deployingCommits(opts.root, state.file, log);
+  const target = rollbackTarget(log, opts.env, (c) => deploys.has(c.sha));
   if (!target) {
     throw inputError([
-      { file: state.file, message: `no deploy of ${opts.env} to roll back`, hint: "check --env and --model" },
+      {
+        file: state.file,
+        message: `nothing to roll back: no commit in its history changed what ${opts.env} deploys`,
+        hint: `check --env and --model; git log -- ${state.file} lists its commits`,
+      },
     ]);
   }
   const restoredText =
@@ -94,4 +100,27 @@ export async function runRollback(opts: {
       ? `\ncommitted ${short(sha)}: ${subject}\nrolled back: push it; Argo CD syncs it.`
       : `\nrolled back in the working tree (not committed). Commit it with its trailer, so a second rollback goes one deploy further back:\n  ${commitHint(state, subject, trailers)}`,
   );
+}
+
+/** What a version file deploys, comments and layout aside: its versions, roles and weights. */
+const deployed = (text: string | undefined, file: string): string => {
+  try {
+    const spec = parseSpec(text, file);
+    return JSON.stringify([spec?.live, spec?.canary, spec?.shadow, spec?.retain ?? []]);
+  } catch {
+    return `unreadable ${file}`; // a broken version file in history: a change all the same
+  }
+};
+
+/** The commits of `log` (merges aside) after which the version file deploys something else than before. */
+async function deployingCommits(root: string, file: string, log: LoggedCommit[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const c of log) {
+    if (c.parents.length > 1) continue;
+    const after = deployed(await fileAt(root, c.sha, file), `${short(c.sha)}:${file}`);
+    const parentText = c.parents.length ? await fileAt(root, `${c.sha}^`, file) : undefined;
+    const before = deployed(parentText, `${short(c.sha)}^:${file}`);
+    if (after !== before) out.add(c.sha);
+  }
+  return out;
 }

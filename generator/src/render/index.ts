@@ -7,7 +7,13 @@ import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
-import { type K8sObject, renderVersionNamespace, renderVersionStack, type StackPeers } from "./stack.ts";
+import {
+  type K8sObject,
+  renderVersionGate,
+  renderVersionNamespace,
+  renderVersionStack,
+  type StackPeers,
+} from "./stack.ts";
 
 export type RenderedFiles = Map<string, string>;
 
@@ -75,22 +81,29 @@ export function renderEnvironment(plan: EnvironmentPlan): {
       });
     }
     if (mp.versions.length === 0) continue;
-    // The model's folder: every version's Namespace and the routes. Nothing takes traffic (a
+    // The model's folder: every version's Namespace and traffic gate, and the routes. Nothing takes traffic (a
     // version file without live): the Namespaces and no route at all.
     const routes = mp.versions.some((v) => v.weight > 0) ? renderRouting(config, mp) : [];
     const namespaces = mp.versions.map((pv) => renderVersionNamespace(config, pv));
-    add(routingFolder(mp.model), [plan.env.configFile, mp.versionFile], [...namespaces, ...routes], {
-      appName: `${config.name}-${mp.model}-routing`,
-      environment: config.name,
-      model: mp.model,
-      version: "",
-      component: "routing",
-      role: "routing",
-      weight: 100,
-      namespace: routingNamespace(config, mp.model),
-      cluster: config.destination.cluster,
-      project: config.destination.project,
-    });
+    // wave -1 Namespaces, wave 0 the gates (each version's Ready floor), wave 1 the routes
+    const gates = mp.versions.map((pv) => renderVersionGate(config, pv));
+    add(
+      routingFolder(mp.model),
+      [plan.env.configFile, mp.versionFile],
+      [...namespaces, ...gates, ...routes],
+      {
+        appName: `${config.name}-${mp.model}-routing`,
+        environment: config.name,
+        model: mp.model,
+        version: "",
+        component: "routing",
+        role: "routing",
+        weight: 100,
+        namespace: routingNamespace(config, mp.model),
+        cluster: config.destination.cluster,
+        project: config.destination.project,
+      },
+    );
   }
   return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))), objects };
 }

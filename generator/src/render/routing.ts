@@ -10,7 +10,7 @@
 import type { EnvironmentConfig } from "../config.ts";
 import type { ModelPlan } from "../plan.ts";
 import { INFERENCE_PORT, LABEL, routingNamespace, versionNamespace, versionSlug } from "./names.ts";
-import type { K8sObject } from "./stack.ts";
+import { type K8sObject, syncWave, WAVE } from "./stack.ts";
 
 export const VERSION_HEADER = "x-wms-version";
 
@@ -35,10 +35,11 @@ export function renderRouting(env: EnvironmentConfig, plan: ModelPlan): K8sObjec
   const paths = [`/predictions/${plan.model}`, `/v2/models/${plan.model}`, "/v2/health"];
   const serving = plan.versions.filter((v) => v.weight > 0);
 
+  // wave 1: after every serving version's gate (wave 0) is Healthy (stack.ts renderVersionGate)
   const route = (name: string, rules: unknown[], annotations?: Record<string, string>): K8sObject => ({
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
-    metadata: { name, namespace: ns, labels, annotations },
+    metadata: { name, namespace: ns, labels, annotations: { ...syncWave(WAVE.routes), ...annotations } },
     spec: {
       parentRefs: [
         {
@@ -87,6 +88,7 @@ export function renderRouting(env: EnvironmentConfig, plan: ModelPlan): K8sObjec
       kind: "Namespace",
       metadata: {
         name: ns,
+        annotations: syncWave(WAVE.namespaces),
         labels: {
           ...labels,
           "wms.example/routing": "true",

@@ -2,7 +2,8 @@
  * The whole stack of one model version in its own namespace. Pure: typed input in, plain
  * Kubernetes objects out; serialisation and files happen elsewhere.
  *
- * The Namespace itself is not part of the stack: it lands in the model's folder
+ * The Namespace and the PodDisruptionBudget (the traffic gate, renderVersionGate) are not part
+ * of the stack: they land in the model's folder
  * (<model>-routing, render/index.ts), whose Application outlives the version's. Removing a
  * version from the version file prunes its Namespace there, after the route moved away
  * (PruneLast); deleting a whole environment by mistake deletes no Namespace (the model
@@ -11,6 +12,7 @@
 import type { EnvironmentConfig } from "../config.ts";
 import type { PlannedVersion } from "../plan.ts";
 import { AWS_STS, PLATFORM_NAMESPACES } from "../platform.ts";
+import { minReplicas, replicaFloor } from "./capacity.ts";
 import {
   INFERENCE_PORT,
   LABEL,
@@ -61,6 +63,7 @@ export function renderVersionNamespace(env: EnvironmentConfig, pv: PlannedVersio
     kind: "Namespace",
     metadata: {
       name: versionNamespace(env, pv.model, pv.version),
+      annotations: syncWave(WAVE.namespaces),
       labels: {
         ...stackLabels(env, pv.model, pv.version),
         [LABEL.role]: pv.role,
@@ -69,6 +72,49 @@ export function renderVersionNamespace(env: EnvironmentConfig, pv: PlannedVersio
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
       },
+    },
+  };
+}
+
+/** Argo CD sync waves of the model app (render/index.ts): Namespaces, traffic gates, routes. */
+export const WAVE = { namespaces: "-1", gates: "0", routes: "1" } as const;
+const SYNC_WAVE = "argocd.argoproj.io/sync-wave";
+export const syncWave = (wave: string) => ({ [SYNC_WAVE]: wave });
+
+/** Label of the PodDisruptionBudgets argocd-cm's health check treats as traffic gates. */
+export const GATE_LABEL = "wms.example/gate";
+
+/**
+ * The version's PodDisruptionBudget, rendered into the model's folder (not the version's), so
+ * that it is also the gate in front of the routes. For a version that takes traffic:
+ * minAvailable = the Ready pods its weight needs (capacity.ts), labelled as a gate. argocd-cm's
+ * health check of such a budget is Healthy only when the disruption controller counts that many
+ * Ready pods for the current spec (status.currentHealthy ≥ desiredHealthy at observedGeneration).
+ * It sits in wave 0 and the routes in wave 1, and Argo CD's sync applies a wave only when every
+ * resource of the previous one is Healthy (syncContext.Sync, gitops-engine pkg/sync/sync_context.go,
+ * the engine Argo CD v3.5.7 builds with: "if we are multi-step and we have any running tasks …
+ * wait"). So a route never sends a version more than its Ready pods can take, whatever the commits
+ * were: two in one push, a revert, a push that skipped `gen check`. A version without traffic keeps
+ * maxUnavailable: 1 and no gate label (Argo CD's built-in PodDisruptionBudget health).
+ * One budget per version: the eviction API refuses pods that more than one budget selects.
+ */
+export function renderVersionGate(env: EnvironmentConfig, pv: PlannedVersion): K8sObject {
+  const floor = replicaFloor(env, pv.weight);
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: {
+      name: `${pv.model}-${versionSlug(pv.version)}`,
+      namespace: versionNamespace(env, pv.model, pv.version),
+      labels: {
+        ...stackLabels(env, pv.model, pv.version),
+        ...(floor > 0 ? { [GATE_LABEL]: "true" } : {}),
+      },
+      annotations: { ...syncWave(WAVE.gates), "wms.example/weight": String(pv.weight) },
+    },
+    spec: {
+      ...(floor > 0 ? { minAvailable: floor } : { maxUnavailable: 1 }),
+      selector: { matchLabels: stackSelector(pv.model, pv.version) },
     },
   };
 }
@@ -422,7 +468,8 @@ export function renderVersionStack(
     metadata: meta(model),
     spec: {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: model },
-      minReplicas: env.replicas.min,
+      // the floor its weight needs, and one more (capacity.ts); the gate waits for the floor
+      minReplicas: minReplicas(env, pv.weight),
       maxReplicas: env.replicas.max,
       metrics: [
         {
@@ -434,13 +481,6 @@ export function renderVersionStack(
         },
       ],
     },
-  };
-
-  const pdb: K8sObject = {
-    apiVersion: "policy/v1",
-    kind: "PodDisruptionBudget",
-    metadata: meta(model),
-    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
   };
 
   const serviceMonitor: K8sObject = {
@@ -477,7 +517,6 @@ export function renderVersionStack(
     deployment,
     service,
     hpa,
-    pdb,
     serviceMonitor,
     referenceGrant,
   ];
