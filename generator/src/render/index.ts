@@ -4,6 +4,7 @@
  */
 import { DEFAULT_SHADOW_SAMPLE } from "../config.ts";
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
+import { type InfoItem, routingInfo, routingLinks, versionInfo, versionLinks } from "./app-info.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
@@ -29,6 +30,10 @@ export interface AppParams {
   namespace: string;
   cluster: string;
   project: string;
+  /** the Application's spec.info rows (app-info.ts) */
+  info: InfoItem[];
+  /** link.argocd.argoproj.io/<title> annotations → URL (app-info.ts); {} when environment.yaml has no links */
+  links: Record<string, string>;
 }
 
 export const APP_PARAMS_FILE = "app.json";
@@ -72,6 +77,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
         namespace: versionNamespace(config, pv.model, pv.version),
         cluster: config.destination.cluster,
         project: config.destination.project,
+        info: versionInfo(pv),
+        links: versionLinks(config, pv),
       });
     }
     if (mp.versions.length === 0) continue;
@@ -90,6 +97,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
       namespace: routingNamespace(config, mp.model),
       cluster: config.destination.cluster,
       project: config.destination.project,
+      info: routingInfo(mp),
+      links: routingLinks(config),
     });
   }
   return { files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))), objects };
