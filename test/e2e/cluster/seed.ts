@@ -48,6 +48,7 @@ const NEEDS_LEFT_OUT: Record<string, string> = {
     "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
   "secret-store": "its ClusterSecretStore needs the External Secrets Operator (left out)",
   "mlflow-db-secret": "its ExternalSecret needs the External Secrets Operator (left out)",
+  "argocd-sso": "its ExternalSecret needs the External Secrets Operator (left out)",
   "karpenter-nodes": "its NodePool and EC2NodeClass need Karpenter and EC2 (left out)",
 };
 
