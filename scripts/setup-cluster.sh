@@ -2,7 +2,8 @@
 # Build the local control plane the e2e suite runs against, from the Go module proxy, at the
 # versions apps/ and terraform/ pin: kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
 # (k8s.io/kubernetes), etcd, kwok, kustomize (the repo server's), Argo CD's multi-call binary (application controller,
-# ApplicationSet controller, repo server); Redis and git from Debian. Copies the CRDs the e2e
+# ApplicationSet controller, repo server, API server; its web UI is the module's placeholder, see
+# docs/argocd-ui.md); Redis and git from Debian. Copies the CRDs the e2e
 # installs (Argo CD, Gateway API, Prometheus Operator) out of the same module downloads.
 #
 # Idempotent: a binary whose recorded version matches its pin is not rebuilt; Go's module and
@@ -24,18 +25,21 @@ mkdir -p "$BIN" "$MOD"
 KUBERNETES_VERSION=v1.36.3
 # renovate: datasource=go depName=go.etcd.io/etcd/server/v3
 ETCD_VERSION=v3.6.8
+# The newest 3.5 patch the Go module proxy serves (v3.5.8, CVE-2026-77299 fixed); production
+# (apps/argocd/kustomization.yaml) pins v3.5.9, which the proxy refuses ("403 This module version
+# is not available", 2026-12-07): docs/versions.md says what differs.
 # renovate: datasource=go depName=github.com/argoproj/argo-cd/v3
-ARGOCD_VERSION=v3.5.7
+ARGOCD_VERSION=v3.5.8
 # Argo CD's go.mod replaces its nested gitops-engine module with ./gitops-engine, which the module
 # zip does not contain. The proxy refuses queries by tag or branch for the nested module
-# (@v3.5.7, @release-3.5: "403 This module version is not available") and the v0.7.1-0.2025...
+# (@v3.5.8, @release-3.5: "403 This module version is not available") and the v0.7.1-0.2025...
 # pseudo-version argo-cd's go.mod names; it serves three pseudo-versions with this module path,
 # of which this, the newest, carries the release branches' fix #29484 (auth reconcile panic).
 # renovate: datasource=go depName=github.com/argoproj/argo-cd/gitops-engine
 ARGOCD_GITOPS_ENGINE_VERSION=v0.0.0-20260914071520-c9c369efcc5b
 # renovate: datasource=go depName=sigs.k8s.io/kwok
 KWOK_VERSION=v0.8.0
-# The kustomize Argo CD v3.5.7's image carries (its hack/tool-versions.sh: kustomize5_version=5.8.1);
+# The kustomize Argo CD v3.5.8's image carries (its hack/tool-versions.sh: kustomize5_version=5.8.1);
 # the repo server runs it for every path with a kustomization.yaml.
 # renovate: datasource=go depName=sigs.k8s.io/kustomize/kustomize/v5
 KUSTOMIZE_VERSION=v5.8.1
@@ -62,7 +66,8 @@ timed() {
 
 # fresh <binary> <version>: true when .tools/bin/<binary> was built at <version>.
 fresh() { [ -x "$BIN/$1" ] && [ "$(cat "$BIN/.$1.version" 2>/dev/null)" = "$2" ]; }
-stamp() { echo "$2" >"$BIN/.$1.version"; }
+# (rm first: .tools may be a hard-link copy of another checkout's, whose files must stay as they are)
+stamp() { rm -f "$BIN/.$1.version" && echo "$2" >"$BIN/.$1.version"; }
 
 # moddir <module@version>: the extracted module download (downloads it first when needed).
 moddir() { (cd "$MOD" && go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'); }
@@ -152,7 +157,7 @@ build_argocd() {
     echo "argocd $v: up to date"
     return
   fi
-  echo "== github.com/argoproj/argo-cd/v3 $v: argocd (application controller, applicationset controller, repo server)"
+  echo "== github.com/argoproj/argo-cd/v3 $v: argocd (application controller, applicationset controller, repo server, API server)"
   local dir=$MOD/argocd src replaces engine
   src=$(moddir "github.com/argoproj/argo-cd/v3@$v")
   engine=$ARGOCD_GITOPS_ENGINE_VERSION
@@ -174,22 +179,26 @@ $replaces
     go mod tidy
     timed "argocd $v" go build -ldflags "-s -w -X github.com/argoproj/argo-cd/v3/common.version=${v#v}" -o "$BIN/argocd" ./cmd/argocd
   )
-  for c in argocd-application-controller argocd-applicationset-controller argocd-repo-server; do
+  for c in argocd-application-controller argocd-applicationset-controller argocd-repo-server argocd-server argocd-bcrypt; do
     ln -sf argocd "$BIN/$c"
   done
   stamp argocd "$id"
 }
 
 # The wrapper's main: Argo CD's cmd/main.go dispatches on argv[0]; this one keeps only the
-# three components the e2e runs (the API server, CLI, dex and notifications are left out).
+# four components the e2e runs (the CLI, dex and notifications are left out), plus
+# argocd-bcrypt: the hash `argocd account bcrypt` prints (util/password.HashPassword), of the
+# password on stdin, for the e2e's local read-only account (argocd-secret accounts.<name>.password).
 argocd_main() {
   cat <<'EOF'
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
@@ -197,18 +206,27 @@ import (
 	appcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
 	applicationset "github.com/argoproj/argo-cd/v3/cmd/argocd-applicationset-controller/commands"
 	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
+	apiserver "github.com/argoproj/argo-cd/v3/cmd/argocd-server/commands"
 	"github.com/argoproj/argo-cd/v3/common"
+	"github.com/argoproj/argo-cd/v3/util/grpc"
 	"github.com/argoproj/argo-cd/v3/util/log"
+	"github.com/argoproj/argo-cd/v3/util/password"
 )
 
 func init() {
 	klog.SetLogger(log.NewLogrusLogger(log.NewWithCurrentConfig()))
 }
 
+// As Argo CD's cmd/main.go:main, SRV lookups (_grpclb._tcp.<host>) off before any gRPC
+// connection. util/grpc.DisableSRVLookups panics when they are off already, i.e. when nothing
+// linked sets them on (grpc's balancer/grpclb does, in its init): then they stay off, as wanted.
+func disableSRVLookups() {
+	defer func() { _ = recover() }()
+	grpc.DisableSRVLookups()
+}
+
 func main() {
-	// Argo CD's own main calls grpc.DisableSRVLookups(), which panics unless a linked package
-	// (grpclb, linked by the API server and CLI) turned SRV lookups on; without those they
-	// stay off, which is what that call ensures.
+	disableSRVLookups()
 	name := filepath.Base(os.Args[0])
 	if val := os.Getenv("ARGOCD_BINARY_NAME"); val != "" {
 		name = val
@@ -221,9 +239,25 @@ func main() {
 		command = applicationset.NewCommand()
 	case common.CommandRepoServer:
 		command = reposerver.NewCommand()
+	case common.CommandServer:
+		command = apiserver.NewCommand()
+	case "argocd-bcrypt":
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(os.Stderr, "argocd-bcrypt: give the password on stdin")
+			os.Exit(2)
+		}
+		hash, err := password.HashPassword(strings.TrimRight(line, "\r\n"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "argocd-bcrypt:", err)
+			os.Exit(1)
+		}
+		fmt.Println(hash)
+		return
 	default:
-		fmt.Fprintf(os.Stderr, "%s: run as %s, %s or %s (a link so named, or ARGOCD_BINARY_NAME)\n", name,
-			common.CommandApplicationController, common.CommandApplicationSetController, common.CommandRepoServer)
+		fmt.Fprintf(os.Stderr, "%s: run as %s, %s, %s or %s (a link so named, or ARGOCD_BINARY_NAME)\n", name,
+			common.CommandApplicationController, common.CommandApplicationSetController, common.CommandRepoServer,
+			common.CommandServer)
 		os.Exit(2)
 	}
 	if err := command.Execute(); err != nil {

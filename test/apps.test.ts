@@ -242,7 +242,7 @@ describe("docs/versions.md", () => {
 
   it("has a row, with a source URL and a support end, for every version apps/ pins", () => {
     const found = pins();
-    expect(found).toContain("argoproj/argo-cd v3.5.7");
+    expect(found).toContain("argoproj/argo-cd v3.5.9");
     expect(found).toContain("kubernetes-sigs/gateway-api v1.6.1");
     expect(found).toContain("kube-prometheus-stack 91.5.0");
     expect(found).toHaveLength(11);

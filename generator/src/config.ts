@@ -42,6 +42,8 @@ export interface EnvironmentConfig {
   routing?: { versionHeaderRoutes?: boolean };
   /** `gen analyze` thresholds; absent fields take ANALYSIS_DEFAULTS */
   analysis?: Partial<AnalysisThresholds>;
+  /** base URLs the Applications link to in the Argo CD UI (render/app-info.ts); absent: no links */
+  links?: { grafana?: string; mlflow?: string; repository?: string };
 }
 
 export interface AnalysisThresholds {

@@ -14,7 +14,7 @@
  *   (environment.yaml gateway.namespace), but no pod runs there.
  * - `prometheus`: kube-prometheus-stack's Prometheus (apps/: chart kube-prometheus-stack),
  *   installed into `monitoring`, scrapes the metrics port.
- * - `argocd`: Argo CD v3.5.7's install manifests (apps/argocd), namespace `argocd`.
+ * - `argocd`: Argo CD v3.5.9's install manifests (apps/argocd), namespace `argocd`.
  */
 export const PLATFORM_NAMESPACES = {
   gatewayProxies: "envoy-gateway-system",

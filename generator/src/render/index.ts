@@ -4,6 +4,7 @@
  */
 import { DEFAULT_SHADOW_SAMPLE } from "../config.ts";
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
+import { type InfoItem, routingInfo, routingLinks, versionInfo, versionLinks } from "./app-info.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
@@ -35,6 +36,10 @@ export interface AppParams {
   namespace: string;
   cluster: string;
   project: string;
+  /** the Application's spec.info rows (app-info.ts) */
+  info: InfoItem[];
+  /** link.argocd.argoproj.io/<title> annotations → URL (app-info.ts); {} when environment.yaml has no links */
+  links: Record<string, string>;
 }
 
 export const APP_PARAMS_FILE = "app.json";
@@ -78,6 +83,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
         namespace: versionNamespace(config, pv.model, pv.version),
         cluster: config.destination.cluster,
         project: config.destination.project,
+        info: versionInfo(pv),
+        links: versionLinks(config, pv),
       });
     }
     if (mp.versions.length === 0) continue;
@@ -102,6 +109,8 @@ export function renderEnvironment(plan: EnvironmentPlan): {
         namespace: routingNamespace(config, mp.model),
         cluster: config.destination.cluster,
         project: config.destination.project,
+        info: routingInfo(mp),
+        links: routingLinks(config),
       },
     );
   }

@@ -11,13 +11,15 @@
  * manifest gives its container (ConfigMap and Secret references resolved from the cluster),
  * authenticated as its own ServiceAccount (a TokenRequest token), RBAC as installed.
  */
+
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Cluster } from "./controlplane.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl, kubectlJson } from "./kubectl.ts";
-import { ARGOCD_NAMESPACE, BIN, PORTS, STATE } from "./layout.ts";
+import { ARGOCD_NAMESPACE, BIN, PORTS, READONLY_ACCOUNT, STATE } from "./layout.ts";
 import { start } from "./processes.ts";
 import type { SpokeAccess } from "./seed.ts";
 
@@ -188,6 +190,49 @@ export async function bootstrapArgocd(hub: Cluster, seedDir: string): Promise<vo
         ...workloadEnv(hub.name, "deployment", "argocd-applicationset-controller"),
         ...common,
         KUBECONFIG: serviceAccountKubeconfig(hub, "argocd-applicationset-controller"),
+      },
+    },
+  );
+  // The local read-only account's password (argocd-cm accounts.wms-readonly: login, seed.ts):
+  // what `argocd account update-password` writes into argocd-secret, a bcrypt hash and its mtime.
+  const password = randomBytes(12).toString("hex");
+  const hash = execFileSync(join(BIN, "argocd-bcrypt"), { input: `${password}\n`, encoding: "utf8" }).trim();
+  kubectl(hub.name, [
+    "-n",
+    NS,
+    "patch",
+    "secret",
+    "argocd-secret",
+    "--type=merge",
+    "-p",
+    JSON.stringify({
+      stringData: {
+        [`accounts.${READONLY_ACCOUNT}.password`]: hash,
+        [`accounts.${READONLY_ACCOUNT}.passwordMtime`]: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      },
+    }),
+  ]);
+  writeFileSync(join(dir, "readonly-password"), `${password}\n`, { mode: 0o600 });
+  // The API server and UI on loopback, TLS with the self-signed certificate it keeps in
+  // argocd-secret (settings.InitializeSettings makes one when none is configured).
+  start(
+    "argocd-server",
+    join(BIN, "argocd-server"),
+    [
+      "--address=127.0.0.1",
+      `--port=${PORTS.argocdServer}`,
+      "--metrics-address=127.0.0.1",
+      `--metrics-port=${PORTS.argocdServerMetrics}`,
+      `--redis=${redis}`,
+      `--repo-server=${repo}`,
+      // no Dex: SSO is the IdP's own OIDC (argocd-cm oidc.config), used only when someone signs
+      // in through it, which the suite never does (nothing beyond loopback is reached)
+    ],
+    {
+      env: {
+        ...workloadEnv(hub.name, "deployment", "argocd-server"),
+        ...common,
+        KUBECONFIG: serviceAccountKubeconfig(hub, "argocd-server"),
       },
     },
   );

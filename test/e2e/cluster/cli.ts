@@ -21,6 +21,7 @@ import {
   GIT_REMOTE_FILE,
   KUBECONFIG,
   PORTS,
+  READONLY_ACCOUNT,
   REPO_ROOT,
   SPOKE_CLUSTERS,
   STATE,
@@ -40,6 +41,8 @@ const NEEDED = [
   "argocd-application-controller",
   "argocd-applicationset-controller",
   "argocd-repo-server",
+  "argocd-server",
+  "argocd-bcrypt",
 ];
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
@@ -154,6 +157,9 @@ function printEndpoints(): void {
   log(`kubeconfig: ${KUBECONFIG}   (contexts: hub, spoke)`);
   log(
     `git remote: ${existsSync(GIT_REMOTE_FILE) ? readFileSync(GIT_REMOTE_FILE, "utf8").trim() : "(not written)"}   (push main there)`,
+  );
+  log(
+    `argocd:     https://127.0.0.1:${PORTS.argocdServer}   (self-signed; account ${READONLY_ACCOUNT}, password in ${join(STATE, "argocd/readonly-password")})`,
   );
 }
 

@@ -41,6 +41,8 @@ export const PORTS: Record<ClusterName, ClusterPorts> & {
   appsetProbe: number;
   appsetWebhook: number;
   git: number;
+  argocdServer: number;
+  argocdServerMetrics: number;
 } = {
   hub: clusterPorts(BASE + 40),
   spoke: clusterPorts(BASE + 60),
@@ -52,7 +54,12 @@ export const PORTS: Record<ClusterName, ClusterPorts> & {
   appsetProbe: BASE + 85,
   appsetWebhook: BASE + 86,
   git: BASE + 87,
+  argocdServer: BASE + 88,
+  argocdServerMetrics: BASE + 89,
 };
+
+/** The e2e's local read-only Argo CD account (seed.ts adds it to argocd-cm, argocd.ts sets its password). */
+export const READONLY_ACCOUNT = "wms-readonly";
 
 function clusterPorts(p: number): ClusterPorts {
   return {

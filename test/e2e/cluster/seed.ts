@@ -20,7 +20,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { ARGOCD_INSTALL, CRDS, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
+import { ARGOCD_INSTALL, CRDS, READONLY_ACCOUNT, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
 export const LEAVE_OUT_NETWORK_APPS = process.env.E2E_LEAVE_OUT_NETWORK_APPS !== "0";
@@ -48,6 +48,7 @@ const NEEDS_LEFT_OUT: Record<string, string> = {
     "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
   "secret-store": "its ClusterSecretStore needs the External Secrets Operator (left out)",
   "mlflow-db-secret": "its ExternalSecret needs the External Secrets Operator (left out)",
+  "argocd-sso": "its ExternalSecret needs the External Secrets Operator (left out)",
   "karpenter-nodes": "its NodePool and EC2NodeClass need Karpenter and EC2 (left out)",
 };
 
@@ -151,6 +152,9 @@ function argocdSettings(): unknown[] {
           "timeout.reconciliation": E2E_RECONCILIATION,
           "timeout.reconciliation.jitter": "0s",
           "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth(),
+          // the suite signs in to argocd-server as this local account (argocd.ts sets its
+          // password); it gets argocd-rbac-cm's policy.default, read-only
+          [`accounts.${READONLY_ACCOUNT}`]: "login",
         },
       }),
     },
@@ -180,7 +184,7 @@ function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
   k.patches = [...(k.patches ?? []), ...argocdSettings()];
   writeFileSync(kfile, stringify(k));
   notes.push(
-    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}, HTTPRoute health without a Gateway controller; ApplicationSet requeue ${E2E_RECONCILIATION}`,
+    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}, HTTPRoute health without a Gateway controller, local account ${READONLY_ACCOUNT} (login, read-only); ApplicationSet requeue ${E2E_RECONCILIATION}`,
   );
   for (const [i, c] of SPOKE_CLUSTERS.entries()) {
     const file = join(dir, "clusters", `${c.name}.yaml`);
