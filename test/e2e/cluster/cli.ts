@@ -2,10 +2,13 @@
  * npm run cluster -- up | down | status
  *
  * up:     two clusters on loopback (hub with Argo CD, spoke), each kube-apiserver + etcd +
- *         kube-controller-manager + kube-scheduler + kwok; a git server Argo CD polls; Argo CD
- *         bootstrapped by the steps in docs/usage.md. Writes .e2e/kubeconfig (contexts hub, spoke) and
- *         .e2e/git-remote, prints both.
- * down:   stops every process `up` started, by PID.
+ *         kube-controller-manager + kube-scheduler + kwok, and a real worker node (node.ts:
+ *         containerd, kubelet, kube-proxy, CNI, in its own network namespace); the model store
+ *         (moto's S3 server with the releases); a git server Argo CD polls; Argo CD bootstrapped
+ *         by the steps in docs/usage.md. Writes .e2e/kubeconfig (contexts hub, spoke) and .e2e/git-remote,
+ *         prints both.
+ * down:   stops every process `up` started, by PID, and removes the real nodes (their pods,
+ *         mounts, cgroups, network namespaces and routes).
  * status: which of those processes run, and Argo CD's Applications.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -27,6 +30,8 @@ import {
   STATE,
   TOOLS,
 } from "./layout.ts";
+import { s3AccessPolicy, s3Endpoint, startModelStore, uploadReleases } from "./model-store.ts";
+import { modelServerImage, removeNode, startNode } from "./node.ts";
 import { alive, logFile, readPids, start, stopAll } from "./processes.ts";
 import { LEAVE_OUT_NETWORK_APPS, seedRepository } from "./seed.ts";
 
@@ -43,13 +48,29 @@ const NEEDED = [
   "argocd-repo-server",
   "argocd-server",
   "argocd-bcrypt",
+  "containerd",
+  "containerd-shim-runc-v2",
+  "ctr",
+  "kubelet",
+  "kube-proxy",
 ];
+
+/**
+ * Clusters whose product pods must run on the real node: their kwok nodes are tainted
+ * (controlplane.ts KWOK_TAINT). In the others the real node is tainted instead (SPARE_TAINT) and kwok keeps the
+ * product's pods (staging's replicas ask for more CPU than this machine has).
+ * E2E_REAL_NODE_ONLY=hub,spoke moves the spoke's too.
+ */
+const REAL_ONLY = new Set((process.env.E2E_REAL_NODE_ONLY ?? "hub").split(",").filter(Boolean));
+const SPARE_TAINT = "wms.example/e2e-node=spare:NoSchedule";
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
   "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
   "Gateway controller (Envoy Gateway is a left-out Helm chart): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
-  "container runtime: kwok marks pods Running and Ready; no container runs",
+  `container runtime only on the real nodes: product pods run there in ${[...REAL_ONLY].join(", ")}; elsewhere kwok marks pods Running and Ready and no container runs`,
+  "NetworkPolicy enforcement (the CNI bridge plugin enforces none): the rendered policies are admitted, not applied",
+  "IRSA: a MutatingAdmissionPolicy gives product pods moto's static credentials and S3 endpoint (model-store.ts)",
 ];
 
 function log(line: string): void {
@@ -75,8 +96,11 @@ async function up(): Promise<void> {
     printEndpoints();
     return;
   }
+  // a node left behind by an interrupted run: its mounts live under STATE
+  for (const c of ["hub", "spoke"] as const) await removeNode(c, log);
   rmSync(STATE, { recursive: true, force: true });
   mkdirSync(STATE, { recursive: true });
+  const serverImage = modelServerImage();
 
   const hub = clusterLayout("hub");
   const spoke = clusterLayout("spoke");
@@ -88,11 +112,24 @@ async function up(): Promise<void> {
     kubectl(
       c.name,
       ["apply", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: kwokNodes(c) }),
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: kwokNodes(c, 2, REAL_ONLY.has(c.name)) }),
+    );
+    kubectl(
+      c.name,
+      ["apply", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: s3AccessPolicy() }),
     );
   }
+  for (const c of [hub, spoke]) await startNode(c, { taints: REAL_ONLY.has(c.name) ? [] : [SPARE_TAINT] });
+  // on the host end of the hub node's link, which startNode created
+  startModelStore();
+  await waitFor("S3 server (moto)", async () => (await fetch(`${s3Endpoint()}/moto-api/`)).ok, 60_000);
+  const uploaded = await uploadReleases();
+  log(`model store ${s3Endpoint()}: ${uploaded.length} release files`);
   await Promise.all([hub, spoke].map((c) => waitNodesReady(c)));
-  log(`kwok nodes Ready (${seconds(t0)}s)`);
+  log(
+    `kwok and real nodes Ready (${seconds(t0)}s); product pods on the real node in: ${[...REAL_ONLY].join(", ")}`,
+  );
 
   const remoteUrl = `http://127.0.0.1:${PORTS.git}/wms-gitops.git`;
   start(
@@ -109,7 +146,7 @@ async function up(): Promise<void> {
       cwd: REPO_ROOT,
     },
   );
-  const seeded = seedRepository(remoteUrl, spokeAccess(spoke));
+  const seeded = seedRepository(remoteUrl, spokeAccess(spoke), serverImage);
   await waitFor(
     "git server",
     async () => (await fetch(`${remoteUrl}/info/refs?service=git-upload-pack`)).ok,
@@ -128,6 +165,9 @@ async function up(): Promise<void> {
         spoke: { context: "spoke", argocdClusters: SPOKE_CLUSTERS.map((c) => c.name) },
         leftOut: seeded.leftOut,
         notHere: NOT_HERE,
+        realNodeOnly: [...REAL_ONLY],
+        serverImage,
+        s3Endpoint: s3Endpoint(),
       },
       null,
       2,
@@ -165,7 +205,7 @@ function printEndpoints(): void {
 
 async function waitNodesReady(c: Cluster): Promise<void> {
   await waitFor(
-    `${c.name} kwok nodes Ready`,
+    `${c.name} nodes Ready (2 kwok, 1 real)`,
     async () => {
       const out = kubectl(c.name, [
         "get",
@@ -174,15 +214,19 @@ async function waitNodesReady(c: Cluster): Promise<void> {
         "jsonpath={.items[*].status.conditions[?(@.type=='Ready')].status}",
       ]);
       const states = out.trim().split(/\s+/);
-      return states.length >= 2 && states.every((s) => s === "True");
+      return states.length >= 3 && states.every((s) => s === "True");
     },
-    60_000,
+    120_000,
   );
 }
 
 async function down(): Promise<void> {
   if (readPids().length === 0) log("nothing recorded in .e2e/pids.json");
   await stopAll(log);
+  for (const c of ["hub", "spoke"] as const) {
+    await removeNode(c, log);
+    log(`${c} real node removed`);
+  }
 }
 
 function status(): void {

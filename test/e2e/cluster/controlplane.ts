@@ -8,7 +8,17 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { type KubeContext, writeKubeconfig } from "./kubeconfig.ts";
-import { BIN, type ClusterName, PORTS, SERVICE_CIDR, SERVICE_IP, STATE, TOOLS } from "./layout.ts";
+import {
+  BIN,
+  type ClusterName,
+  NODE_NAME,
+  NODE_NET,
+  PORTS,
+  SERVICE_CIDR,
+  SERVICE_IP,
+  STATE,
+  TOOLS,
+} from "./layout.ts";
 import { type ClusterPki, clusterPki } from "./pki.ts";
 import { start } from "./processes.ts";
 
@@ -22,7 +32,10 @@ export interface Cluster {
 
 export function clusterLayout(name: ClusterName): Cluster {
   const dir = join(STATE, name);
-  const pki = clusterPki(join(dir, "pki"), SERVICE_IP[name]);
+  const pki = clusterPki(join(dir, "pki"), SERVICE_IP[name], {
+    name: NODE_NAME[name],
+    apiIp: NODE_NET[name].hostIp,
+  });
   const server = `https://127.0.0.1:${PORTS[name].apiserver}`;
   return { name, server, pki, dir, admin: { name, server, ca: pki.ca, user: pki.admin } };
 }
@@ -123,6 +136,11 @@ export async function startControlPlane(c: Cluster): Promise<void> {
     "--endpoint-reconciler-type=none",
     `--cert-dir=${join(c.dir, "apiserver-certs")}`,
     "--profiling=false",
+    // logs, exec and port-forward through the real node's kubelet (its webhook authorizes the admin)
+    `--kubelet-client-certificate=${pki.admin.cert}`,
+    `--kubelet-client-key=${pki.admin.key}`,
+    // the node's name is not in any DNS: reach the kubelet at its InternalIP
+    "--kubelet-preferred-address-types=InternalIP",
   ]);
   await waitFor(
     `${c.name} kube-apiserver /readyz`,
@@ -168,8 +186,14 @@ export async function startControlPlane(c: Cluster): Promise<void> {
   ]);
 }
 
-/** Fake nodes kwok answers for: room for every rendered replica. */
-export function kwokNodes(c: Cluster, count = 2): unknown[] {
+/** The taint kwok's nodes carry where product pods must run on the real node (node.ts). */
+export const KWOK_TAINT = { key: "kwok.x-k8s.io/node", value: "fake", effect: "NoSchedule" };
+
+/**
+ * Fake nodes kwok answers for: room for every rendered replica. `tainted`: NoSchedule (KWOK_TAINT),
+ * so that pods without a toleration for it (the product's) go to the cluster's real node.
+ */
+export function kwokNodes(c: Cluster, count = 2, tainted = false): unknown[] {
   return Array.from({ length: count }, (_, i) => ({
     apiVersion: "v1",
     kind: "Node",
@@ -184,6 +208,7 @@ export function kwokNodes(c: Cluster, count = 2): unknown[] {
         type: "kwok",
       },
     },
+    ...(tainted ? { spec: { taints: [KWOK_TAINT] } } : {}),
     status: {
       allocatable: { cpu: "32", memory: "128Gi", pods: "110" },
       capacity: { cpu: "32", memory: "128Gi", pods: "110" },

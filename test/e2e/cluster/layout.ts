@@ -17,6 +17,8 @@ export const GIT_REMOTE_FILE = join(STATE, "git-remote");
 export const CLUSTER_INFO = join(STATE, "cluster.json");
 export const PIDS = join(STATE, "pids.json");
 export const LOGS = join(STATE, "logs");
+/** Images setup-cluster.sh builds (OCI archives and their digests), imported into every node. */
+export const IMAGES = join(TOOLS, "images");
 
 export type ClusterName = "hub" | "spoke";
 
@@ -43,6 +45,7 @@ export const PORTS: Record<ClusterName, ClusterPorts> & {
   git: number;
   argocdServer: number;
   argocdServerMetrics: number;
+  s3: number;
 } = {
   hub: clusterPorts(BASE + 40),
   spoke: clusterPorts(BASE + 60),
@@ -56,6 +59,7 @@ export const PORTS: Record<ClusterName, ClusterPorts> & {
   git: BASE + 87,
   argocdServer: BASE + 88,
   argocdServerMetrics: BASE + 89,
+  s3: BASE + 90,
 };
 
 /** The e2e's local read-only Argo CD account (seed.ts adds it to argocd-cm, argocd.ts sets its password). */
@@ -72,9 +76,65 @@ function clusterPorts(p: number): ClusterPorts {
   };
 }
 
-/** Service CIDRs: distinct per cluster, as two real clusters would have. */
-export const SERVICE_CIDR: Record<ClusterName, string> = { hub: "10.96.0.0/16", spoke: "10.97.0.0/16" };
-export const SERVICE_IP: Record<ClusterName, string> = { hub: "10.96.0.1", spoke: "10.97.0.1" };
+/**
+ * Each cluster's addresses, distinct per cluster and per E2E_PORT_BASE (two suites may run on one
+ * machine: the host routes a cluster's pod and service ranges to its node). `slot` is 0..199.
+ *  - service CIDR 10.<slot>.0.0/16 (the first address is the `kubernetes` Service);
+ *  - the real node's link: a veth pair, 172.30.<slot>.1 on the host, 172.30.<slot>.2 in the
+ *    node's network namespace (the node's InternalIP);
+ *  - the real node's pod CIDR 172.31.<slot>.0/24 (its CNI bridge).
+ */
+function slot(name: ClusterName): number {
+  return (Math.floor(BASE / 100) % 100) * 2 + (name === "hub" ? 0 : 1);
+}
+
+export const SERVICE_CIDR: Record<ClusterName, string> = {
+  hub: `10.${slot("hub")}.0.0/16`,
+  spoke: `10.${slot("spoke")}.0.0/16`,
+};
+export const SERVICE_IP: Record<ClusterName, string> = {
+  hub: `10.${slot("hub")}.0.1`,
+  spoke: `10.${slot("spoke")}.0.1`,
+};
+
+export interface NodeNet {
+  /** network namespace the node's containerd, kubelet and kube-proxy run in */
+  netns: string;
+  /** host end of the veth pair, and its address (the API server and S3 are reached there) */
+  hostIf: string;
+  hostIp: string;
+  /** node end (inside netns) and its address: the node's InternalIP */
+  nodeIf: string;
+  nodeIp: string;
+  podCidr: string;
+  /** the CNI bridge in the node's namespace and its address (pods' gateway) */
+  bridge: string;
+  bridgeIp: string;
+}
+
+export const NODE_NET: Record<ClusterName, NodeNet> = { hub: nodeNet("hub"), spoke: nodeNet("spoke") };
+
+function nodeNet(name: ClusterName): NodeNet {
+  const s = slot(name);
+  return {
+    netns: `wms-e2e-${BASE}-${name}`,
+    hostIf: `wmsh${s}`,
+    hostIp: `172.30.${s}.1`,
+    nodeIf: `wmsn${s}`,
+    nodeIp: `172.30.${s}.2`,
+    podCidr: `172.31.${s}.0/24`,
+    bridge: "wms0",
+    bridgeIp: `172.31.${s}.1`,
+  };
+}
+
+/** The real worker node of each cluster (node.ts): its name and where its state lives. */
+export const NODE_NAME: Record<ClusterName, string> = { hub: "hub-node", spoke: "spoke-node" };
+/** The cgroup parent of everything a node's kubelet runs (under every v1 controller). */
+export const CGROUP_ROOT: Record<ClusterName, string> = {
+  hub: `/wms-e2e-${BASE}-hub`,
+  spoke: `/wms-e2e-${BASE}-spoke`,
+};
 
 /**
  * Argo CD cluster names the environments name (environments/<env>/environment.yaml

@@ -23,6 +23,10 @@ export interface ClusterPki {
   controllerManager: ClientCert;
   scheduler: ClientCert;
   kwok: ClientCert;
+  /** the real node's kubelet (Node authorizer: system:node:<name> in system:nodes) */
+  kubelet: ClientCert;
+  /** the real node's kube-proxy (bound to system:node-proxier by the default RBAC) */
+  kubeProxy: ClientCert;
   saKey: string;
   saPub: string;
 }
@@ -75,7 +79,15 @@ function issue(
   return { cert, key };
 }
 
-export function clusterPki(dir: string, serviceIp: string): ClusterPki {
+/**
+ * `node`: the real node's name and the host address its kubelet reaches the API server at (the
+ * API server's certificate names that address too).
+ */
+export function clusterPki(
+  dir: string,
+  serviceIp: string,
+  node: { name: string; apiIp: string },
+): ClusterPki {
   mkdirSync(dir, { recursive: true });
   const ca = join(dir, "ca.crt");
   const caKey = join(dir, "ca.key");
@@ -118,6 +130,7 @@ export function clusterPki(dir: string, serviceIp: string): ClusterPki {
     apiserver: issue(dir, "apiserver", "/CN=kube-apiserver", "server", [
       ...loopback,
       `IP:${serviceIp}`,
+      `IP:${node.apiIp}`,
       "DNS:kubernetes",
       "DNS:kubernetes.default",
       "DNS:kubernetes.default.svc",
@@ -129,6 +142,8 @@ export function clusterPki(dir: string, serviceIp: string): ClusterPki {
     controllerManager: issue(dir, "kube-controller-manager", "/CN=system:kube-controller-manager", "client"),
     scheduler: issue(dir, "kube-scheduler", "/CN=system:kube-scheduler", "client"),
     kwok: issue(dir, "kwok", "/O=system:masters/CN=kwok", "client"),
+    kubelet: issue(dir, "kubelet", `/O=system:nodes/CN=system:node:${node.name}`, "client"),
+    kubeProxy: issue(dir, "kube-proxy", "/CN=system:kube-proxy", "client"),
     saKey,
     saPub,
   };

@@ -34,13 +34,19 @@ export function start(
   name: string,
   command: string,
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string; netns?: string } = {},
 ): Started {
   if (!existsSync(command))
     throw new Error(`${name}: ${command} not found (run: bash scripts/setup-cluster.sh)`);
   mkdirSync(LOGS, { recursive: true });
   const out = openSync(logFile(name), "a");
-  const child = spawn(command, args, {
+  // In a network namespace: nsenter enters it and execs the command (same PID, the command's
+  // own argv), so the recorded command is still what /proc shows. Only the network namespace:
+  // the mounts a kubelet makes stay visible to its containerd.
+  const [file, argv] = opts.netns
+    ? ["nsenter", [`--net=/run/netns/${opts.netns}`, "--", command, ...args]]
+    : [command, args];
+  const child = spawn(file, argv, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     detached: true,

@@ -11,6 +11,8 @@
  *    get the e2e's settings (E2E_ARGOCD_SETTINGS): Argo CD syncs these files itself afterwards;
  *  - apps/gateway-api: the remote standard-install.yaml becomes the same CRDs from the
  *    sigs.k8s.io/gateway-api module download, still delivered by Argo CD to every cluster;
+ *  - every environment's server.image is the model server image setup-cluster.sh built here,
+ *    by digest (node.ts modelServerImage), rendered again: what CI's image build commits;
  *  - platform apps whose sources cannot be fetched here (remote Helm charts) are left out
  *    (LEAVE_OUT_NETWORK_APPS), those whose CRDs the rest needs replaced by those CRDs from the
  *    operator's module download (CRD_STAND_INS), and the apps that only work with a left-out
@@ -19,7 +21,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments, parseDocument, stringify } from "yaml";
 import { ARGOCD_INSTALL, CRDS, READONLY_ACCOUNT, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
@@ -211,15 +213,47 @@ function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
   }
 }
 
+/**
+ * The operator commit CI's image build makes: server.image of every environment names the image
+ * by digest; `npm run render` (the generator, as a user runs it) brings rendered/ along.
+ */
+function pinServerImage(work: string, image: string, notes: string[]): void {
+  const envs = readdirSync(join(work, "environments")).filter((e) =>
+    existsSync(join(work, "environments", e, "environment.yaml")),
+  );
+  for (const env of envs) {
+    const file = join(work, "environments", env, "environment.yaml");
+    const text = readFileSync(file, "utf8");
+    const current = parseDocument(text).getIn(["server", "image"]);
+    if (typeof current !== "string" || !text.includes(current))
+      throw new Error(`${file}: no server.image to pin (seed.ts pinServerImage)`);
+    // the one value, as CI's commit changes it (comments and layout stay)
+    writeFileSync(file, text.replace(current, image));
+  }
+  execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(REPO_ROOT, "generator/src/cli.ts"), "render", "--root", work],
+    {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  notes.push(
+    `environments/{${envs.join(",")}}/environment.yaml: server.image ${image} (built here), rendered`,
+  );
+}
+
 /** Rewrite `work` for the loopback git server; returns what was left out and what changed. */
 export function adaptForLoopback(
   work: string,
   remoteUrl: string,
   spoke: SpokeAccess,
+  serverImage?: string,
 ): { leftOut: LeftOut[]; notes: string[] } {
   const leftOut: LeftOut[] = [];
   const notes: string[] = [`repoURL ${UPSTREAM_REPO_URL} -> ${remoteUrl}`];
   adaptArgocd(work, spoke, notes);
+  if (serverImage) pinServerImage(work, serverImage, notes);
   const gatewayApi = readdirSync(join(CRDS, "gateway-api"))
     .filter((f) => f.endsWith(".yaml"))
     .sort()
@@ -278,7 +312,7 @@ export interface Seeded {
 }
 
 /** Create the bare repository and push HEAD plus the adapting commit to its main. */
-export function seedRepository(remoteUrl: string, spoke: SpokeAccess): Seeded {
+export function seedRepository(remoteUrl: string, spoke: SpokeAccess, serverImage?: string): Seeded {
   const root = join(STATE, "git");
   const bare = join(root, "wms-gitops.git");
   const work = join(STATE, "seed");
@@ -289,7 +323,7 @@ export function seedRepository(remoteUrl: string, spoke: SpokeAccess): Seeded {
   git(bare, ["config", "http.receivepack", "true"]);
   execFileSync("git", ["clone", "--quiet", "--no-local", REPO_ROOT, work], { stdio: "ignore" });
   git(work, ["checkout", "--quiet", "-B", "main"]);
-  const { leftOut, notes } = adaptForLoopback(work, remoteUrl, spoke);
+  const { leftOut, notes } = adaptForLoopback(work, remoteUrl, spoke, serverImage);
   git(work, ["add", "-A"]);
   const body = [
     "e2e: Argo CD watches the loopback git server",
