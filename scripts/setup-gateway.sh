@@ -16,8 +16,8 @@
 #   .tools/charts/gateway-helm  Envoy Gateway's chart at the tag (the one the OCI chart
 #                               gateway-helm v1.9.1 is packaged from), its values.yaml generated
 #                               from values.tmpl.yaml as the release fills in its placeholders
-#   .tools/crds/envoy-gateway/  Envoy Gateway's own CRDs (the gateway-crds-helm chart's
-#                               generated/ files; the Gateway API CRDs come from gateway-api)
+#   .tools/crds/envoy-gateway/  Envoy Gateway's own CRDs (gateway-helm/charts/crds/crds/generated, the
+#                               kinds gateway-crds-helm installs; the Gateway API CRDs come from gateway-api)
 #   .tools/metrics-server/      metrics-server's kustomize base (manifests/base) at the tag
 # and builds the images the real node runs them from (.tools/images/<name>.tar, OCI archives
 # for `ctr -n k8s.io images import`, see scripts/oci-image.sh):
@@ -97,7 +97,8 @@ copy_gateway_manifests() {
   rm "$charts/gateway-helm/values.tmpl.yaml"
   sed -i -e "s|^version: .*|version: ${ENVOY_GATEWAY_VERSION}|" \
     -e "s|^appVersion: .*|appVersion: \"${ENVOY_GATEWAY_VERSION}\"|" "$charts/gateway-helm/Chart.yaml"
-  cp "$src"/charts/gateway-crds-helm/templates/generated/*.yaml "$TOOLS/crds/envoy-gateway/"
+  # plain CRDs (gateway-crds-helm/templates/generated holds the same ones wrapped in Helm conditionals)
+  cp "$src"/charts/gateway-helm/charts/crds/crds/generated/*.yaml "$TOOLS/crds/envoy-gateway/"
   src=$(moddir "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION")
   cp -r "$src/manifests/base" "$TOOLS/metrics-server"
   chmod -R u+w "$TOOLS/crds/envoy-gateway" "$TOOLS/metrics-server"

@@ -130,6 +130,7 @@ async function up(): Promise<void> {
         spoke: { context: "spoke", argocdClusters: SPOKE_CLUSTERS.map((c) => c.name) },
         leftOut: seeded.leftOut,
         notHere: NOT_HERE,
+        realGateway: REAL_GATEWAY,
       },
       null,
       2,

