@@ -14,6 +14,7 @@ import {
   MAX_RATE,
   pngSize,
   summarize,
+  validMask,
   withinBinomial,
 } from "./e2e/traffic/load.ts";
 
@@ -39,15 +40,15 @@ beforeAll(async () => {
     hosts.push(req.headers.host ?? "");
     req.resume();
     req.on("end", () => {
-      // every 4th request fails; the rest alternate between two versions; version b's mask is
-      // the wrong size on every 3rd of its answers
+      // of every 4 requests: 1.0.0 with a valid mask, 1.1.0 with a mask of the wrong size,
+      // 1.0.0 again, then a 503 (every pattern shows within the first 4 requests)
       if (n % 4 === 3) {
         res.writeHead(503, { "content-type": "text/plain" });
         res.end("no healthy upstream");
         return;
       }
       const version = n % 2 === 0 ? "1.0.0" : "1.1.0";
-      const png = version === "1.1.0" && n % 3 === 0 ? pngHeader(8, 8) : pngHeader(4, 3);
+      const png = version === "1.1.0" ? pngHeader(8, 3) : pngHeader(4, 3);
       res.writeHead(200, {
         "content-type": "image/png",
         "x-model-version": version,
@@ -90,6 +91,7 @@ describe("load generator", () => {
     expect(Object.keys(s.byVersion).sort()).toEqual(["1.0.0", "1.1.0"]);
     expect(s.invalidMasks).toBeGreaterThan(0);
     expect(records.filter((r) => r.version === "1.0.0").every((r) => r.maskValid)).toBe(true);
+    expect(records.filter((r) => r.version === "1.1.0").every((r) => !r.maskValid)).toBe(true);
     expect(
       records.filter((r) => r.status === 503).every((r) => !r.maskValid && r.version === undefined),
     ).toBe(true);
@@ -124,6 +126,19 @@ describe("load generator", () => {
     expect(allowedAddress("10.56.0.10")).toBe(true);
     expect(allowedAddress("172.32.0.1")).toBe(false);
     expect(allowedAddress("192.169.0.1")).toBe(false);
+  });
+
+  it("a valid mask: 200, a PNG of the photo's size, coverage in [0, 1]", () => {
+    const photo = { width: 4, height: 3 };
+    expect(validMask(200, pngHeader(4, 3), "0.25", photo)).toBe(true);
+    expect(validMask(200, pngHeader(4, 3), "0", photo)).toBe(true);
+    expect(validMask(503, pngHeader(4, 3), "0.25", photo)).toBe(false);
+    expect(validMask(200, pngHeader(8, 3), "0.25", photo)).toBe(false);
+    expect(validMask(200, pngHeader(4, 9), "0.25", photo)).toBe(false);
+    expect(validMask(200, pngHeader(4, 3), "1.5", photo)).toBe(false);
+    expect(validMask(200, pngHeader(4, 3), "-0.1", photo)).toBe(false);
+    expect(validMask(200, pngHeader(4, 3), undefined, photo)).toBe(false);
+    expect(validMask(200, Buffer.from("{}"), "0.25", photo)).toBe(false);
   });
 
   it("reads a PNG's size and states a binomial tolerance", () => {

@@ -75,6 +75,18 @@ export function pngSize(buf: Buffer): { width: number; height: number } | undefi
   return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
 
+/** A 200 whose body is a PNG of the photo's size and whose x-mask-coverage is in [0, 1]. */
+export function validMask(
+  status: number,
+  body: Buffer,
+  coverage: string | undefined,
+  photo: { width: number; height: number },
+): boolean {
+  const size = pngSize(body);
+  const c = coverage === undefined || coverage === "" ? Number.NaN : Number(coverage);
+  return status === 200 && size?.width === photo.width && size?.height === photo.height && c >= 0 && c <= 1;
+}
+
 /** Loopback (127/8) or private (10/8, 172.16/12, 192.168/16) IPv4: what the suite may send to. */
 export function allowedAddress(ip: string): boolean {
   if (!isIPv4(ip)) return false;
@@ -124,14 +136,8 @@ function send(url: URL, target: LoadTarget, o: LoadOptions): Promise<Omit<Respon
           const status = res.statusCode ?? 0;
           const v = res.headers["x-model-version"];
           const version = Array.isArray(v) ? v[0] : v;
-          const size = pngSize(body);
-          const coverage = Number(res.headers["x-mask-coverage"]);
-          const maskValid =
-            status === 200 &&
-            size?.width === o.width &&
-            size?.height === o.height &&
-            coverage >= 0 &&
-            coverage <= 1;
+          const coverage = res.headers["x-mask-coverage"];
+          const maskValid = validMask(status, body, Array.isArray(coverage) ? coverage[0] : coverage, o);
           resolve({ status, ...(version ? { version } : {}), maskValid });
         });
         res.on("error", (e) => resolve({ status: 0, maskValid: false, error: e.message }));
