@@ -42,6 +42,12 @@ KWOK_VERSION=v0.8.0
 # the repo server runs it for every path with a kustomization.yaml.
 # renovate: datasource=go depName=sigs.k8s.io/kustomize/kustomize/v5
 KUSTOMIZE_VERSION=v5.8.1
+# The real worker nodes (docs/e2e.md): containerd 2.x from the Go module proxy, built like the rest
+# (pinned here, bumped by Renovate; Debian bookworm's 1.6 is end of life and lacks the RuntimeConfig
+# RPC the 1.36 kubelet asks for, and Debian's newer suites' packages would pin a .deb by hand).
+# runc and the CNI plugins come from Debian bookworm (the `debian` step).
+# renovate: datasource=go depName=github.com/containerd/containerd/v2
+CONTAINERD_VERSION=v2.4.2
 # renovate: datasource=go depName=sigs.k8s.io/gateway-api
 GATEWAY_API_VERSION=v1.6.1
 # renovate: datasource=go depName=github.com/prometheus-operator/prometheus-operator
@@ -91,7 +97,7 @@ wrapper() {
 
 build_kube() {
   local v=$KUBERNETES_VERSION
-  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl) todo=() c
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy) todo=() c
   for c in "${cmds[@]}"; do fresh "$c" "$v" || todo+=("$c"); done
   if [ ${#todo[@]} -eq 0 ]; then
     echo "${cmds[*]} $v: up to date"
@@ -147,6 +153,140 @@ build_tool() {
     timed "$name $v" go build -ldflags "$ldflags" -o "$BIN/$name" "$pkg"
   )
   stamp "$name" "$v"
+}
+
+# containerd, its runc shim and ctr (the e2e imports the images it builds with `ctr images import`)
+# from one module version. Without cgo the btrfs snapshotter is left out (its build tag needs cgo);
+# the nodes use overlayfs.
+build_containerd() {
+  local v=$CONTAINERD_VERSION m=github.com/containerd/containerd/v2
+  local cmds=(containerd containerd-shim-runc-v2 ctr) todo=() c
+  for c in "${cmds[@]}"; do fresh "$c" "$v" || todo+=("$c"); done
+  if [ ${#todo[@]} -eq 0 ]; then
+    echo "${cmds[*]} $v: up to date"
+    return
+  fi
+  echo "== $m $v: ${todo[*]}"
+  local dir=$MOD/containerd
+  wrapper "$dir" e2e.local/containerd "require $m $v"
+  (
+    cd "$dir"
+    for c in "${cmds[@]}"; do go mod edit -tool="$m/cmd/$c"; done
+    go mod tidy
+    for c in "${todo[@]}"; do
+      timed "$c $v" go build -tags no_btrfs -ldflags "-s -w -X $m/version.Version=$v -X $m/version.Package=$m" \
+        -o "$BIN/$c" "$m/cmd/$c"
+      stamp "$c" "$v"
+    done
+  )
+}
+
+# The pod sandbox ("pause") binary: holds a pod's namespaces and reaps nothing else. A static Go
+# binary in a one-file image (build_images); containerd's config names that image.
+build_pause() {
+  local v=1
+  if fresh pause "$v"; then
+    echo "pause $v: up to date"
+    return
+  fi
+  local dir=$MOD/pause
+  wrapper "$dir" e2e.local/pause ""
+  cat >"$dir/main.go" <<'EOF2'
+// pause: the sandbox process of every pod on the e2e's real nodes. Sleeps until SIGINT or SIGTERM.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGINT, syscall.SIGTERM)
+	<-c
+}
+EOF2
+  (cd "$dir" && timed "pause $v" go build -ldflags "-s -w" -o "$BIN/pause" .)
+  stamp pause "$v"
+}
+
+# The images the real nodes run, built here from the repository without a registry (docs/e2e.md):
+#   pause         the pod sandbox (build_pause), named in each node's containerd config
+#   model-server  model/server/Dockerfile's steps: its build stage (esbuild bundle + workers +
+#                 wasm), its deps stage (npm ci --omit=dev from the same lockfile) and its runtime
+#                 stage's ENV/WORKDIR/USER/EXPOSE/ENTRYPOINT/CMD (read from the Dockerfile by
+#                 scripts/oci-image.mjs); the base is assembled offline: .tools/node's Node binary
+#                 and the shared libraries it and the native modules (onnxruntime-node, sharp)
+#                 link against (ldd), copied from this machine.
+# Each lands in .tools/images/<name>.tar (OCI layout) with <name>.tar.digest; rebuilt when an
+# input changes (a hash of them in <name>.id).
+build_images() {
+  local out=$TOOLS/images node=$TOOLS/node/bin/node
+  mkdir -p "$out"
+  [ -x "$node" ] || { echo "images: $node missing (run scripts/setup.sh first)" >&2; exit 1; }
+  local id rootfs
+  id="pause:$(cat "$BIN/.pause.version")"
+  if [ "$(cat "$out/pause.id" 2>/dev/null)" = "$id" ] && [ -f "$out/pause.tar" ]; then
+    echo "image pause: up to date"
+  else
+    rootfs=$(mktemp -d)
+    install -m 0755 "$BIN/pause" "$rootfs/pause"
+    timed "image pause" "$node" scripts/oci-image.mjs --rootfs "$rootfs" --name wms.local/e2e/pause:1 \
+      --out "$out/pause.tar" --entrypoint '["/pause"]'
+    rm -rf "$rootfs"
+    echo "$id" >"$out/pause.id"
+  fi
+  id=$({
+    "$node" --version
+    cat model/server/Dockerfile package.json package-lock.json .npmrc model/model-card.ts \
+      model/model-card.schema.json scripts/oci-image.mjs
+    find model/server/src -type f | LC_ALL=C sort | xargs cat
+  } | sha256sum | cut -c1-16)
+  if [ "$(cat "$out/model-server.id" 2>/dev/null)" = "$id" ] && [ -f "$out/model-server.tar" ]; then
+    echo "image model-server: up to date"
+    return
+  fi
+  timed "image model-server" model_server_image "$out" "$node"
+  echo "$id" >"$out/model-server.id"
+}
+
+model_server_image() {
+  local out=$1 node=$2 b=$1/model-server.build
+  local rootfs=$b/rootfs app=$b/rootfs/app
+  rm -rf "$b"
+  mkdir -p "$b/deps" "$app" "$rootfs/usr/local/bin" "$rootfs/tmp" "$rootfs/etc"
+  # ---- build: TypeScript -> one ESM bundle (native modules stay external), as the Dockerfile's
+  [ -x node_modules/.bin/esbuild ] || { echo "images: node_modules/.bin/esbuild missing (npm ci)" >&2; exit 1; }
+  node_modules/.bin/esbuild model/server/src/cli.ts --bundle --platform=node --format=esm --target=node26 \
+    --external:sharp --external:onnxruntime-node \
+    --banner:js="import { createRequire as __wmsCreateRequire } from 'node:module'; const require = __wmsCreateRequire(import.meta.url);" \
+    --outfile="$app/cli.mjs" --log-level=warning
+  cp model/server/src/model/ort-worker.mjs model/server/src/http/json-worker.mjs "$app/"
+  mkdir -p "$app/wasm" && cp model/server/src/model/wasm/pillow-resize.wasm "$app/wasm/"
+  # ---- runtime dependencies only, from the same lockfile (npm's cache: no download when warm)
+  cp package.json package-lock.json .npmrc "$b/deps/"
+  (cd "$b/deps" && PATH="$(dirname "$node"):$PATH" npm ci --omit=dev --no-audit --no-fund --prefer-offline --loglevel=error)
+  mv "$b/deps/node_modules" "$app/node_modules"
+  cp model/model-card.schema.json "$app/model-card.schema.json"
+  # ---- the base: Node and the shared libraries of every ELF file in the image
+  install -m 0755 "$node" "$rootfs/usr/local/bin/node"
+  local f lib
+  while IFS= read -r f; do
+    { ldd "$f" 2>/dev/null || true; } | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\/lib/ {print $1}'
+  done < <(find "$rootfs" -type f \( -name '*.node' -o -name '*.so*' -o -path '*/bin/node' \) ! -path "$rootfs/lib*") |
+    sort -u | while IFS= read -r lib; do
+      case $lib in "$rootfs"/*) continue ;; esac
+      mkdir -p "$rootfs$(dirname "$lib")"
+      cp -L "$lib" "$rootfs$lib"
+    done
+  # the base image's unprivileged "node" user (the Dockerfile's USER 1000:1000)
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnode:x:1000:1000::/home/node:/sbin/nologin\n' >"$rootfs/etc/passwd"
+  printf 'root:x:0:\nnode:x:1000:\n' >"$rootfs/etc/group"
+  chmod 1777 "$rootfs/tmp"
+  "$node" scripts/oci-image.mjs --rootfs "$rootfs" --name wms.local/wms-server:e2e \
+    --out "$out/model-server.tar" --dockerfile model/server/Dockerfile
+  rm -rf "$b"
 }
 
 # server/v3's go.mod replaces its sibling modules with ../api etc.; as a dependency of a wrapper
@@ -284,6 +424,12 @@ debian() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v git >/dev/null 2>&1 || missing+=(git)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # the real nodes: runc (containerd's runtime), the CNI plugins (bridge, host-local, portmap,
+  # loopback in /usr/lib/cni), iptables and conntrack (kube-proxy, portmap)
+  [ -x /usr/sbin/runc ] || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  command -v conntrack >/dev/null 2>&1 || missing+=(conntrack)
   [ ${#missing[@]} -eq 0 ] && return
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== apt-get install ${missing[*]}"
@@ -299,11 +445,14 @@ debian() {
 . "$ROOT/scripts/setup-gateway.sh"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd crds gateway)
+[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images gateway)
 total_start=$(date +%s)
 for s in "${steps[@]}"; do
   case $s in
   kube) build_kube ;;
+  containerd) build_containerd ;;
+  pause) build_pause ;;
+  images) build_images ;;
   etcd) build_etcd ;;
   kwok) build_kwok ;;
   kustomize) build_kustomize ;;
@@ -313,7 +462,7 @@ for s in "${steps[@]}"; do
   gateway) setup_gateway ;;
   envoy-gateway | metrics-server | helm | envoy | gateway-manifests | gateway-images) setup_gateway "$s" ;;
   *)
-    echo "unknown step '$s' (known: debian kube etcd kwok kustomize argocd crds gateway, or one part of gateway: envoy-gateway metrics-server helm envoy gateway-manifests gateway-images)" >&2
+    echo "unknown step '$s' (known: debian kube etcd kwok kustomize argocd containerd pause crds images gateway, or one part of gateway: envoy-gateway metrics-server helm envoy gateway-manifests gateway-images)" >&2
     exit 2
     ;;
   esac
