@@ -102,8 +102,6 @@ copy_gateway_manifests() {
   src=$(moddir "sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION")
   cp -r "$src/manifests/base" "$TOOLS/metrics-server"
   chmod -R u+w "$TOOLS/crds/envoy-gateway" "$TOOLS/metrics-server"
-  printf 'ENVOY_GATEWAY_VERSION=%s\nENVOY_VERSION=%s\nMETRICS_SERVER_VERSION=%s\nHELM_VERSION=%s\n' \
-    "$ENVOY_GATEWAY_VERSION" "$ENVOY_VERSION" "$METRICS_SERVER_VERSION" "$HELM_VERSION" >"$TOOLS/gateway-versions.env"
 }
 
 # image_ref <name> <version>: how the e2e names an image it built (never pulled: the node's

@@ -23,26 +23,26 @@
  *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
  *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
  *
- * Only when REAL_GATEWAY (the clusters have real nodes that run these images); otherwise seed.ts
+ * Only when REAL_GATEWAY (E2E_GATEWAY=1 and the images built); otherwise seed.ts
  * leaves these apps out as before.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { SERVICE_IP, STATE, TOOLS } from "./layout.ts";
+import { REPO_ROOT, SERVICE_IP, STATE, TOOLS } from "./layout.ts";
 
 export const GATEWAY_IMAGES = join(TOOLS, "images");
-const VERSIONS_FILE = join(TOOLS, "gateway-versions.env");
+const PINS_FILE = join(REPO_ROOT, "scripts/setup-cluster.sh");
 
-/** The versions scripts/setup-gateway.sh built (.tools/gateway-versions.env). */
+/** The versions scripts/setup-cluster.sh pins for the gateway (what its gateway step builds). */
 export function gatewayVersions(): Record<string, string> {
-  if (!existsSync(VERSIONS_FILE))
-    throw new Error(`${VERSIONS_FILE} missing: run bash scripts/setup-cluster.sh gateway`);
+  const text = readFileSync(PINS_FILE, "utf8");
   const out: Record<string, string> = {};
-  for (const line of readFileSync(VERSIONS_FILE, "utf8").split("\n")) {
-    const m = /^([A-Z_]+)=(.+)$/.exec(line.trim());
-    if (m?.[1] && m[2]) out[m[1]] = m[2];
+  for (const k of ["ENVOY_GATEWAY_VERSION", "ENVOY_VERSION", "METRICS_SERVER_VERSION", "HELM_VERSION"]) {
+    const m = new RegExp(`^${k}=(\\S+)$`, "m").exec(text);
+    if (!m?.[1]) throw new Error(`${PINS_FILE}: no ${k}=<version> line`);
+    out[k] = m[1];
   }
   return out;
 }
@@ -55,18 +55,17 @@ export function imageRef(name: "envoy-gateway" | "envoy" | "metrics-server"): st
     envoy: v.ENVOY_VERSION,
     "metrics-server": v.METRICS_SERVER_VERSION,
   }[name];
-  if (!version) throw new Error(`${VERSIONS_FILE}: no version for ${name}`);
+  if (!version) throw new Error(`${PINS_FILE}: no version for ${name}`);
   return `wms.local/${name}:${version}`;
 }
 
 /**
- * The real gateway runs when the clusters have real nodes (E2E_REAL_NODES, set by the node
- * bring-up) and the gateway's images were built; E2E_GATEWAY=0 turns it off.
+ * The real gateway runs when E2E_GATEWAY=1 and its images were built: it needs the hub's real
+ * node (Envoy Gateway's pods on kwok never run, and without the HTTPRoute health stand-in the
+ * routes would stay Progressing).
  */
 export const REAL_GATEWAY =
-  process.env.E2E_GATEWAY !== "0" &&
-  (process.env.E2E_GATEWAY === "1" || process.env.E2E_REAL_NODES === "1") &&
-  existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
+  process.env.E2E_GATEWAY === "1" && existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
 
 /** Environment hostnames the Gateway serves (apps/argocd/clusters/*.yaml gateway_hostname). */
 export const GATEWAY_HOSTNAMES = ["wms.dev.example.com", "wms.staging.example.com", "wms.example.com"];
@@ -79,8 +78,7 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** A CA and a certificate for every environment hostname; returns the PEM files. */
-export function gatewayCertificate(): { ca: string; cert: string; key: string } {
-  const dir = GATEWAY_PKI;
+export function gatewayCertificate(dir = GATEWAY_PKI): { ca: string; cert: string; key: string } {
   const ca = join(dir, "ca.crt");
   const cert = join(dir, "wms-tls.crt");
   const key = join(dir, "wms-tls.key");
@@ -139,14 +137,14 @@ function readKustomization(dir: string): Kustomization {
 }
 
 /** apps/gateway: local Envoy image in the EnvoyProxy, Secret wms-tls instead of cert-manager's. */
-function adaptGatewayApp(work: string, notes: string[]): void {
+function adaptGatewayApp(work: string, notes: string[], pkiDir: string): void {
   const dir = join(work, "apps/gateway");
   const k = readKustomization(dir);
   const dropped = ["clusterissuer.yaml", "certificate.yaml"];
   for (const f of dropped) {
     if (!k.resources.includes(f)) throw new Error(`${dir}/kustomization.yaml: no ${f} to replace`);
   }
-  const { cert, key } = gatewayCertificate();
+  const { cert, key } = gatewayCertificate(pkiDir);
   writeFileSync(
     join(dir, "wms-tls-e2e.yaml"),
     stringify({
@@ -295,6 +293,6 @@ export function gatewayStandIn(
 }
 
 /** The apps/ changes of the real gateway (apps/gateway); seed.ts calls it when REAL_GATEWAY. */
-export function adaptForGateway(work: string, notes: string[]): void {
-  adaptGatewayApp(work, notes);
+export function adaptForGateway(work: string, notes: string[], pkiDir = GATEWAY_PKI): void {
+  adaptGatewayApp(work, notes, pkiDir);
 }
