@@ -67,6 +67,16 @@ export function imageRef(name: "envoy-gateway" | "envoy" | "metrics-server"): st
 export const REAL_GATEWAY =
   process.env.E2E_GATEWAY === "1" && existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
 
+/**
+ * Whether every cluster runs the real gateway, so that no HTTPRoute stays without status and
+ * Argo CD's own HTTPRoute health check can judge every route. The spoke's pods run on a real
+ * node only with E2E_REAL_NODE_ONLY=hub,spoke, and its EnvoyProxy would need its own xDS address
+ * (not done): until then the seed keeps the stand-in that counts a route WITHOUT status as
+ * Healthy; the hub's routes have Envoy Gateway's status, which Argo CD's check judges unchanged.
+ */
+export const GATEWAY_ON_EVERY_CLUSTER =
+  REAL_GATEWAY && (process.env.E2E_REAL_NODE_ONLY ?? "hub").split(",").includes("spoke");
+
 /** Environment hostnames the Gateway serves (apps/argocd/clusters/*.yaml gateway_hostname). */
 export const GATEWAY_HOSTNAMES = ["wms.dev.example.com", "wms.staging.example.com", "wms.example.com"];
 

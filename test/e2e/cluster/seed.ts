@@ -20,7 +20,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { adaptForGateway, gatewayStandIn, REAL_GATEWAY } from "./gateway.ts";
+import { adaptForGateway, GATEWAY_ON_EVERY_CLUSTER, gatewayStandIn, REAL_GATEWAY } from "./gateway.ts";
 import { ARGOCD_INSTALL, CRDS, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
@@ -163,8 +163,8 @@ function argocdSettings(): unknown[] {
         data: {
           "timeout.reconciliation": E2E_RECONCILIATION,
           "timeout.reconciliation.jitter": "0s",
-          // with the real gateway Envoy Gateway sets route status: Argo CD's own check applies
-          ...(REAL_GATEWAY
+          // with the real gateway on every cluster every route has status: Argo CD's own check
+          ...(GATEWAY_ON_EVERY_CLUSTER
             ? {}
             : { "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth() }),
         },
@@ -196,7 +196,7 @@ function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
   k.patches = [...(k.patches ?? []), ...argocdSettings()];
   writeFileSync(kfile, stringify(k));
   notes.push(
-    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}${REAL_GATEWAY ? "" : ", HTTPRoute health without a Gateway controller"}; ApplicationSet requeue ${E2E_RECONCILIATION}`,
+    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}${GATEWAY_ON_EVERY_CLUSTER ? "" : ", HTTPRoute health for routes without status (no Gateway controller on a cluster)"}; ApplicationSet requeue ${E2E_RECONCILIATION}`,
   );
   for (const [i, c] of SPOKE_CLUSTERS.entries()) {
     const file = join(dir, "clusters", `${c.name}.yaml`);
