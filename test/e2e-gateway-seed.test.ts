@@ -16,6 +16,7 @@ import {
   GATEWAY_HOSTNAMES,
   gatewayVersions,
   imageRef,
+  XDS_SERVER_HOST,
   xdsServiceIp,
 } from "./e2e/cluster/gateway.ts";
 import { BIN, REPO_ROOT, SERVICE_CIDR } from "./e2e/cluster/layout.ts";
@@ -43,22 +44,29 @@ describe("the seed's real gateway (apps/gateway)", () => {
     patches: Patch[];
   };
 
-  it("the EnvoyProxy runs the local Envoy image and reaches xDS at a fixed address in the hub's service range", () => {
+  it("the EnvoyProxy runs the local Envoy image and resolves its xDS server to a fixed address in the hub's service range", () => {
     const p = k.patches.find((x) => x.target.kind === "EnvoyProxy" && x.target.name === "wms-nlb");
     expect(p, "a patch of EnvoyProxy wms-nlb").toBeDefined();
     const ops = parse(p?.patch ?? "[]") as { path: string; value: Record<string, unknown> }[];
-    const deployment = ops.find((o) => o.path === "/spec/provider/kubernetes/envoyDeployment");
-    expect(deployment?.value).toEqual({
-      container: { image: `wms.local/envoy:${gatewayVersions().ENVOY_VERSION}` },
-    });
-    expect(imageRef("envoy")).toBe(`wms.local/envoy:${gatewayVersions().ENVOY_VERSION}`);
-    const bootstrap = ops.find((o) => o.path === "/spec/bootstrap")?.value as {
-      type: string;
-      jsonPatches: { jsonPath: string; path: string; value: string }[];
+    const deployment = ops.find((o) => o.path === "/spec/provider/kubernetes/envoyDeployment")?.value as {
+      container: { image: string; volumeMounts: { name: string; mountPath: string; subPath: string }[] };
+      pod: { volumes: { name: string; configMap: { name: string } }[] };
     };
-    expect(bootstrap.type).toBe("JSONPatch");
-    expect(bootstrap.jsonPatches[0]?.jsonPath).toContain("xds_cluster");
-    expect(bootstrap.jsonPatches[0]?.value).toBe(xdsServiceIp());
+    expect(deployment.container.image).toBe(`wms.local/envoy:${gatewayVersions().ENVOY_VERSION}`);
+    expect(imageRef("envoy")).toBe(`wms.local/envoy:${gatewayVersions().ENVOY_VERSION}`);
+    // the Envoy container's /etc/hosts names the xDS server, trailing dot included, at the fixed address
+    expect(deployment.container.volumeMounts).toEqual([
+      { name: "xds-hosts", mountPath: "/etc/hosts", subPath: "hosts", readOnly: true },
+    ]);
+    expect(deployment.pod.volumes[0]?.configMap.name).toBe("envoy-gateway-xds-hosts");
+    const hosts = parse(readFileSync(join(dir, "envoy-gateway-xds-hosts-e2e.yaml"), "utf8")) as {
+      metadata: { name: string };
+      data: { hosts: string };
+    };
+    expect(hosts.metadata.name).toBe("envoy-gateway-xds-hosts");
+    expect(hosts.data.hosts.split("\n")).toContain(`${xdsServiceIp()} ${XDS_SERVER_HOST}`);
+    expect(XDS_SERVER_HOST.endsWith(".svc.cluster.local.")).toBe(true);
+    expect(k.resources).toContain("envoy-gateway-xds-hosts-e2e.yaml");
     const svc = parse(readFileSync(join(dir, "envoy-gateway-xds-e2e.yaml"), "utf8")) as {
       spec: { clusterIP: string; ports: { port: number }[]; selector: Record<string, string> };
     };

