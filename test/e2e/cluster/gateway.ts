@@ -24,8 +24,9 @@
  *    here with the envoy binary and a bind-mounted /etc/hosts), which a pod's hostAliases cannot
  *    write (DNS-1123 names), and the kubelet leaves /etc/hosts alone in a container that mounts
  *    its own (k8s.io/kubernetes pkg/kubelet/kubelet_pods.go makeMounts). Not a bootstrap
- *    patch: Envoy Gateway refuses any change to xds_cluster's load_assignment (internal/xds/bootstrap/validate.go Validate). The address is in the hub's
- *    service range: the hub is the cluster whose node runs the product's pods.
+ *    patch: Envoy Gateway refuses any change to xds_cluster's load_assignment
+ *    (internal/xds/bootstrap/validate.go Validate). The address is in the hub's service range:
+ *    the hub is the cluster whose node runs the product's pods.
  *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
  *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
  *
