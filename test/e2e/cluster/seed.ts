@@ -22,6 +22,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments, parseDocument, stringify } from "yaml";
+import { adaptForGateway, GATEWAY_ON_EVERY_CLUSTER, gatewayStandIn, REAL_GATEWAY } from "./gateway.ts";
 import { ARGOCD_INSTALL, CRDS, READONLY_ACCOUNT, REPO_ROOT, SPOKE_CLUSTERS, STATE } from "./layout.ts";
 
 /** The one switch: leave out platform apps whose sources need the internet (default on). */
@@ -42,12 +43,24 @@ const CRD_STAND_INS: Record<string, { dir: string; from: string }> = {
     dir: "prometheus-operator",
     from: "github.com/prometheus-operator/prometheus-operator (the operator release chart 91.5.0 ships)",
   },
+  ...(REAL_GATEWAY
+    ? {
+        "envoy-gateway-crds": {
+          dir: "envoy-gateway",
+          from: "github.com/envoyproxy/gateway (charts/gateway-helm/charts/crds/crds/generated at the pinned tag)",
+        },
+      }
+    : {}),
 };
 
 /** Kept sources that only become Healthy with a left-out controller running. */
 const NEEDS_LEFT_OUT: Record<string, string> = {
-  "wms-gateway":
-    "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
+  ...(REAL_GATEWAY
+    ? {}
+    : {
+        "wms-gateway":
+          "its Gateway needs Envoy Gateway and a load balancer, its Certificate cert-manager and ACME (left out)",
+      }),
   "secret-store": "its ClusterSecretStore needs the External Secrets Operator (left out)",
   "mlflow-db-secret": "its ExternalSecret needs the External Secrets Operator (left out)",
   "argocd-sso": "its ExternalSecret needs the External Secrets Operator (left out)",
@@ -153,7 +166,10 @@ function argocdSettings(): unknown[] {
         data: {
           "timeout.reconciliation": E2E_RECONCILIATION,
           "timeout.reconciliation.jitter": "0s",
-          "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth(),
+          // with the real gateway on every cluster every route has status: Argo CD's own check
+          ...(GATEWAY_ON_EVERY_CLUSTER
+            ? {}
+            : { "resource.customizations.health.gateway.networking.k8s.io_HTTPRoute": httpRouteHealth() }),
           // the suite signs in to argocd-server as this local account (argocd.ts sets its
           // password); it gets argocd-rbac-cm's policy.default, read-only
           [`accounts.${READONLY_ACCOUNT}`]: "login",
@@ -186,7 +202,7 @@ function adaptArgocd(work: string, spoke: SpokeAccess, notes: string[]): void {
   k.patches = [...(k.patches ?? []), ...argocdSettings()];
   writeFileSync(kfile, stringify(k));
   notes.push(
-    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}, HTTPRoute health without a Gateway controller, local account ${READONLY_ACCOUNT} (login, read-only); ApplicationSet requeue ${E2E_RECONCILIATION}`,
+    `apps/argocd: argocd-cm timeout.reconciliation ${E2E_RECONCILIATION}${GATEWAY_ON_EVERY_CLUSTER ? "" : ", HTTPRoute health for routes without status (no Gateway controller on a cluster)"}, local account ${READONLY_ACCOUNT} (login, read-only); ApplicationSet requeue ${E2E_RECONCILIATION}`,
   );
   for (const [i, c] of SPOKE_CLUSTERS.entries()) {
     const file = join(dir, "clusters", `${c.name}.yaml`);
@@ -254,6 +270,7 @@ export function adaptForLoopback(
   const notes: string[] = [`repoURL ${UPSTREAM_REPO_URL} -> ${remoteUrl}`];
   adaptArgocd(work, spoke, notes);
   if (serverImage) pinServerImage(work, serverImage, notes);
+  if (REAL_GATEWAY) adaptForGateway(work, notes);
   const gatewayApi = readdirSync(join(CRDS, "gateway-api"))
     .filter((f) => f.endsWith(".yaml"))
     .sort()
@@ -285,6 +302,14 @@ export function adaptForLoopback(
       const source = appSource(obj) ?? {};
       const why = unreachable(work, source) ?? NEEDS_LEFT_OUT[name];
       if (!why) return true;
+      const gateway = REAL_GATEWAY && source.chart ? gatewayStandIn(work, name, source) : undefined;
+      if (gateway) {
+        const srcPath =
+          obj.kind === "ApplicationSet" ? ["spec", "template", "spec", "source"] : ["spec", "source"];
+        doc.setIn(srcPath, doc.createNode(gateway.source));
+        leftOut.push({ file, name, why, replacedBy: gateway.replacedBy });
+        return true;
+      }
       const standIn = CRD_STAND_INS[name];
       if (standIn && source.chart) {
         const path = `e2e/crds/${name}`;
