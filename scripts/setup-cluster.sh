@@ -247,6 +247,7 @@ build_images() {
   fi
   id=$({
     "$node" --version
+    echo "$MODEL_SERVER_IMAGE"
     cat model/server/Dockerfile package.json package-lock.json .npmrc model/model-card.ts \
       model/model-card.schema.json scripts/oci-image.mjs
     find model/server/src -type f | LC_ALL=C sort | xargs cat
@@ -258,6 +259,12 @@ build_images() {
   timed "image model-server" model_server_image "$out" "$node"
   echo "$id" >"$out/model-server.id"
 }
+
+# The model server image carries the name of the ECR repository production pulls from (the
+# account in environments/*/environment.yaml and policies/image-digest), side-loaded into each
+# node's containerd and referenced by digest, so it is never pulled: the admission policy that
+# admits only that repository holds in the suite as it does on EKS.
+MODEL_SERVER_IMAGE=111122223333.dkr.ecr.eu-central-1.amazonaws.com/wms-server:e2e
 
 model_server_image() {
   local out=$1 node=$2 b=$1/model-server.build
@@ -292,7 +299,7 @@ model_server_image() {
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnode:x:1000:1000::/home/node:/sbin/nologin\n' >"$rootfs/etc/passwd"
   printf 'root:x:0:\nnode:x:1000:\n' >"$rootfs/etc/group"
   chmod 1777 "$rootfs/tmp"
-  "$node" scripts/oci-image.mjs --rootfs "$rootfs" --name wms.local/wms-server:e2e \
+  "$node" scripts/oci-image.mjs --rootfs "$rootfs" --name "$MODEL_SERVER_IMAGE" \
     --out "$out/model-server.tar" --dockerfile model/server/Dockerfile
   rm -rf "$b"
 }

@@ -32,7 +32,7 @@ import {
   TOOLS,
 } from "./layout.ts";
 import { s3AccessPolicy, s3Endpoint, startModelStore, uploadReleases } from "./model-store.ts";
-import { modelServerImage, removeNode, startNode } from "./node.ts";
+import { modelServerImage, REAL_NODE_TAINT, realNodePlacementPolicy, removeNode, startNode } from "./node.ts";
 import { alive, logFile, readPids, start, stopAll } from "./processes.ts";
 import { LEAVE_OUT_NETWORK_APPS, seedRepository } from "./seed.ts";
 
@@ -57,13 +57,12 @@ const NEEDED = [
 ];
 
 /**
- * Clusters whose product pods must run on the real node: their kwok nodes are tainted
- * (controlplane.ts KWOK_TAINT). In the others the real node is tainted instead (SPARE_TAINT) and kwok keeps the
- * product's pods (staging's replicas ask for more CPU than this machine has).
- * E2E_REAL_NODE_ONLY=hub,spoke moves the spoke's too.
+ * Clusters whose product pods run on the real node (realNodePlacementPolicy: the pods labelled
+ * part-of=wms get its toleration and hostname). Every real node is tainted (REAL_NODE_TAINT), so
+ * in the other clusters, and for every other pod, kwok's nodes keep the pods (staging's replicas
+ * ask for more CPU than this machine has). E2E_REAL_NODE_ONLY=hub,spoke moves the spoke's too.
  */
 const REAL_ONLY = new Set((process.env.E2E_REAL_NODE_ONLY ?? "hub").split(",").filter(Boolean));
-const SPARE_TAINT = "wms.example/e2e-node=spare:NoSchedule";
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
@@ -119,15 +118,20 @@ async function up(): Promise<void> {
     kubectl(
       c.name,
       ["apply", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: kwokNodes(c, 2, REAL_ONLY.has(c.name)) }),
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: kwokNodes(c, 2) }),
     );
     kubectl(
       c.name,
       ["apply", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: s3AccessPolicy() }),
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [...s3AccessPolicy(), ...(REAL_ONLY.has(c.name) ? realNodePlacementPolicy(c.name) : [])],
+      }),
     );
   }
-  for (const c of [hub, spoke]) await startNode(c, { taints: REAL_ONLY.has(c.name) ? [] : [SPARE_TAINT] });
+  const taint = `${REAL_NODE_TAINT.key}=${REAL_NODE_TAINT.value}:${REAL_NODE_TAINT.effect}`;
+  for (const c of [hub, spoke]) await startNode(c, { taints: [taint] });
   // on the host end of the hub node's link, which startNode created
   startModelStore();
   await waitFor("S3 server (moto)", async () => (await fetch(`${s3Endpoint()}/moto-api/`)).ok, 60_000);

@@ -186,14 +186,11 @@ export async function startControlPlane(c: Cluster): Promise<void> {
   ]);
 }
 
-/** The taint kwok's nodes carry where product pods must run on the real node (node.ts). */
-export const KWOK_TAINT = { key: "kwok.x-k8s.io/node", value: "fake", effect: "NoSchedule" };
-
 /**
- * Fake nodes kwok answers for: room for every rendered replica. `tainted`: NoSchedule (KWOK_TAINT),
- * so that pods without a toleration for it (the product's) go to the cluster's real node.
+ * Fake nodes kwok answers for: room for every rendered replica. Untainted; the real node is the
+ * tainted one (node.ts REAL_NODE_TAINT), so only the pods placed there on purpose run for real.
  */
-export function kwokNodes(c: Cluster, count = 2, tainted = false): unknown[] {
+export function kwokNodes(c: Cluster, count = 2): unknown[] {
   return Array.from({ length: count }, (_, i) => ({
     apiVersion: "v1",
     kind: "Node",
@@ -208,7 +205,6 @@ export function kwokNodes(c: Cluster, count = 2, tainted = false): unknown[] {
         type: "kwok",
       },
     },
-    ...(tainted ? { spec: { taints: [KWOK_TAINT] } } : {}),
     status: {
       allocatable: { cpu: "32", memory: "128Gi", pods: "110" },
       capacity: { cpu: "32", memory: "128Gi", pods: "110" },

@@ -43,10 +43,61 @@ import { start } from "./processes.ts";
 
 /** The sandbox image setup-cluster.sh builds (build_pause, build_images). */
 export const PAUSE_IMAGE = "wms.local/e2e/pause:1";
-export const MODEL_SERVER_REPO = "wms.local/wms-server";
+/** Production's ECR repository (policies/image-digest admits no other); setup-cluster.sh names the image so. */
+export const MODEL_SERVER_REPO = "111122223333.dkr.ecr.eu-central-1.amazonaws.com/wms-server";
 /** Debian bookworm's runc and CNI plugins (setup-cluster.sh `debian`). */
 const RUNC = "/usr/sbin/runc";
 const CNI_BIN = "/usr/lib/cni";
+
+/**
+ * Every real node carries this taint, so nothing lands there by accident: the Deployments of
+ * platform components the suite runs as host processes (Argo CD's own manifests) or leaves to
+ * kwok would otherwise try to pull their images from the internet.
+ */
+export const REAL_NODE_TAINT = { key: "wms.example/e2e-node", value: "real", effect: "NoSchedule" };
+
+/**
+ * What stands in for a node pool the product's pods are placed on (Karpenter's NodePool on EKS):
+ * a MutatingAdmissionPolicy (the API server's own admission) that gives pods labelled
+ * app.kubernetes.io/part-of=wms the real node's toleration and its hostname as nodeSelector.
+ * Applied by `up` to the clusters whose product pods run for real; the manifests are the product's.
+ */
+export function realNodePlacementPolicy(cluster: ClusterName): unknown[] {
+  const name = "e2e-real-node-placement";
+  const t = REAL_NODE_TAINT;
+  const toleration = `Object.spec.tolerations{key: "${t.key}", operator: "Equal", value: "${t.value}", effect: "${t.effect}"}`;
+  return [
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "MutatingAdmissionPolicy",
+      metadata: { name },
+      spec: {
+        failurePolicy: "Fail",
+        reinvocationPolicy: "Never",
+        matchConstraints: {
+          objectSelector: { matchLabels: { "app.kubernetes.io/part-of": "wms" } },
+          resourceRules: [
+            { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] },
+          ],
+        },
+        mutations: [
+          {
+            patchType: "ApplyConfiguration",
+            applyConfiguration: {
+              expression: `Object{spec: Object.spec{tolerations: [${toleration}], nodeSelector: {"kubernetes.io/hostname": "${nodeLayout(cluster).name}"}}}`,
+            },
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "MutatingAdmissionPolicyBinding",
+      metadata: { name },
+      spec: { policyName: name },
+    },
+  ];
+}
 
 export interface RealNode {
   cluster: ClusterName;
