@@ -65,7 +65,14 @@ export const REAL_NODE_TAINT = { key: "wms.example/e2e-node", value: "real", eff
 export function realNodePlacementPolicy(cluster: ClusterName): unknown[] {
   const name = "e2e-real-node-placement";
   const t = REAL_NODE_TAINT;
-  const toleration = `Object.spec.tolerations{key: "${t.key}", operator: "Equal", value: "${t.value}", effect: "${t.effect}"}`;
+  const node = nodeLayout(cluster).name;
+  const toleration = `{"key": "${t.key}", "operator": "Equal", "value": "${t.value}", "effect": "${t.effect}"}`;
+  // JSONPatch, not ApplyConfiguration: an apply configuration may not change atomic lists and
+  // maps (tolerations, nodeSelector), which the API server refuses at admission
+  const patches = [
+    `has(object.spec.tolerations) ? JSONPatch{op: "add", path: "/spec/tolerations/-", value: ${toleration}} : JSONPatch{op: "add", path: "/spec/tolerations", value: [${toleration}]}`,
+    `has(object.spec.nodeSelector) ? JSONPatch{op: "add", path: "/spec/nodeSelector/kubernetes.io~1hostname", value: "${node}"} : JSONPatch{op: "add", path: "/spec/nodeSelector", value: {"kubernetes.io/hostname": "${node}"}}`,
+  ];
   return [
     {
       apiVersion: "admissionregistration.k8s.io/v1",
@@ -82,10 +89,8 @@ export function realNodePlacementPolicy(cluster: ClusterName): unknown[] {
         },
         mutations: [
           {
-            patchType: "ApplyConfiguration",
-            applyConfiguration: {
-              expression: `Object{spec: Object.spec{tolerations: [${toleration}], nodeSelector: {"kubernetes.io/hostname": "${nodeLayout(cluster).name}"}}}`,
-            },
+            patchType: "JSONPatch",
+            jsonPatch: { expression: `[${patches.join(", ")}]` },
           },
         ],
       },
