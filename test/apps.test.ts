@@ -175,8 +175,10 @@ describe("ingress survives a proxy restart or a drain", () => {
     const app = byName("ApplicationSet", "envoy-gateway").spec.template.spec;
     expect(app.destination.namespace).toBe("envoy-gateway-system");
     expect(app.syncPolicy.syncOptions).toContain("CreateNamespace=true");
+    // with its Pod Security level (policies/pss-required; security.test.ts checks both apps agree)
     expect(app.syncPolicy.managedNamespaceMetadata.labels).toEqual({
       "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
+      "pod-security.kubernetes.io/enforce": "baseline",
     });
   });
 });
