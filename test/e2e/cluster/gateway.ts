@@ -82,7 +82,7 @@ export const REAL_GATEWAY =
  * Healthy; the hub's routes have Envoy Gateway's status, which Argo CD's check judges unchanged.
  */
 export const GATEWAY_ON_EVERY_CLUSTER =
-  REAL_GATEWAY && (process.env.E2E_REAL_NODE_ONLY ?? "hub").split(",").includes("spoke");
+  REAL_GATEWAY && (process.env.E2E_REAL_NODE_ONLY ?? "").split(",").includes("spoke");
 
 /** Environment hostnames the Gateway serves (apps/argocd/clusters/*.yaml gateway_hostname). */
 export const GATEWAY_HOSTNAMES = ["wms.dev.example.com", "wms.staging.example.com", "wms.example.com"];
