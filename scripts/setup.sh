@@ -28,14 +28,14 @@ PY=${PYTHON:-python3}
 # pip over a flaky registry link. Large wheels (torch's CUDA libraries, ~3 GB from PyPI) get cut
 # off mid-download, and pip's own resume does not get further. When pip names the wheel it could
 # not fetch, curl fetches it in resumed pieces into a wheel cache (checked against the BLAKE2b-256
-# digest in its files.pythonhosted.org path) and pip runs again with that cache as --find-links.
+# digest in the path of the wheel URL pip reported) and pip runs again with that cache as --find-links.
 WHEELS=${WMS_WHEEL_CACHE:-$HOME/.cache/wms-wheels}
 fetch_wheel() { # url
   local url=$1 file digest
   file="$WHEELS/$(basename "$url")"
   [ -f "$file" ] && return 0
-  digest=$(echo "$url" | sed -nE 's#^https://files\.pythonhosted\.org/packages/(..)/(..)/([0-9a-f]{60})/[^/]+$#\1\2\3#p')
-  [ -n "$digest" ] || { echo "not a files.pythonhosted.org wheel: $url" >&2; return 1; }
+  digest=$(echo "$url" | sed -nE 's#^https://[^/]+/packages/(..)/(..)/([0-9a-f]{60})/[^/]+$#\1\2\3#p')
+  [ -n "$digest" ] || { echo "not a wheel URL with its digest in the path: $url" >&2; return 1; }
   echo "== fetching $(basename "$url") with curl (resumed in pieces)" >&2
   for _ in $(seq 1 40); do
     if curl -fsSL --retry 3 --retry-all-errors -C - -o "$file.part" "$url"; then
