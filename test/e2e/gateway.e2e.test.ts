@@ -8,14 +8,11 @@
  *
  *   npm run cluster -- up && npx vitest run --config vitest.e2e.config.ts test/e2e/gateway.e2e.test.ts
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jpegPhoto } from "../../model/server/test/support/images.ts";
+import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, runCli } from "../support/cli.ts";
-import { GATEWAY_PKI } from "./cluster/gateway.ts";
 import { kubectl, kubectlJson } from "./cluster/kubectl.ts";
-import { CLUSTER_INFO } from "./cluster/layout.ts";
 import {
   allSyncedTo,
   cloneWatched,
@@ -27,13 +24,10 @@ import {
   push,
   routeBackends,
 } from "./support.ts";
-import { LoadGenerator, type ResponseRecord, summarize, withinBinomial } from "./traffic/load.ts";
+import { load, REAL_GATEWAY } from "./traffic/gateway.ts";
+import { summarize, withinBinomial } from "./traffic/load.ts";
 
-const info = existsSync(CLUSTER_INFO)
-  ? (JSON.parse(readFileSync(CLUSTER_INFO, "utf8")) as { realGateway?: boolean })
-  : {};
-const REAL = info.realGateway === true;
-const HOST = "wms.dev.example.com";
+const REAL = REAL_GATEWAY;
 const ROUTING_NS = "dev-wms-routing";
 /** Requests in the split measurement and the tolerance stated on the measured share. */
 const SPLIT_N = 200;
@@ -53,49 +47,11 @@ const devApps = (dir: string) =>
     .filter((a) => a.environment === "dev")
     .map((a) => a.appName);
 
-/** The Service Envoy Gateway made for Gateway gateway/wms (its owning-gateway labels). */
-function envoyService(): { ip: string; port: number } {
-  const list = kubectlJson<{
-    items: { spec: { clusterIP: string; ports: { port: number; name?: string }[] } }[];
-  }>(HUB, [
-    "-n",
-    "envoy-gateway-system",
-    "get",
-    "services",
-    "-l",
-    "gateway.envoyproxy.io/owning-gateway-name=wms,gateway.envoyproxy.io/owning-gateway-namespace=gateway",
-  ]);
-  const svc = list.items[0];
-  const port = svc?.spec.ports.find((p) => p.port === 443)?.port;
-  if (!svc || !port) throw new Error("no Envoy Service for Gateway gateway/wms with port 443");
-  return { ip: svc.spec.clusterIP, port };
-}
-
-let photo: Buffer;
 let work: string | undefined;
 
-beforeAll(async () => {
-  photo = await jpegPhoto(96, 64);
-});
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-async function load(n: number, rate: number): Promise<ResponseRecord[]> {
-  const { ip, port } = envoyService();
-  const gen = new LoadGenerator(
-    { url: `https://${ip}:${port}/predictions/wms`, host: HOST, ca: readFileSync(`${GATEWAY_PKI}/ca.crt`) },
-    {
-      rate,
-      durationMs: Math.ceil((n / rate) * 1000),
-      body: photo,
-      contentType: "image/jpeg",
-      width: 96,
-      height: 64,
-    },
-  );
-  return gen.start();
-}
 
 // Skipped unless `up` brought the real gateway (E2E_GATEWAY=1 after `setup-cluster.sh gateway`):
 // it has not yet passed end to end, so CI neither builds nor runs it (docs/e2e.md, "Open").

@@ -28,6 +28,8 @@ import {
   push,
   routeBackends,
 } from "./support.ts";
+import { REAL_GATEWAY, type Running, type TrafficReport, underTraffic } from "./traffic/gateway.ts";
+import { withinBinomial } from "./traffic/load.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const names = (apps: AppJson[]) => apps.map((a) => a.appName);
@@ -36,6 +38,8 @@ const names = (apps: AppJson[]) => apps.map((a) => a.appName);
 const devApps = (dir: string) => names(expectedApps(dir).filter((a) => a.environment === "dev"));
 /** How long the first sync of everything may take after `up` (waves -40..10, CRDs server-side). */
 const BOOTSTRAP_MS = 540_000;
+/** How long real pods may take after their Application is Synced (pull nothing, download, probe). */
+const READY_MS = 300_000;
 const contextOf = (cluster: string) => {
   const c = CONTEXTS[cluster];
   if (!c) throw new Error(`no kube context for Argo CD cluster ${cluster} (E2E_CONTEXTS)`);
@@ -94,6 +98,51 @@ async function wmsWorkloads(): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Run a scenario's step under continuous traffic through the real gateway when `up` brought it
+ * (photos to dev's hostname, 2/s), and fail the scenario on any failed request: a delivery step
+ * must never cost a user a request. Without the gateway the step runs alone (kwok's pods serve
+ * nothing) and `t` is undefined.
+ */
+const trafficReports: TrafficReport[] = [];
+async function scenario<T>(name: string, step: (t: Running | undefined) => Promise<T>): Promise<T> {
+  if (!REAL_GATEWAY) return step(undefined);
+  const { result, traffic } = await underTraffic(name, step);
+  trafficReports.push(traffic);
+  expect(traffic.summary.total, `requests during ${name}`).toBeGreaterThan(0);
+  expect(traffic.failures, `failed requests during ${name}`).toEqual([]);
+  expect(traffic.summary.invalidMasks, `invalid masks during ${name}`).toBe(0);
+  return result;
+}
+
+/** Requests measured after a switch, and the tolerance on the measured share (binomial sigmas). */
+const SHARE_N = 100;
+const SIGMAS = 4;
+
+/** After the route shows a new split: `n` responses from once `version` first answers, every one a 200, the shares within tolerance. */
+async function sharesMatch(t: Running | undefined, weights: Record<string, number>): Promise<void> {
+  if (!t) return;
+  const total = Object.values(weights).reduce((a, b) => a + b, 0);
+  // Envoy gets the route over xDS a moment after the HTTPRoute changes: measure from the first
+  // answer of the version whose weight grew (or of any version in the split)
+  const [first] = Object.entries(weights).sort((a, b) => a[1] - b[1]);
+  const from = await t.firstServedBy(first?.[0] ?? "", t.elapsed());
+  const s = await t.collect(SHARE_N, from);
+  console.log(
+    `shares after the switch (n=${s.total}, ${SIGMAS} sigma): ${JSON.stringify(s.byVersion)} for weights ${JSON.stringify(weights)}`,
+  );
+  expect(s.failed).toBe(0);
+  for (const [v, w] of Object.entries(weights)) {
+    const p = w / total;
+    if (p === 1) expect(s.byVersion[v], `${v} serves everything`).toBe(s.ok);
+    else
+      expect(
+        withinBinomial(s.byVersion[v] ?? 0, s.ok, p, SIGMAS),
+        `${v}: ${s.byVersion[v]} of ${s.ok}, weight ${w}/${total}`,
+      ).toBe(true);
+  }
+}
+
 let work: string;
 let base: string;
 
@@ -103,6 +152,13 @@ beforeAll(() => {
 });
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
+  if (trafficReports.length > 0) {
+    console.log("traffic through the gateway, per scenario (requests, failed, by version):");
+    for (const r of trafficReports)
+      console.log(
+        `  ${r.scenario}: ${r.summary.total}, ${r.summary.failed}, ${JSON.stringify(r.summary.byVersion)}`,
+      );
+  }
 });
 
 /**
@@ -139,12 +195,29 @@ describe("1 bootstrap: root app -> ApplicationSet -> one Application per rendere
   async function environmentUp(env: string): Promise<void> {
     const expected = expectedApps(work).filter((a) => a.environment === env);
     expect(expected.length, `rendered folders of ${env}`).toBeGreaterThan(0);
-    const apps = await allSyncedTo(base, ["root", ...names(expected)], BOOTSTRAP_MS);
-    const byName = new Map(apps.map((a) => [a.metadata.name, a]));
+    await allSyncedTo(base, ["root", ...names(expected)], BOOTSTRAP_MS);
+    // Synced is not Healthy: real pods take their time to pull nothing, download the release and
+    // pass their readiness probe (kwok's are Ready at once)
+    const problems = await eventually(
+      `${env}'s Applications Healthy (or only what the local control plane lacks)`,
+      async () => {
+        const found = await environmentProblems(expected);
+        return found.length === 0 ? found : found.join("; ");
+      },
+      READY_MS,
+    ).catch((e: Error) => [e.message]);
+    expect(problems).toEqual([]);
+  }
+
+  async function environmentProblems(expected: ReturnType<typeof expectedApps>): Promise<string[]> {
+    const byName = new Map((await applications()).map((a) => [a.metadata.name, a]));
     const problems: string[] = [];
     for (const e of expected) {
       const app = byName.get(e.appName);
-      if (!app) continue;
+      if (!app) {
+        problems.push(`${e.appName}: no Application`);
+        continue;
+      }
       expect(app.metadata.labels).toMatchObject({
         "wms.example/environment": e.environment,
         "wms.example/model": e.model,
@@ -168,10 +241,10 @@ describe("1 bootstrap: root app -> ApplicationSet -> one Application per rendere
         }
       }
     }
-    expect(problems).toEqual([]);
+    return problems;
   }
 
-  it("dev: on the hub (in-cluster)", { timeout: BOOTSTRAP_MS + 60_000 }, async () => {
+  it("dev: on the hub (in-cluster)", { timeout: BOOTSTRAP_MS + READY_MS + 60_000 }, async () => {
     await environmentUp("dev");
   });
 
@@ -396,34 +469,40 @@ let beforeDeploy = "";
 
 describe("3 deploy by commit", () => {
   it("gen deploy --commit + push, twice: the canary's stack comes up first, then its weight is in the HTTPRoute", async () => {
-    const liveBefore =
-      /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ?? "";
-    beforeDeploy = git(work, ["rev-parse", "HEAD"]).trim();
-    const weightsBefore = await weights(work, "dev");
-    // 0.2.0 is not deployed in dev yet: the first commit only stages it (safety.ts, rule 1)
-    const first = gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
-    expect(first).toMatch(/run the same command again|staged/i);
-    let sha = push(work);
-    const canary = expectedApps(work).find((a) => a.environment === "dev" && a.version === "0.2.0");
-    expect(canary, "rendered folder for the canary").toBeDefined();
-    await allSyncedTo(sha, devApps(work));
-    expect(await namespaceExists(HUB, canary?.namespace ?? "")).toBe(true);
-    const deployment = await clients(HUB).objects.read({
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "wms", namespace: canary?.namespace ?? "" },
-    });
-    expect(deployment.metadata?.name).toBe("wms");
-    expect(await weights(work, "dev"), "a staged version takes no traffic").toEqual(weightsBefore);
-    // the same command again switches: 0.2.0 is deployed now
-    gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
-    sha = push(work);
-    await allSyncedTo(sha, devApps(work));
-    await eventually("canary weights in the cluster's HTTPRoute", async () => {
-      const w = await weights(work, "dev");
-      return w["dev-wms-0-2-0"] === 10 && w[`dev-wms-${liveBefore.replaceAll(".", "-")}`] === 90
-        ? w
-        : JSON.stringify(w);
+    await scenario("stage, then switch to a 10% canary", async (t) => {
+      const liveBefore =
+        /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ??
+        "";
+      beforeDeploy = git(work, ["rev-parse", "HEAD"]).trim();
+      const weightsBefore = await weights(work, "dev");
+      // 0.2.0 is not deployed in dev yet: the first commit only stages it (safety.ts, rule 1)
+      const first = gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+      expect(first).toMatch(/run the same command again|staged/i);
+      let sha = push(work);
+      const canary = expectedApps(work).find((a) => a.environment === "dev" && a.version === "0.2.0");
+      expect(canary, "rendered folder for the canary").toBeDefined();
+      await allSyncedTo(sha, devApps(work));
+      expect(await namespaceExists(HUB, canary?.namespace ?? "")).toBe(true);
+      const deployment = await clients(HUB).objects.read({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "wms", namespace: canary?.namespace ?? "" },
+      });
+      expect(deployment.metadata?.name).toBe("wms");
+      expect(await weights(work, "dev"), "a staged version takes no traffic").toEqual(weightsBefore);
+      // the same command again switches: 0.2.0 is deployed now
+      gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+      sha = push(work);
+      const pushed = Date.now();
+      await allSyncedTo(sha, devApps(work));
+      await eventually("canary weights in the cluster's HTTPRoute", async () => {
+        const w = await weights(work, "dev");
+        return w["dev-wms-0-2-0"] === 10 && w[`dev-wms-${liveBefore.replaceAll(".", "-")}`] === 90
+          ? w
+          : JSON.stringify(w);
+      });
+      if (t) console.log(`push to the canary's first answer: ${((Date.now() - pushed) / 1000).toFixed(1)} s`);
+      await sharesMatch(t, { "0.2.0": 10, [liveBefore]: 90 });
     });
   });
 });
@@ -431,68 +510,80 @@ describe("3 deploy by commit", () => {
 describe("4 roll back", () => {
   it("git revert of the deploy: the canary's namespace is pruned, the retained version stays, the route switches", async () => {
     expect(beforeDeploy, "scenario 3 ran").not.toBe("");
-    git(work, ["revert", "--no-edit", `${beforeDeploy}..HEAD`]);
-    const sha = push(work);
-    await allSyncedTo(sha, devApps(work));
-    await eventually("dev-wms-0-2-0 pruned", async () =>
-      (await namespaceExists(HUB, "dev-wms-0-2-0")) ? "still there" : true,
-    );
-    expect(await namespaceExists(HUB, "dev-wms-1-0-0"), "retained version").toBe(true);
-    expect((await applications()).some((a) => a.metadata.labels?.["wms.example/version"] === "0.2.0")).toBe(
-      false,
-    );
-    await eventually("route back to 1.1.0 alone", async () => {
-      const w = await weights(work, "dev");
-      return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
+    await scenario("roll back by git revert", async (t) => {
+      git(work, ["revert", "--no-edit", `${beforeDeploy}..HEAD`]);
+      const sha = push(work);
+      await allSyncedTo(sha, devApps(work));
+      await eventually("dev-wms-0-2-0 pruned", async () =>
+        (await namespaceExists(HUB, "dev-wms-0-2-0")) ? "still there" : true,
+      );
+      expect(await namespaceExists(HUB, "dev-wms-1-0-0"), "retained version").toBe(true);
+      expect((await applications()).some((a) => a.metadata.labels?.["wms.example/version"] === "0.2.0")).toBe(
+        false,
+      );
+      await eventually("route back to 1.1.0 alone", async () => {
+        const w = await weights(work, "dev");
+        return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
+      });
+      await sharesMatch(t, { "1.1.0": 1 });
     });
   });
 
   it("gen rollback --commit: after a deploy of the retained version, traffic switches back", async () => {
-    gen(work, ["deploy", "--env", "dev", "--version", "1.0.0", "--commit"]);
-    let sha = push(work);
-    await allSyncedTo(sha, devApps(work));
-    await eventually("route on 1.0.0", async () => {
-      const w = await weights(work, "dev");
-      return Object.keys(w).length === 1 && w["dev-wms-1-0-0"] !== undefined ? w : JSON.stringify(w);
+    await scenario("deploy the retained version, then gen rollback --commit", async (t) => {
+      gen(work, ["deploy", "--env", "dev", "--version", "1.0.0", "--commit"]);
+      let sha = push(work);
+      await allSyncedTo(sha, devApps(work));
+      await eventually("route on 1.0.0", async () => {
+        const w = await weights(work, "dev");
+        return Object.keys(w).length === 1 && w["dev-wms-1-0-0"] !== undefined ? w : JSON.stringify(w);
+      });
+      await sharesMatch(t, { "1.0.0": 1 });
+      gen(work, ["rollback", "--env", "dev", "--commit"]);
+      sha = push(work);
+      await allSyncedTo(sha, devApps(work));
+      await eventually("route back on 1.1.0", async () => {
+        const w = await weights(work, "dev");
+        return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
+      });
+      await sharesMatch(t, { "1.1.0": 1 });
+      expect(await namespaceExists(HUB, "dev-wms-1-0-0")).toBe(true);
+      expect(await namespaceExists(HUB, "dev-wms-1-1-0")).toBe(true);
     });
-    gen(work, ["rollback", "--env", "dev", "--commit"]);
-    sha = push(work);
-    await allSyncedTo(sha, devApps(work));
-    await eventually("route back on 1.1.0", async () => {
-      const w = await weights(work, "dev");
-      return Object.keys(w).length === 1 && w["dev-wms-1-1-0"] !== undefined ? w : JSON.stringify(w);
-    });
-    expect(await namespaceExists(HUB, "dev-wms-1-0-0")).toBe(true);
-    expect(await namespaceExists(HUB, "dev-wms-1-1-0")).toBe(true);
   });
 });
 
 describe("5 bad commits change nothing that runs", () => {
   /** Push a bad commit, let Argo CD see it, check every namespace still runs, then revert it. */
   async function survives(change: () => void, subject: string): Promise<void> {
-    const before = await wmsNamespaces();
-    const workloadsBefore = await wmsWorkloads();
-    // every environment's model servers, staging's on the spoke included
-    expect(workloadsBefore.some((w) => w.includes("/staging-wms-") && w.includes("/Deployment/"))).toBe(true);
-    const weightsBefore = await weights(work, "dev");
-    change();
-    git(work, ["add", "-A"]);
-    git(work, ["commit", "--quiet", "-m", subject]);
-    const sha = push(work);
-    await eventually("root app synced to the bad commit", async () => {
-      const root = (await applications()).find((a) => a.metadata.name === "root");
-      return root?.status?.sync?.revision === sha ? root : `root at ${root?.status?.sync?.revision}`;
+    await scenario(subject, async (t) => {
+      const before = await wmsNamespaces();
+      const workloadsBefore = await wmsWorkloads();
+      // every environment's model servers, staging's on the spoke included
+      expect(workloadsBefore.some((w) => w.includes("/staging-wms-") && w.includes("/Deployment/"))).toBe(
+        true,
+      );
+      const weightsBefore = await weights(work, "dev");
+      change();
+      git(work, ["add", "-A"]);
+      git(work, ["commit", "--quiet", "-m", subject]);
+      const sha = push(work);
+      await eventually("root app synced to the bad commit", async () => {
+        const root = (await applications()).find((a) => a.metadata.name === "root");
+        return root?.status?.sync?.revision === sha ? root : `root at ${root?.status?.sync?.revision}`;
+      });
+      // two more polls of git by the ApplicationSet and the Applications
+      await sleep(25_000);
+      expect(await wmsNamespaces()).toEqual(before);
+      // the same Deployments and Services, not deleted and re-created: nothing cascaded
+      expect(await wmsWorkloads()).toEqual(workloadsBefore);
+      git(work, ["revert", "--no-edit", "HEAD"]);
+      const back = push(work);
+      await allSyncedTo(back, devApps(work));
+      expect(await weights(work, "dev")).toEqual(weightsBefore);
+      expect(await wmsWorkloads(), "after the revert").toEqual(workloadsBefore);
+      await sharesMatch(t, { "1.1.0": 1 });
     });
-    // two more polls of git by the ApplicationSet and the Applications
-    await sleep(25_000);
-    expect(await wmsNamespaces()).toEqual(before);
-    // the same Deployments and Services, not deleted and re-created: nothing cascaded
-    expect(await wmsWorkloads()).toEqual(workloadsBefore);
-    git(work, ["revert", "--no-edit", "HEAD"]);
-    const back = push(work);
-    await allSyncedTo(back, devApps(work));
-    expect(await weights(work, "dev")).toEqual(weightsBefore);
-    expect(await wmsWorkloads(), "after the revert").toEqual(workloadsBefore);
   }
 
   it("a commit that empties a version file", async () => {

@@ -50,8 +50,8 @@ interface Pod {
   };
 }
 
-// Skipped unless `up` placed dev's pods on the real node (E2E_REAL_NODE_ONLY=hub): opt-in until the
-// delivery scenarios upload the versions they publish (docs/e2e.md, "Open").
+// Skipped when `up` kept dev's pods on kwok (E2E_REAL_NODE_ONLY=none) or against another cluster
+// (E2E_KUBECONFIG): there is no real node of ours to look at.
 describe.skipIf(!realHub)("real node: dev's model server serves a photo through its Service", () => {
   let pod: Pod;
 
@@ -112,10 +112,11 @@ describe.skipIf(!realHub)("real node: dev's model server serves a photo through 
     // the server loaded the release whose sha256 the card names (it refuses any other bytes)
     expect(j.model).toEqual({ name: "wms", version: DEV_VERSION, sha256: card.artifact.sha256 });
     expect([j.width, j.height]).toEqual([640, 480]);
-    const { data, info: m } = await sharp(Buffer.from(j.mask.base64, "base64"))
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    expect([m.width, m.height, m.channels]).toEqual([640, 480, 1]);
+    // a one-band (greyscale) PNG; sharp's raw output would convert it to sRGB, so read the band
+    const png = Buffer.from(j.mask.base64, "base64");
+    const m = await sharp(png).metadata();
+    expect([m.format, m.width, m.height, m.channels]).toEqual(["png", 640, 480, 1]);
+    const { data } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
     expect([...new Set(data)].every((v) => v === 0 || v === 255)).toBe(true);
   });
 });

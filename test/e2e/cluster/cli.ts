@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { bootstrapArgocd, spokeAccess } from "./argocd.ts";
 import { type Cluster, clusterLayout, kwokNodes, startControlPlane, waitFor } from "./controlplane.ts";
-import { REAL_GATEWAY } from "./gateway.ts";
+import { GATEWAY_NAMESPACES, REAL_GATEWAY } from "./gateway.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl } from "./kubectl.ts";
 import {
@@ -26,6 +26,7 @@ import {
   KUBECONFIG,
   PORTS,
   READONLY_ACCOUNT,
+  REAL_NODE_CLUSTERS,
   REPO_ROOT,
   SPOKE_CLUSTERS,
   STATE,
@@ -56,16 +57,7 @@ const NEEDED = [
   "kube-proxy",
 ];
 
-/**
- * Clusters whose product pods run on the real node (realNodePlacementPolicy: the pods labelled
- * part-of=wms get its toleration and hostname). Every real node is tainted (REAL_NODE_TAINT), so
- * in the other clusters, and for every other pod, kwok's nodes keep the pods (staging's replicas
- * ask for more CPU than this machine has). E2E_REAL_NODE_ONLY=hub (or hub,spoke) puts the product's pods there.
- */
-// Default: none yet. With dev's pods on the hub's real node the delivery scenarios publish versions
-// (0.2.0, ...) that are not in the model store, so their pods never become Ready and the traffic
-// gate rightly holds the route; the scenarios must publish them first (docs/e2e.md, "Open").
-const REAL_ONLY = new Set((process.env.E2E_REAL_NODE_ONLY ?? "").split(",").filter(Boolean));
+const REAL_ONLY = REAL_NODE_CLUSTERS;
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
@@ -129,7 +121,28 @@ async function up(): Promise<void> {
       JSON.stringify({
         apiVersion: "v1",
         kind: "List",
-        items: [...s3AccessPolicy(), ...(REAL_ONLY.has(c.name) ? realNodePlacementPolicy(c.name) : [])],
+        items: [
+          ...s3AccessPolicy(),
+          ...(REAL_ONLY.has(c.name) ? realNodePlacementPolicy(c.name) : []),
+          // the real gateway's pods (Envoy Gateway's controller and Envoy, metrics-server) by namespace
+          ...(REAL_GATEWAY && REAL_ONLY.has(c.name)
+            ? realNodePlacementPolicy(
+                c.name,
+                {
+                  namespaceSelector: {
+                    matchExpressions: [
+                      {
+                        key: "kubernetes.io/metadata.name",
+                        operator: "In",
+                        values: [...GATEWAY_NAMESPACES],
+                      },
+                    ],
+                  },
+                },
+                "e2e-real-node-placement-gateway",
+              )
+            : []),
+        ],
       }),
     );
   }

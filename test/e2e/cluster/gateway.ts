@@ -37,7 +37,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { REPO_ROOT, SERVICE_IP, STATE, TOOLS } from "./layout.ts";
+import { REAL_NODE_CLUSTERS, REPO_ROOT, SERVICE_IP, STATE, TOOLS } from "./layout.ts";
 
 export const GATEWAY_IMAGES = join(TOOLS, "images");
 const PINS_FILE = join(REPO_ROOT, "scripts/setup-cluster.sh");
@@ -81,8 +81,10 @@ export const REAL_GATEWAY =
  * (not done): until then the seed keeps the stand-in that counts a route WITHOUT status as
  * Healthy; the hub's routes have Envoy Gateway's status, which Argo CD's check judges unchanged.
  */
-export const GATEWAY_ON_EVERY_CLUSTER =
-  REAL_GATEWAY && (process.env.E2E_REAL_NODE_ONLY ?? "").split(",").includes("spoke");
+export const GATEWAY_ON_EVERY_CLUSTER = REAL_GATEWAY && REAL_NODE_CLUSTERS.has("spoke");
+
+/** Where the real gateway's pods run: Envoy Gateway's chart and its Envoy, metrics-server's base. */
+export const GATEWAY_NAMESPACES = ["envoy-gateway-system", "kube-system"] as const;
 
 /** Environment hostnames the Gateway serves (apps/argocd/clusters/*.yaml gateway_hostname). */
 export const GATEWAY_HOSTNAMES = ["wms.dev.example.com", "wms.staging.example.com", "wms.example.com"];

@@ -128,6 +128,18 @@ function nodeNet(name: ClusterName): NodeNet {
   };
 }
 
+/**
+ * Clusters whose product pods run on the real node (realNodePlacementPolicy: the pods labelled
+ * part-of=wms get its toleration and hostname). Every real node is tainted (REAL_NODE_TAINT), so
+ * in the other clusters, and for every other pod, kwok's nodes keep the pods (staging's replicas
+ * ask for more CPU than this machine has). E2E_REAL_NODE_ONLY=hub (or hub,spoke) puts the product's pods there.
+ */
+// Default: hub (dev's pods run for real; the delivery scenarios deploy example releases, which
+// model-store.ts exports again and uploads). E2E_REAL_NODE_ONLY=none keeps every pod on kwok.
+export const REAL_NODE_CLUSTERS: ReadonlySet<string> = new Set(
+  (process.env.E2E_REAL_NODE_ONLY ?? "hub").split(",").filter((c) => c !== "" && c !== "none"),
+);
+
 /** The real worker node of each cluster (node.ts): its name and where its state lives. */
 export const NODE_NAME: Record<ClusterName, string> = { hub: "hub-node", spoke: "spoke-node" };
 /** The cgroup parent of everything a node's kubelet runs (under every v1 controller). */

@@ -61,9 +61,16 @@ export const REAL_NODE_TAINT = { key: "wms.example/e2e-node", value: "real", eff
  * a MutatingAdmissionPolicy (the API server's own admission) that gives pods labelled
  * app.kubernetes.io/part-of=wms the real node's toleration and its hostname as nodeSelector.
  * Applied by `up` to the clusters whose product pods run for real; the manifests are the product's.
+ * `match` (a MutatingAdmissionPolicy's objectSelector or namespaceSelector) and `name` place other
+ * pods there too: the real gateway's (Envoy Gateway, its Envoy, metrics-server; cli.ts).
  */
-export function realNodePlacementPolicy(cluster: ClusterName): unknown[] {
-  const name = "e2e-real-node-placement";
+export function realNodePlacementPolicy(
+  cluster: ClusterName,
+  match: Record<string, unknown> = {
+    objectSelector: { matchLabels: { "app.kubernetes.io/part-of": "wms" } },
+  },
+  name = "e2e-real-node-placement",
+): unknown[] {
   const t = REAL_NODE_TAINT;
   const node = nodeLayout(cluster).name;
   const toleration = `{"key": "${t.key}", "operator": "Equal", "value": "${t.value}", "effect": "${t.effect}"}`;
@@ -82,7 +89,7 @@ export function realNodePlacementPolicy(cluster: ClusterName): unknown[] {
         failurePolicy: "Fail",
         reinvocationPolicy: "Never",
         matchConstraints: {
-          objectSelector: { matchLabels: { "app.kubernetes.io/part-of": "wms" } },
+          ...match,
           resourceRules: [
             { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] },
           ],

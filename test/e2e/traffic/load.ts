@@ -12,7 +12,7 @@ import { request as httpsRequest } from "node:https";
 import { isIPv4 } from "node:net";
 
 export const MAX_RATE = 50;
-export const MAX_DURATION_MS = 10 * 60_000;
+export const MAX_DURATION_MS = 30 * 60_000;
 
 export interface LoadTarget {
   /** http(s)://<IPv4>:<port>/<path>: a loopback or private address, never a name to resolve */
@@ -202,6 +202,11 @@ export class LoadGenerator {
     await Promise.all(this.inFlight);
     this.finish?.();
     return this.records;
+  }
+
+  /** ms since start(), on the clock `sentAt` uses */
+  elapsed(): number {
+    return performance.now() - this.t0;
   }
 
   summary(): LoadSummary {
