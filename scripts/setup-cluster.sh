@@ -13,12 +13,11 @@
 #   .tools/kwok-stages.yaml          kwok's node and pod stages (kwok module)
 #
 # The gateway step (scripts/setup-gateway.sh) adds Envoy Gateway, Envoy, metrics-server and Helm,
-# their manifests and their images (.tools/images/, OCI archives for `ctr images import`). It is
-# not in the default steps yet: the real gateway runs only with E2E_GATEWAY=1 (docs/e2e.md, "The
-# gateway"), which has not passed end to end; `bash scripts/setup-cluster.sh gateway` builds it.
+# their manifests and their images (.tools/images/, OCI archives for `ctr images import`); `up`
+# runs the real gateway when they are there (docs/e2e.md, "The gateway"; E2E_GATEWAY=0 leaves it out).
 #
 #   bash scripts/setup-cluster.sh [kube|etcd|kwok|kustomize|argocd|crds|gateway|debian ...]
-#   (default: every step but gateway)
+#   (default: every step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -489,7 +488,7 @@ debian() {
 . "$ROOT/scripts/setup-gateway.sh"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images)
+[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images gateway)
 total_start=$(date +%s)
 for s in "${steps[@]}"; do
   case $s in

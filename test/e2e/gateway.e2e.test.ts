@@ -53,8 +53,8 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-// Skipped unless `up` brought the real gateway (E2E_GATEWAY=1 after `setup-cluster.sh gateway`):
-// it has not yet passed end to end, so CI neither builds nor runs it (docs/e2e.md, "Open").
+// Skipped when `up` ran without the real gateway (E2E_GATEWAY=0, E2E_REAL_NODE_ONLY=none, or its
+// images not built) or against another cluster: there is no gateway of ours to send to.
 describe.skipIf(!REAL)("the real gateway (Envoy Gateway on the hub's node)", () => {
   it("Envoy Gateway accepts the GatewayClass, programs the Gateway and accepts dev's HTTPRoute", async () => {
     await eventually(

@@ -33,7 +33,14 @@ import {
   TOOLS,
 } from "./layout.ts";
 import { s3AccessPolicy, s3Endpoint, startModelStore, uploadReleases } from "./model-store.ts";
-import { modelServerImage, REAL_NODE_TAINT, realNodePlacementPolicy, removeNode, startNode } from "./node.ts";
+import {
+  apiServiceEndpoints,
+  modelServerImage,
+  REAL_NODE_TAINT,
+  realNodePlacementPolicy,
+  removeNode,
+  startNode,
+} from "./node.ts";
 import { alive, logFile, readPids, start, stopAll } from "./processes.ts";
 import { LEAVE_OUT_NETWORK_APPS, seedRepository } from "./seed.ts";
 
@@ -67,7 +74,7 @@ export const NOT_HERE = [
       ]
     : [
         "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
-        "Gateway controller (Envoy Gateway is a left-out Helm chart, E2E_GATEWAY=1 runs it): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
+        "Gateway controller (Envoy Gateway is a left-out Helm chart: its images were not built, or E2E_GATEWAY=0): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
       ]),
   `container runtime only on the real nodes: product pods run there in ${[...REAL_ONLY].join(", ")}; elsewhere kwok marks pods Running and Ready and no container runs`,
   "NetworkPolicy enforcement (the CNI bridge plugin enforces none): the rendered policies are admitted, not applied",
@@ -122,6 +129,7 @@ async function up(): Promise<void> {
         apiVersion: "v1",
         kind: "List",
         items: [
+          apiServiceEndpoints(c.name),
           ...s3AccessPolicy(),
           ...(REAL_ONLY.has(c.name) ? realNodePlacementPolicy(c.name) : []),
           // the real gateway's pods (Envoy Gateway's controller and Envoy, metrics-server) by namespace

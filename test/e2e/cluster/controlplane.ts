@@ -141,6 +141,15 @@ export async function startControlPlane(c: Cluster): Promise<void> {
     `--kubelet-client-key=${pki.admin.key}`,
     // the node's name is not in any DNS: reach the kubelet at its InternalIP
     "--kubelet-preferred-address-types=InternalIP",
+    // the aggregation layer, as kubeadm configures it: metrics-server's resource metrics API
+    // (v1beta1.metrics.k8s.io) authenticates the API server's proxied requests by this client
+    `--requestheader-client-ca-file=${pki.ca}`,
+    "--requestheader-allowed-names=front-proxy-client",
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${pki.frontProxy.cert}`,
+    `--proxy-client-key-file=${pki.frontProxy.key}`,
   ]);
   await waitFor(
     `${c.name} kube-apiserver /readyz`,

