@@ -251,6 +251,17 @@ describe("1 bootstrap: root app -> ApplicationSet -> one Application per rendere
   it("staging: on the spoke (wms-staging)", async () => {
     await environmentUp("staging");
   });
+
+  it("no two Applications own one resource (Argo CD's SharedResourceWarning)", async () => {
+    // e.g. Envoy Gateway's chart rendering the Gateway API's safe-upgrades policy that
+    // gateway-api-crds installs: the two apps would overwrite each other for ever
+    const shared = (await applications()).flatMap((a) =>
+      (a.status?.conditions ?? [])
+        .filter((c) => c.type === "SharedResourceWarning")
+        .map((c) => `${a.metadata.name}: ${c.message}`),
+    );
+    expect(shared).toEqual([]);
+  });
 });
 
 describe("2 admission by the real API server", () => {
