@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { bootstrapArgocd, spokeAccess } from "./argocd.ts";
 import { type Cluster, clusterLayout, kwokNodes, startControlPlane, waitFor } from "./controlplane.ts";
-import { GATEWAY_NAMESPACES, REAL_GATEWAY } from "./gateway.ts";
+import { GATEWAY_NAMESPACES, GATEWAY_ON_EVERY_CLUSTER, REAL_GATEWAY } from "./gateway.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
 import { kubectl } from "./kubectl.ts";
 import {
@@ -65,6 +65,16 @@ const NEEDED = [
 ];
 
 const REAL_ONLY = REAL_NODE_CLUSTERS;
+
+/**
+ * The namespaces whose pods the real node of `cluster` runs when the real gateway is up: on the
+ * hub Envoy Gateway's and metrics-server's; elsewhere metrics-server's only (its APIService on
+ * kwok never becomes Available, so its Application would stay Progressing and hold the root app's
+ * waves; the spoke's Envoy Gateway stays on kwok, gateway.ts GATEWAY_ON_EVERY_CLUSTER).
+ */
+function gatewayNamespaces(cluster: string): string[] {
+  return cluster === "hub" || GATEWAY_ON_EVERY_CLUSTER ? [...GATEWAY_NAMESPACES] : ["kube-system"];
+}
 
 /** What this control plane does not have, so the e2e knows which health it cannot expect. */
 export const NOT_HERE = [
@@ -133,7 +143,7 @@ async function up(): Promise<void> {
           ...s3AccessPolicy(),
           ...(REAL_ONLY.has(c.name) ? realNodePlacementPolicy(c.name) : []),
           // the real gateway's pods (Envoy Gateway's controller and Envoy, metrics-server) by namespace
-          ...(REAL_GATEWAY && REAL_ONLY.has(c.name)
+          ...(REAL_GATEWAY
             ? realNodePlacementPolicy(
                 c.name,
                 {
@@ -142,7 +152,7 @@ async function up(): Promise<void> {
                       {
                         key: "kubernetes.io/metadata.name",
                         operator: "In",
-                        values: [...GATEWAY_NAMESPACES],
+                        values: gatewayNamespaces(c.name),
                       },
                     ],
                   },
