@@ -149,7 +149,13 @@ async function inferPhotos(
   for (const bytes of photos) {
     const slot = ctx.queue.reserve();
     try {
-      const p = await predictImage(ctx.host, bytes, slot, { maxPixels: ctx.limits.maxPixels });
+      const p = await predictImage(
+        ctx.host,
+        bytes,
+        slot,
+        { maxPixels: ctx.limits.maxPixels },
+        { exactPreprocess: ctx.exactPreprocess },
+      );
       for (const [stage, ms] of Object.entries(p.timings))
         ctx.metrics.stageSeconds.observe({ stage }, ms / 1000);
       ctx.metrics.coverage.observe(p.mask.coverage);
