@@ -22,8 +22,8 @@ export interface EnvironmentConfig {
   name: string;
   destination: { cluster: string; project: string };
   namespacePrefix: string;
-  /** instances absent: 1 (one session) */
-  server: { image: string; threads: number; queue: number; instances?: number };
+  /** instances absent: 1 (one session); exactPreprocess absent: the decode at the model's scale */
+  server: { image: string; threads: number; queue: number; instances?: number; exactPreprocess?: boolean };
   replicas: { min: number; max: number; targetCPUUtilization?: number };
   resources: { requests: CpuMemory; limits: CpuMemory };
   modelStore: { uri: string; region: string; readRoleArn: string; egressCIDRs: string[] };
@@ -36,7 +36,7 @@ export interface EnvironmentConfig {
     /** how far below fp32 (IoU, val and test) an int8 variant may score to be served */
     maxInt8IouDrop?: number;
   };
-  /** which of each card's artifacts to serve; absent: fp32 */
+  /** which of each card's artifacts to serve; absent: int8 where its gate passes, else fp32 (plan.ts) */
   precision?: Precision;
   /** absent: no header-pinned routes */
   routing?: { versionHeaderRoutes?: boolean };

@@ -24,6 +24,8 @@ export interface PlannedVersion {
   entry: CatalogEntry;
   /** the card's artifact this environment serves (its `precision`) */
   served: CardArtifact;
+  /** why that artifact, in a few words (render's summary): the setting, or the int8 gate's numbers */
+  servedBecause: string;
 }
 
 export interface ModelPlan {
@@ -103,7 +105,15 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
           hint: `publish the version to ${modelStore.uri} or change modelStore.uri in ${env.configFile}`,
         });
       }
-      versions.push({ model: spec.model, version, role, weight, entry, served: served.artifact });
+      versions.push({
+        model: spec.model,
+        version,
+        role,
+        weight,
+        entry,
+        served: served.artifact,
+        servedBecause: served.because,
+      });
     }
     models.push({
       model: spec.model,
@@ -119,17 +129,40 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
 }
 
 /**
- * The artifact the environment's `precision` picks. int8 only where the card has an int8
- * variant scoring within `gates.maxInt8IouDrop` of fp32 on both val and test.
+ * The artifact the environment serves. int8 only where the card has an int8 variant scoring
+ * within `gates.maxInt8IouDrop` of fp32 on both val and test. Without `precision` that is the
+ * choice: int8 where the gate passes, fp32 otherwise (no variant, or one that drops more), and
+ * render says which and why. `precision: fp32` always serves fp32; `precision: int8` requires
+ * a passing int8 variant and refuses the version otherwise.
  */
 function servedArtifact(
   env: LoadedEnvironment,
   entry: CatalogEntry,
   version: string,
   where: Pick<Problem, "file" | "line" | "field">,
-): { ok: true; artifact: CardArtifact } | { ok: false; problem: Problem } {
-  const precision = env.config.precision ?? "fp32";
+): { ok: true; artifact: CardArtifact; because: string } | { ok: false; problem: Problem } {
   const { card } = entry;
+  const tolerance = env.config.gates.maxInt8IouDrop ?? DEFAULT_MAX_INT8_IOU_DROP;
+  const fp32 = artifactAt(card, "fp32") as CardArtifact;
+  if (env.config.precision === undefined) {
+    const int8 = artifactAt(card, "int8");
+    const drop = int8IouDrop(card);
+    if (!int8 || !drop) return { ok: true, artifact: fp32, because: "no int8 variant" };
+    const over = (["val", "test"] as const).find((s) => drop[s] > tolerance);
+    if (over) {
+      return {
+        ok: true,
+        artifact: fp32,
+        because: `int8 ${over} IoU drop ${drop[over].toFixed(4)} > ${tolerance}`,
+      };
+    }
+    return {
+      ok: true,
+      artifact: int8,
+      because: `int8 IoU drop ${drop.val.toFixed(4)} val, ${drop.test.toFixed(4)} test <= ${tolerance}`,
+    };
+  }
+  const precision = env.config.precision;
   const chosen = artifactAt(card, precision);
   const refuse = (message: string, hint: string) => ({
     ok: false as const,
@@ -143,7 +176,6 @@ function servedArtifact(
   }
   const drop = precision === "int8" ? int8IouDrop(card) : undefined;
   if (drop) {
-    const tolerance = env.config.gates.maxInt8IouDrop ?? DEFAULT_MAX_INT8_IOU_DROP;
     for (const split of ["val", "test"] as const) {
       if (drop[split] > tolerance) {
         return refuse(
@@ -153,7 +185,7 @@ function servedArtifact(
       }
     }
   }
-  return { ok: true, artifact: chosen };
+  return { ok: true, artifact: chosen, because: `precision: ${precision} in ${env.configFile}` };
 }
 
 function gateProblems(

@@ -32,7 +32,7 @@ const DEV_VERSION = /^live:\s*(\S+)/m.exec(
 const namespace = `dev-wms-${DEV_VERSION?.replaceAll(".", "-")}`;
 const card = JSON.parse(
   readFileSync(join(REPO_ROOT, `model/releases/wms/${DEV_VERSION}/model-card.json`), "utf8"),
-) as { artifact: { sha256: string } };
+) as { artifact: { sha256: string }; variants?: { int8?: { sha256: string } } };
 
 interface Pod {
   metadata: { name: string };
@@ -109,8 +109,16 @@ describe.skipIf(!realHub)("real node: dev's model server serves a photo through 
       height: number;
       mask: { contentType: string; base64: string };
     };
-    // the server loaded the release whose sha256 the card names (it refuses any other bytes)
-    expect(j.model).toEqual({ name: "wms", version: DEV_VERSION, sha256: card.artifact.sha256 });
+    // the server loaded the file the Deployment pins (fp32 or the int8 variant render chose),
+    // one the card names; it refuses any other bytes
+    const d = await clients(HUB).objects.read({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "wms", namespace },
+    });
+    const pinned = d.metadata?.annotations?.["wms.example/model-sha256"];
+    expect([card.artifact.sha256, card.variants?.int8?.sha256]).toContain(pinned);
+    expect(j.model).toEqual({ name: "wms", version: DEV_VERSION, sha256: pinned });
     expect([j.width, j.height]).toEqual([640, 480]);
     // a one-band (greyscale) PNG; sharp's raw output would convert it to sRGB, so read the band
     const png = Buffer.from(j.mask.base64, "base64");

@@ -1,7 +1,9 @@
 /**
- * Precision per environment: `precision: int8` pins each version's int8 variant (URI and
- * sha256 in the Deployment), and render refuses a version whose card has no int8 variant or
- * one that scores further below fp32 than gates.maxInt8IouDrop, naming the metric.
+ * Precision per environment. Without `precision`, each version serves its int8 variant where
+ * that scores within gates.maxInt8IouDrop of fp32 on val and test, fp32 otherwise, and render's
+ * summary says which and why. `precision: fp32` pins fp32; `precision: int8` pins each version's
+ * int8 variant (URI and sha256 in the Deployment), and render refuses a version whose card has
+ * no int8 variant or one that scores further below fp32 than gates.maxInt8IouDrop, naming the metric.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,9 +34,10 @@ function addInt8(root: string, version: string, drop: { val: number; test: numbe
   writeFileSync(card(root, version), JSON.stringify(c, null, 2));
 }
 
+/** set (or replace) the top-level `precision:` line of dev's environment.yaml */
 function setPrecision(root: string, extra: string) {
   const file = join(root, "environments/dev/environment.yaml");
-  writeFileSync(file, `${readFileSync(file, "utf8")}${extra}`);
+  writeFileSync(file, `${readFileSync(file, "utf8").replace(/^precision: .*\n/m, "")}${extra}`);
 }
 
 const deploymentArgs = (root: string, version: string): string[] =>
@@ -42,11 +45,35 @@ const deploymentArgs = (root: string, version: string): string[] =>
     .template.spec.containers[0].args;
 
 describe("precision per environment", () => {
-  it("int8 pins every version's int8 variant; fp32 (the default) pins the fp32 artifact", () => {
+  it("without precision: int8 where the gate passes, fp32 where the card has no int8 or it drops too far; the summary says why", () => {
+    const root = fixtureCopy("basic");
+    addInt8(root, "1.0.0", { val: 0.001, test: 0.0154 }); // outside the default 0.005
+    addInt8(root, "1.1.0", { val: 0.001, test: 0.004 });
+    const r = runCli(["render", "--root", root]);
+    expect(r.code, r.stderr).toBe(0);
+    const args = deploymentArgs(root, "1.1.0");
+    expect(args[args.indexOf("--model") + 1]).toBe("s3://wms-models/wms/1.1.0/model.int8.onnx");
+    expect(args[args.indexOf("--sha256") + 1]).toBe("ab".repeat(32));
+    const old = deploymentArgs(root, "1.0.0");
+    expect(old[old.indexOf("--model") + 1]).toBe("s3://wms-models/wms/1.0.0/model.onnx");
+    const canary = deploymentArgs(root, "1.2.0");
+    expect(canary[canary.indexOf("--model") + 1]).toBe("s3://wms-models/wms/1.2.0/model.onnx");
+    const dev = r.stdout.split("\n").find((l) => l.startsWith("dev ")) ?? "";
+    expect(dev).toContain("1.1.0 int8 (int8 IoU drop 0.0010 val, 0.0040 test <= 0.005)");
+    expect(dev).toContain("1.0.0 fp32 (int8 test IoU drop 0.0154 > 0.005)");
+    expect(dev).toContain("1.2.0 fp32 (no int8 variant)");
+    expect(r.stdout).toMatch(
+      /^ENV\s+MODEL\s+LIVE\s+CANARY\s+RETAINED\s+TEST IOU\/DICE\s+MODEL DIGEST\s+SERVES\s+CHANGES$/m,
+    );
+  });
+
+  it("precision: int8 pins every version's int8 variant; precision: fp32 pins the fp32 artifact", () => {
     const root = fixtureCopy("basic");
     for (const v of ["1.0.0", "1.1.0", "1.2.0"]) addInt8(root, v, { val: 0.001, test: 0.004 });
+    setPrecision(root, "precision: fp32\n");
     const fp32 = runCli(["render", "--root", root]);
     expect(fp32.code, fp32.stderr).toBe(0);
+    expect(fp32.stdout).toContain("1.1.0 fp32 (precision: fp32 in environments/dev/environment.yaml)");
     const fp32Card = JSON.parse(readFileSync(card(root, "1.1.0"), "utf8"));
     expect(deploymentArgs(root, "1.1.0")).toEqual(
       expect.arrayContaining([fp32Card.artifact.uri, fp32Card.artifact.sha256]),
@@ -105,6 +132,7 @@ describe("precision per environment", () => {
       file,
       readFileSync(file, "utf8").replace("  minTestIoU: 0\n", `  minTestIoU: ${between}\n`),
     );
+    setPrecision(root, "precision: fp32\n");
     expect(runCli(["render", "--root", root]).code).toBe(0); // fp32 passes the gate
     setPrecision(root, "precision: int8\n");
     const r = runCli(["render", "--root", root]);
@@ -156,6 +184,29 @@ describe("server.instances", () => {
       "2",
       "--instances",
       "2",
+    ]);
+  });
+});
+
+describe("server.exactPreprocess", () => {
+  it("renders --exact-preprocess only when set: the decode at the model's scale is the server's default", () => {
+    const root = fixtureCopy("basic");
+    const r = runCli(["render", "--root", root]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(deploymentArgs(root, "1.1.0")).not.toContain("--exact-preprocess");
+
+    const file = join(root, "environments/dev/environment.yaml");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(/^( {2}queue: .*)$/m, "$1\n  exactPreprocess: true"),
+    );
+    const exact = runCli(["render", "--root", root]);
+    expect(exact.code, exact.stderr).toBe(0);
+    const args = deploymentArgs(root, "1.1.0");
+    expect(args.slice(args.indexOf("--queue"), args.indexOf("--queue") + 3)).toEqual([
+      "--queue",
+      "16",
+      "--exact-preprocess",
     ]);
   });
 });

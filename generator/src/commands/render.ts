@@ -205,7 +205,8 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
           ...ch.changed.map((f) => `~${f}`),
         ].join(" ") || "unchanged"
       : "";
-    if (!env.plan.models.length) rows.push([env.name, "-", "(nothing deployed)", "-", "-", "-", "-", what]);
+    if (!env.plan.models.length)
+      rows.push([env.name, "-", "(nothing deployed)", "-", "-", "-", "-", "-", what]);
     for (const mp of env.plan.models) {
       const live = mp.versions.find((v) => v.role === "live");
       const canary = mp.versions.find((v) => v.role === "canary");
@@ -226,12 +227,14 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
         // what is served: at precision int8, the int8 variant's scores and digest
         `${fmtMetric(live?.served.metrics.test.iou)}/${fmtMetric(live?.served.metrics.test.dice)}`,
         live ? shortDigest(live.served.artifact.sha256) : "-",
+        // each deployed version's precision, and why (the setting, or the int8 gate's numbers)
+        mp.versions.map((v) => `${v.version} ${v.served.precision} (${v.servedBecause})`).join("; ") || "-",
         what,
       ]);
     }
   }
   return table(
-    ["ENV", "MODEL", "LIVE", "CANARY", "RETAINED", "TEST IOU/DICE", "MODEL DIGEST", "CHANGES"],
+    ["ENV", "MODEL", "LIVE", "CANARY", "RETAINED", "TEST IOU/DICE", "MODEL DIGEST", "SERVES", "CHANGES"],
     rows,
   );
 }

@@ -334,6 +334,7 @@ export function renderVersionStack(
     ...((env.server.instances ?? 1) > 1 ? ["--instances", String(env.server.instances)] : []),
     "--queue",
     String(env.server.queue),
+    ...(env.server.exactPreprocess === true ? ["--exact-preprocess"] : []),
     // the container's limit: the server derives its per-request and in-flight limits from it
     "--memory-limit-bytes",
     String(mebibytes(env.resources.limits.memory) * 2 ** 20),

@@ -41,9 +41,12 @@ const USAGE = `usage:
                [--request-timeout-ms ${DEFAULTS.requestTimeoutMs}] [--headers-timeout-ms ${DEFAULTS.headersTimeoutMs}]
                [--keep-alive-timeout-ms ${DEFAULTS.keepAliveTimeoutMs}] [--drain-ms ${DEFAULTS.drainMs}]
                [--shutdown-timeout-ms ${DEFAULTS.shutdownTimeoutMs}] [--ort-spinning] [--no-access-log]
+               [--exact-preprocess (decode JPEGs at full size and resize as training's Pillow does;
+                default: at libjpeg's smallest DCT scale at or above the model input, resized by libvips)]
                --host: ${DEFAULTS.host} (this machine only) unless given; the image and the rendered
                Deployments pass --host 0.0.0.0. An access log line (JSON, stderr) per request unless --no-access-log.
-  cli.ts predict <image>... --model <path|uri> [--sha256 <hex>] [--card <path|uri>] [--out <dir>] [--threads N]`;
+  cli.ts predict <image>... --model <path|uri> [--sha256 <hex>] [--card <path|uri>] [--out <dir>] [--threads N]
+               [--exact-preprocess]`;
 
 const COMMANDS = ["serve", "predict", "help"] as const;
 
@@ -81,6 +84,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
   "ort-spinning": { type: "boolean" },
   "no-access-log": { type: "boolean" },
+  "exact-preprocess": { type: "boolean" },
   shadow: { type: "string" },
   "shadow-sample": { type: "string" },
   ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
@@ -135,6 +139,7 @@ async function serve(argv: string[]): Promise<void> {
     host: values.host ?? DEFAULTS.host,
     ortSpinning: values["ort-spinning"] === true,
     accessLog: values["no-access-log"] !== true,
+    exactPreprocess: values["exact-preprocess"] === true,
   };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];
@@ -223,7 +228,7 @@ async function predict(argv: string[]): Promise<void> {
         bytes,
         slot,
         { maxPixels: DEFAULTS.maxPixels },
-        { keepPixels: true },
+        { keepPixels: true, exactPreprocess: values["exact-preprocess"] === true },
       ).finally(() => slot.release());
       const outDir = values.out ? resolve(values.out) : dirname(resolve(file));
       await mkdir(outDir, { recursive: true });

@@ -3,7 +3,7 @@
  * Shared by the HTTP routes and the `predict` command, so both give the same mask.
  */
 import type { Stage } from "./metrics.ts";
-import { type DecodedImage, type DecodeLimits, decodeImage } from "./model/decode.ts";
+import { type DecodedImage, type DecodeLimits, decodeForModel, decodeImage } from "./model/decode.ts";
 import type { ModelHost } from "./model/lifecycle.ts";
 import { encodeMaskPng, type Mask, postprocess } from "./model/postprocess.ts";
 import { preprocess } from "./model/preprocess.ts";
@@ -12,8 +12,13 @@ import type { Slot } from "./queue.ts";
 export type Timings = Record<Stage, number>;
 
 export interface Prediction {
-  /** the photo as decoded; its pixels only when asked for (`keepPixels`) */
+  /**
+   * the photo as displayed (width x height: the mask's size); its pixels only when asked for
+   * (`keepPixels`: decoded at full size once more when the tensor came from the fast decode)
+   */
   image: Omit<DecodedImage, "data"> & { data?: Buffer };
+  /** libjpeg's DCT scale denominator the photo was decoded at (1: full size) */
+  shrink: number;
   mask: Mask;
   png: Buffer;
   /** milliseconds per stage */
@@ -28,7 +33,7 @@ export async function predictImage(
   bytes: Buffer,
   slot: InferenceSlot,
   limits: DecodeLimits,
-  opts: { keepPixels?: boolean } = {},
+  opts: { keepPixels?: boolean; exactPreprocess?: boolean } = {},
 ): Promise<Prediction> {
   const { spec, outputSize, sha256 } = host.require();
   let t0 = 0;
@@ -36,15 +41,23 @@ export async function predictImage(
   // Decode and preprocess when this request's turn comes (a few ahead of inference, not all).
   const turn = await slot.prepare(async () => {
     t0 = performance.now();
-    const decoded = await decodeImage(bytes, spec, limits);
+    // at the model's scale unless asked for the exact path (decode.ts)
+    const exact = opts.exactPreprocess === true;
+    const { decoded, displayed, shrink } = await decodeForModel(bytes, { ...spec, exact }, limits);
     t1 = performance.now();
     const tensor = await preprocess(decoded, spec, host.inputBuffer());
-    // Unless asked for, the pixels (4 MiB for a phone photo) are dropped here, young: kept
-    // through inference they would outlive a minor GC and wait for a full one.
-    const { data, ...dims } = decoded;
-    return { image: opts.keepPixels ? { ...dims, data } : dims, tensor };
+    const dims = { ...displayed, format: decoded.format };
+    if (!opts.keepPixels) return { image: dims, tensor, shrink };
+    // Only when asked for (the overlay of `predict`): the photo's own pixels, at full size.
+    // Otherwise they (4 MiB for a phone photo) are dropped here, young: kept through inference
+    // they would outlive a minor GC and wait for a full one.
+    const data =
+      shrink === 1 && decoded.width === displayed.width && decoded.height === displayed.height
+        ? decoded.data
+        : (await decodeImage(bytes, spec, limits)).data;
+    return { image: { ...dims, data }, tensor, shrink };
   });
-  const { image, tensor } = turn.value;
+  const { image, tensor, shrink } = turn.value;
   const t2 = performance.now();
   const done = await slot.submit(tensor);
   const output = done.value;
@@ -58,6 +71,7 @@ export async function predictImage(
   const t4 = performance.now();
   return {
     image,
+    shrink,
     mask,
     png,
     timings: {

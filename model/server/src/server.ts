@@ -32,6 +32,11 @@ export interface ServerOptions extends HttpLimits {
   ortSpinning?: boolean;
   /** one JSON line per answered request on the log (method, path, status, ms); the CLI turns it on */
   accessLog?: boolean;
+  /**
+   * decode photos at full size and resize them exactly as training's Pillow does (byte parity
+   * with training's preprocessing); off: a JPEG is decoded at the model's scale (decode.ts)
+   */
+  exactPreprocess?: boolean;
   /** requests that may wait for inference (beyond the batch being run) */
   queue: number;
   maxBatch: number;
@@ -171,6 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     metrics,
     log,
     accessLog: opts.accessLog === true,
+    exactPreprocess: opts.exactPreprocess === true,
     limits: {
       maxBodyBytes: limits.maxBodyBytes,
       maxJsonBytes: limits.maxJsonBytes,
@@ -227,6 +233,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         sha256: m.sha256,
         precision: m.precision,
         input: `${m.spec.width}x${m.spec.height}`,
+        preprocess: opts.exactPreprocess === true ? "exact" : "fast",
         example: m.card.example === true,
       });
     },

@@ -31,4 +31,6 @@ export interface AppContext {
   log: Logger;
   /** a log line per answered request (serve's default; --no-access-log turns it off) */
   accessLog: boolean;
+  /** decode every photo at full size and resize it as Pillow does (--exact-preprocess), not at the model's scale */
+  exactPreprocess: boolean;
 }

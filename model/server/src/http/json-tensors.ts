@@ -21,10 +21,19 @@ export interface ParsedInfer {
   images: Float32Array[];
   /** a BYTES input instead: the encoded photos (JPEG or PNG), for the server to preprocess */
   photos?: Buffer[];
+  /** per output name: answer it as binary data (the binary tensor extension) */
+  binaryOut: Record<string, boolean>;
 }
 
 type Reply =
-  | { seq: number; ok: true; id: string | undefined; images: ArrayBuffer[]; photos?: ArrayBuffer[] }
+  | {
+      seq: number;
+      ok: true;
+      id: string | undefined;
+      binaryOut: Record<string, boolean>;
+      images: ArrayBuffer[];
+      photos?: ArrayBuffer[];
+    }
   | { seq: number; ok: false; bad: boolean; message: string };
 
 export class JsonTensors {
@@ -35,14 +44,18 @@ export class JsonTensors {
   /** @param heapMb the worker's old-generation heap limit */
   constructor(private readonly heapMb: number) {}
 
-  /** Parse and check one body; bodies queue behind each other. */
-  parse(body: Buffer, spec: TensorSpec): Promise<ParsedInfer> {
-    const run = this.chain.then(() => this.run(body, spec));
+  /**
+   * Parse and check one body; bodies queue behind each other. With `headerLength` (the
+   * Inference-Header-Content-Length header) the body is that many bytes of JSON, then the
+   * inputs' binary data.
+   */
+  parse(body: Buffer, spec: TensorSpec, headerLength?: number): Promise<ParsedInfer> {
+    const run = this.chain.then(() => this.run(body, spec, headerLength));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private run(body: Buffer, spec: TensorSpec): Promise<ParsedInfer> {
+  private run(body: Buffer, spec: TensorSpec, headerLength: number | undefined): Promise<ParsedInfer> {
     const worker = this.start();
     const seq = ++this.seq;
     return new Promise<ParsedInfer>((resolve, reject) => {
@@ -57,6 +70,7 @@ export class JsonTensors {
         if (r.ok)
           resolve({
             id: r.id,
+            binaryOut: r.binaryOut,
             images: r.images.map((b) => new Float32Array(b)),
             ...(r.photos ? { photos: r.photos.map((b) => Buffer.from(b)) } : {}),
           });
@@ -81,7 +95,7 @@ export class JsonTensors {
       // shared buffer pool, which cannot be transferred) is copied into memory of its own.
       const whole = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       const bytes = whole ? body : new Uint8Array(body);
-      worker.postMessage({ seq, body: bytes, spec }, [bytes.buffer as ArrayBuffer]);
+      worker.postMessage({ seq, body: bytes, spec, headerLength }, [bytes.buffer as ArrayBuffer]);
     });
   }
 

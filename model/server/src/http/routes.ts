@@ -39,7 +39,13 @@ export async function predictions(
     const body = await readBody(req, ctx.limits.maxBodyBytes, ctx.bodyRate, hold);
     slot = ctx.queue.reserve();
     const bytes = bodyKind.kind === "multipart" ? imagePart(parseMultipart(body, bodyKind.boundary)) : body;
-    const p = await predictImage(ctx.host, bytes, slot, { maxPixels: ctx.limits.maxPixels });
+    const p = await predictImage(
+      ctx.host,
+      bytes,
+      slot,
+      { maxPixels: ctx.limits.maxPixels },
+      { exactPreprocess: ctx.exactPreprocess },
+    );
 
     for (const [stage, ms] of Object.entries(p.timings)) {
       ctx.metrics.stageSeconds.observe({ stage }, ms / 1000);

@@ -94,6 +94,104 @@ export function restrictDecoders(): void {
   restricted = true;
 }
 
+/** Orientations that swap width and height when applied (EXIF 5-8: transposed, rotated 90/270). */
+const SWAPS = new Set([5, 6, 7, 8]);
+
+/**
+ * libjpeg's DCT scaling as sharp 0.35 applies it on load (src/pipeline.cc, "jpegShrinkOnLoad"):
+ * the largest of 1/2, 1/4, 1/8 that keeps both sides at or above the target, except that a
+ * total shrink whose integer part equals the scale is decoded one scale larger (sharp guards
+ * against libjpeg's rounding at the edges that way). So the decoded image is never smaller
+ * than the model input, and the resize that follows always reduces.
+ *
+ * @param width, height the photo as stored (before EXIF orientation)
+ * @param target the model input, also as stored (its sides swapped when the orientation swaps them)
+ */
+export function jpegShrinkOnLoad(
+  width: number,
+  height: number,
+  target: { width: number; height: number },
+): 1 | 2 | 4 | 8 {
+  const shrink = Math.min(width / target.width, height / target.height);
+  let s: 1 | 2 | 4 | 8 = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
+  if (s > 1 && Math.trunc(shrink) === s) s = (s / 2) as 1 | 2 | 4;
+  return s;
+}
+
+/** Pixels at the model's input size, and the photo's displayed size for the mask. */
+export interface ModelInputImage {
+  /** RGB at the size the model takes (or, on the exact path, at the photo's full size) */
+  decoded: DecodedImage;
+  /** the photo as displayed (EXIF orientation applied), full size: the mask is made at this size */
+  displayed: { width: number; height: number };
+  /** libjpeg's DCT scale denominator used on load (1: decoded at full size) */
+  shrink: 1 | 2 | 4 | 8;
+}
+
+/**
+ * The photo decoded for a model of `target` size. By default (`exact` false) a JPEG is decoded
+ * at the smallest DCT scale at or above the model input (jpegShrinkOnLoad) and resized to it
+ * by libvips in the same pass (a triangle filter widened with the reduction, as Pillow's
+ * bilinear is): no full-size pixels are held, and the JavaScript resize is skipped. Accepted
+ * by masks, not bytes (docs/benchmarks/server.md, `npm run bench:decode`). PNG, and every
+ * photo with `exact`, take the exact path: full-size decode, Pillow's resize in preprocess().
+ */
+export async function decodeForModel(
+  bytes: Buffer,
+  opts: { exifTranspose: boolean; width: number; height: number; exact?: boolean },
+  limits: DecodeLimits,
+): Promise<ModelInputImage> {
+  const format = opts.exact ? null : sniffFormat(bytes);
+  if (format !== "jpeg") {
+    const decoded = await decodeImage(bytes, opts, limits);
+    return { decoded, displayed: { width: decoded.width, height: decoded.height }, shrink: 1 };
+  }
+  checkJpegScans(bytes);
+  restrictDecoders();
+  try {
+    const input = { failOn: "warning", limitInputPixels: limits.maxPixels, sequentialRead: true } as const;
+    // the header only: the stored size and orientation (no pixels are decoded)
+    const meta = await sharp(bytes, input).metadata();
+    if (meta.width * meta.height > limits.maxPixels) throw new Error("Input image exceeds pixel limit");
+    const swap = opts.exifTranspose && SWAPS.has(meta.orientation ?? 1);
+    const stored = swap ? { width: opts.height, height: opts.width } : opts;
+    const shrink = jpegShrinkOnLoad(meta.width, meta.height, stored);
+    // sharp swaps the target for a 90/270 orientation itself: the output is width x height as displayed
+    const { data, info } = await sharp(bytes, { ...input, autoOrient: opts.exifTranspose })
+      .resize(opts.width, opts.height, { fit: "fill", kernel: "linear", fastShrinkOnLoad: true })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .raw({ depth: "uchar" })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
+    return {
+      decoded: { data, width: info.width, height: info.height, format },
+      displayed: swap
+        ? { width: meta.height, height: meta.width }
+        : { width: meta.width, height: meta.height },
+      shrink,
+    };
+  } catch (err) {
+    throw decodeError(err, format, limits);
+  }
+}
+
+function checkJpegScans(bytes: Uint8Array): void {
+  const scans = jpegScanCount(bytes);
+  if (scans > MAX_JPEG_SCANS) {
+    throw new TooLargeError(
+      `JPEG has more than ${MAX_JPEG_SCANS} scans (decode cost grows with each): re-encode it (baseline or standard progressive)`,
+    );
+  }
+}
+
+function decodeError(err: unknown, format: ImageFormat, limits: DecodeLimits): Error {
+  if (err instanceof TooLargeError || err instanceof BadInputError) return err;
+  const msg = (err as Error).message ?? String(err);
+  if (/pixel limit/i.test(msg)) return new TooLargeError(`image has more than ${limits.maxPixels} pixels`);
+  return new BadInputError(`cannot decode ${format.toUpperCase()}: ${msg.split("\n")[0]}`);
+}
+
 export async function decodeImage(
   bytes: Buffer,
   opts: { exifTranspose: boolean },
@@ -106,14 +204,7 @@ export async function decodeImage(
       `only PNG and JPEG are accepted (the bytes look like ${guessOtherFormat(bytes)})`,
     );
   }
-  if (format === "jpeg") {
-    const scans = jpegScanCount(bytes);
-    if (scans > MAX_JPEG_SCANS) {
-      throw new TooLargeError(
-        `JPEG has more than ${MAX_JPEG_SCANS} scans (decode cost grows with each): re-encode it (baseline or standard progressive)`,
-      );
-    }
-  }
+  if (format === "jpeg") checkJpegScans(bytes);
   restrictDecoders();
   try {
     // failOn "warning": a truncated JPEG or a PNG with a bad CRC is rejected, not half-decoded.
@@ -127,10 +218,6 @@ export async function decodeImage(
     if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
     return { data, width: info.width, height: info.height, format };
   } catch (err) {
-    const msg = (err as Error).message ?? String(err);
-    if (/pixel limit/i.test(msg)) {
-      throw new TooLargeError(`image has more than ${limits.maxPixels} pixels`);
-    }
-    throw new BadInputError(`cannot decode ${format.toUpperCase()}: ${msg.split("\n")[0]}`);
+    throw decodeError(err, format, limits);
   }
 }

@@ -9,7 +9,7 @@ import { artifactWithDigest, cardArtifacts, type Precision } from "../../../mode
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { Float32Pool } from "./buffer-pool.ts";
 import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
-import { decodeImage } from "./decode.ts";
+import { decodeForModel, decodeImage } from "./decode.ts";
 import { encodeMaskPng, postprocess } from "./postprocess.ts";
 import { preprocess } from "./preprocess.ts";
 import { type SessionOptions, WorkerSession } from "./session.ts";
@@ -279,6 +279,9 @@ export class ModelHost {
         this.inputs?.give(await preprocess(decoded, spec, input));
         const mask = postprocess(logits, { ...spec, width: map.width, height: map.height }, decoded);
         await encodeMaskPng(mask);
+        // and the default decode, at the model's scale (decode.ts)
+        const fast = await decodeForModel(jpeg, spec, { maxPixels: width * height });
+        this.inputs?.give(await preprocess(fast.decoded, spec, this.inputBuffer()));
       }
     } catch (err) {
       throw new ModelLoadError(`warm-up of the photo path failed: ${errorMessage(err)}`, { cause: err });
