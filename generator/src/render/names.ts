@@ -14,7 +14,7 @@ export const versionAppName = (env: EnvironmentConfig, model: string, version: s
 export const routingNamespace = (env: EnvironmentConfig, model: string) =>
   `${env.namespacePrefix}-${model}-routing`;
 
-/** Folder under environments/<env>/rendered/ (DESIGN.md: <model>-<version>). */
+/** Folder under environments/<env>/rendered/ (docs/contracts.md: <model>-<version>). */
 export const versionFolder = (model: string, version: string) => `${model}-${version}`;
 export const routingFolder = (model: string) => `${model}-routing`;
 
