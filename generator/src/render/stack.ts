@@ -9,6 +9,7 @@
  * (PruneLast); deleting a whole environment by mistake deletes no Namespace (the model
  * Applications are create-update only, apps/platform/wms-environments.yaml).
  */
+import { serverArgs } from "../../../model/serving-contract.ts";
 import type { EnvironmentConfig } from "../config.ts";
 import type { PlannedVersion } from "../plan.ts";
 import { AWS_STS, PLATFORM_NAMESPACES } from "../platform.ts";
@@ -313,34 +314,25 @@ export function renderVersionStack(
     data: { "model-card.json": `${JSON.stringify(card, null, 2)}\n` },
   };
 
-  const args = [
-    "serve",
-    "--model",
-    artifact.uri,
-    "--sha256",
-    artifact.sha256,
-    "--card",
-    `${CARD_MOUNT}/model-card.json`,
+  // the serving contract's flags (model/serving-contract.ts), which the server's CLI parses
+  const args = serverArgs({
+    model: artifact.uri,
+    sha256: artifact.sha256,
+    card: `${CARD_MOUNT}/model-card.json`,
     // the server alone listens on 127.0.0.1; in the pod the kubelet's probes, the Gateway and
     // Prometheus reach it on the pod's address
-    "--host",
-    "0.0.0.0",
-    "--port",
-    String(INFERENCE_PORT),
-    "--metrics-port",
-    String(METRICS_PORT),
-    "--threads",
-    String(env.server.threads),
-    ...((env.server.instances ?? 1) > 1 ? ["--instances", String(env.server.instances)] : []),
-    "--queue",
-    String(env.server.queue),
+    host: "0.0.0.0",
+    port: INFERENCE_PORT,
+    metricsPort: METRICS_PORT,
+    threads: env.server.threads,
+    // one session (the server's default) unless the environment asks for more
+    instances: (env.server.instances ?? 1) > 1 ? env.server.instances : undefined,
+    queue: env.server.queue,
     // the container's limit: the server derives its per-request and in-flight limits from it
-    "--memory-limit-bytes",
-    String(mebibytes(env.resources.limits.memory) * 2 ** 20),
-    ...(peers.shadow
-      ? ["--shadow", versionServiceUrl(env, peers.shadow.pv), "--shadow-sample", String(peers.shadow.sample)]
-      : []),
-  ];
+    memoryLimitBytes: mebibytes(env.resources.limits.memory) * 2 ** 20,
+    shadowUrl: peers.shadow ? versionServiceUrl(env, peers.shadow.pv) : undefined,
+    shadowSample: peers.shadow?.sample,
+  });
   const probe = (path: string, extra: Record<string, number>) => ({
     httpGet: { path, port: "http" },
     ...extra,
