@@ -13,6 +13,7 @@ import {
 } from "../../model/serving-contract.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import type { Precision } from "./model-card.ts";
+import { MEMORY_QUANTITY, mebibytes, milliCpu } from "./quantity.ts";
 import { readInputFile } from "./repo-file.ts";
 import { schemaDefaults, schemaProblems } from "./schema.ts";
 import { STORE_URI_HINT } from "./store/uri.ts";
@@ -161,7 +162,7 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
     // More inference threads than the CPU limit only buys throttling (CFS quota).
     const cpuLimit = c?.resources?.limits?.cpu;
     if (c?.server?.threads && typeof cpuLimit === "string") {
-      const cores = cpuLimit.endsWith("m") ? Number(cpuLimit.slice(0, -1)) / 1000 : Number(cpuLimit);
+      const cores = milliCpu(cpuLimit) / 1000;
       if (c.server.threads > Math.max(1, Math.ceil(cores))) {
         problems.push({
           file: configSrc.file,
@@ -187,8 +188,8 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
     // model/serving-contract.ts), larger by one model and arena per extra session.
     const sessions = sessionCount(instances);
     const memLimit = c?.resources?.limits?.memory;
-    if (typeof memLimit === "string" && /^[0-9]+(Mi|Gi)$/.test(memLimit)) {
-      const bytes = Number(memLimit.slice(0, -2)) * (memLimit.endsWith("Gi") ? 2 ** 30 : 2 ** 20);
+    if (typeof memLimit === "string" && MEMORY_QUANTITY.test(memLimit)) {
+      const bytes = mebibytes(memLimit) * 2 ** 20;
       if (bytes < minMemoryLimitBytes(sessions)) {
         problems.push({
           file: configSrc.file,

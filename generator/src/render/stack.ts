@@ -13,6 +13,7 @@ import { serverArgs } from "../../../model/serving-contract.ts";
 import type { EnvironmentConfig } from "../config.ts";
 import type { PlannedVersion } from "../plan.ts";
 import { AWS_STS, PLATFORM_NAMESPACES } from "../platform.ts";
+import { mebibytes, milliCpu } from "../quantity.ts";
 import { minReplicas, replicaFloor } from "./capacity.ts";
 import {
   INFERENCE_PORT,
@@ -37,10 +38,6 @@ export interface K8sObject {
 
 const CARD_MOUNT = "/etc/wms";
 const TMP_MOUNT = "/tmp";
-
-/** Kubernetes quantity arithmetic for the quota: cpu in millicores, memory in Mi. */
-const milliCpu = (q: string) => (q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000));
-const mebibytes = (q: string) => (q.endsWith("Gi") ? Number(q.slice(0, -2)) * 1024 : Number(q.slice(0, -2)));
 
 const stackSelector = (model: string, version: string) => ({
   [LABEL.name]: model,
