@@ -80,7 +80,7 @@ describe("the import structure", () => {
   it("reads the modules and their imports", () => {
     expect(files.length).toBeGreaterThan(80);
     expect([...graph.values()].flat().length).toBeGreaterThan(200);
-    expect(graph.get("generator/src/render/stack.ts")).toContain("model/serving-contract.ts");
+    expect(graph.get("generator/src/render/deployment.ts")).toContain("model/serving-contract.ts");
   });
 
   it("has no import circle", () => {

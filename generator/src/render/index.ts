@@ -4,16 +4,12 @@
  */
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
 import { type InfoItem, routingInfo, routingLinks, versionInfo, versionLinks } from "./app-info.ts";
+import { renderVersionGate, renderVersionNamespace } from "./gate.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
-import {
-  type K8sObject,
-  renderVersionGate,
-  renderVersionNamespace,
-  renderVersionStack,
-  type StackPeers,
-} from "./stack.ts";
+import { renderVersionStack } from "./stack.ts";
+import type { K8sObject, StackPeers } from "./stack-context.ts";
 
 export type RenderedFiles = Map<string, string>;
 
