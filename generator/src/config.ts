@@ -5,9 +5,15 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { minMemoryLimitBytes, reserveBytes } from "../../model/server/src/memory.ts";
+import {
+  instancesFitThreads,
+  minMemoryLimitBytes,
+  reserveBytes,
+  sessionCount,
+} from "../../model/serving-contract.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import type { Precision } from "./model-card.ts";
+import { MEMORY_QUANTITY, mebibytes, milliCpu } from "./quantity.ts";
 import { readInputFile } from "./repo-file.ts";
 import { schemaDefaults, schemaProblems } from "./schema.ts";
 import { STORE_URI_HINT } from "./store/uri.ts";
@@ -83,7 +89,7 @@ export const DEFAULT_MAX_INT8_IOU_DROP = schemaDefaults("environment.schema.json
   .maxInt8IouDrop as number;
 
 /** share of live's answered predictions copied to the shadow when the version file does not say */
-export const DEFAULT_SHADOW_SAMPLE = 0.1;
+export { DEFAULT_SHADOW_SAMPLE } from "../../model/serving-contract.ts";
 
 /** A version file plus where it came from, so later checks (catalog, gates) can name lines. */
 export interface LoadedVersionFile {
@@ -156,7 +162,7 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
     // More inference threads than the CPU limit only buys throttling (CFS quota).
     const cpuLimit = c?.resources?.limits?.cpu;
     if (c?.server?.threads && typeof cpuLimit === "string") {
-      const cores = cpuLimit.endsWith("m") ? Number(cpuLimit.slice(0, -1)) / 1000 : Number(cpuLimit);
+      const cores = milliCpu(cpuLimit) / 1000;
       if (c.server.threads > Math.max(1, Math.ceil(cores))) {
         problems.push({
           file: configSrc.file,
@@ -169,7 +175,7 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
     }
     // Each of the server's sessions needs an inference thread (session-pool.ts).
     const instances = c?.server?.instances ?? 1;
-    if (c?.server?.threads && instances > c.server.threads) {
+    if (c?.server?.threads && !instancesFitThreads(instances, c.server.threads)) {
       problems.push({
         file: configSrc.file,
         line: configSrc.lineOf(["server", "instances"]),
@@ -178,12 +184,12 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
         hint: `set server.instances to at most ${c.server.threads} (or remove it: 1)`,
       });
     }
-    // The server keeps a fixed reserve out of its memory limit (model/server/src/memory.ts),
-    // larger by one model and arena per extra session.
-    const sessions = instances > 1 ? instances + 1 : 1;
+    // The server keeps a fixed reserve out of its memory limit (the serving contract,
+    // model/serving-contract.ts), larger by one model and arena per extra session.
+    const sessions = sessionCount(instances);
     const memLimit = c?.resources?.limits?.memory;
-    if (typeof memLimit === "string" && /^[0-9]+(Mi|Gi)$/.test(memLimit)) {
-      const bytes = Number(memLimit.slice(0, -2)) * (memLimit.endsWith("Gi") ? 2 ** 30 : 2 ** 20);
+    if (typeof memLimit === "string" && MEMORY_QUANTITY.test(memLimit)) {
+      const bytes = mebibytes(memLimit) * 2 ** 20;
       if (bytes < minMemoryLimitBytes(sessions)) {
         problems.push({
           file: configSrc.file,

@@ -32,9 +32,11 @@ export interface ModelPlan {
   model: string;
   versionFile: string;
   versions: PlannedVersion[];
-  /** the version live's server copies photos to (the shadow, or the canary), and the share */
-  shadowVersion?: string;
-  shadowSample?: number;
+  /**
+   * the version live's server copies photos to (the shadow, or the canary), and the share: the
+   * version file's, or the serving contract's default, applied here once
+   */
+  shadow?: { version: string; sample: number };
 }
 
 export interface EnvironmentPlan {
@@ -120,7 +122,7 @@ export function planEnvironment(env: LoadedEnvironment, catalog: Catalog): Envir
       versionFile: source.file,
       versions,
       ...(spec.shadow
-        ? { shadowVersion: spec.shadow.version, shadowSample: spec.shadow.sample ?? DEFAULT_SHADOW_SAMPLE }
+        ? { shadow: { version: spec.shadow.version, sample: spec.shadow.sample ?? DEFAULT_SHADOW_SAMPLE } }
         : {}),
     });
   }

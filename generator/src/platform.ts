@@ -1,6 +1,6 @@
 /**
  * Where the platform's shared components run, as the pinned releases and terraform/ make them:
- * the one place the rendered NetworkPolicies take their peers from (render/stack.ts), and what
+ * the one place the rendered NetworkPolicies take their peers from (render/network-policies.ts), and what
  * test/network-policy.test.ts checks against apps/ and terraform/.
  */
 

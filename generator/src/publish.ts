@@ -19,8 +19,8 @@ import {
 import { readInputFile } from "./repo-file.ts";
 import { exists, writeAtomically } from "./store/atomic-file.ts";
 import { type Digest, describeDigest, hashFile } from "./store/digest.ts";
-import { openStore, type S3Options } from "./store/model-store.ts";
 import { acceptExisting } from "./store/never-overwrite.ts";
+import { openStore, type S3Options } from "./store/open-store.ts";
 import { releaseObjectUri } from "./store/uri.ts";
 
 export interface PublishOptions {

@@ -5,7 +5,8 @@
  */
 import { type Problem, WmsError } from "./errors.ts";
 import { type CardArtifact, cardArtifacts, type ModelCard } from "./model-card.ts";
-import { type ModelStore, openStore, type S3Options, type StoredObject } from "./store/model-store.ts";
+import type { ModelStore, StoredObject } from "./store/model-store.ts";
+import { openStore, type S3Options } from "./store/open-store.ts";
 import { parseStoreUri } from "./store/uri.ts";
 
 export interface CardRef {

@@ -2,13 +2,14 @@
  * `registry-sync` against a real MLflow server (the venv's `mlflow server`, SQLite backend):
  * the registered model's aliases follow the version files, other aliases are left alone.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desiredAliases } from "../../generator/src/registry.ts";
 import { fixtureCopy, REPO_ROOT, runCli } from "../support/cli.ts";
+import { groupAlive, spawnGroup, stopGroup } from "../support/process-group.ts";
 import { freePort, until } from "../support/wait.ts";
 
 const MLFLOW = join(REPO_ROOT, ".venv/bin/mlflow");
@@ -66,7 +67,9 @@ describe.skipIf(!existsSync(MLFLOW))("registry-sync against a real MLflow server
     work = mkdtempSync(join(tmpdir(), "wms-mlflow-"));
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    proc = spawn(
+    // its own process group: mlflow server starts uvicorn, a job runner and huey consumers,
+    // which stopGroup stops with it
+    proc = spawnGroup(
       MLFLOW,
       [
         "server",
@@ -97,12 +100,17 @@ describe.skipIf(!existsSync(MLFLOW))("registry-sync against a real MLflow server
     await api("POST", "registered-models/alias", { name: "wms", alias: "prod-canary", version: "1" });
   }, 150_000);
 
-  afterAll(() => {
-    proc?.kill("SIGKILL");
+  afterAll(async () => {
+    const pgid = proc?.pid;
+    await stopGroup(proc);
+    if (pgid !== undefined) expect(groupAlive(pgid), "MLflow's processes are all gone").toBe(false);
     if (work) rmSync(work, { recursive: true, force: true });
-  });
+  }, 30_000);
 
-  it("sets <env>, <env>-canary from the version files, removes stale ones, keeps others", async () => {
+  // four CLI runs, each a fresh Node process that starts in seconds on a loaded machine
+  it("sets <env>, <env>-canary from the version files, removes stale ones, keeps others", {
+    timeout: 180_000,
+  }, async () => {
     const root = fixtureCopy("basic"); // dev: live 1.1.0, canary 1.2.0; prod: live 1.1.0
     const dry = runCli(["registry-sync", "--root", root, "--tracking-uri", url, "--dry-run"]);
     expect(dry.code, dry.stderr).toBe(0);

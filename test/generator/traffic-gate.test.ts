@@ -14,7 +14,7 @@ import { parse } from "yaml";
 import type { EnvironmentConfig } from "../../generator/src/config.ts";
 import { renderAll } from "../../generator/src/pipeline.ts";
 import { minReplicas, replicaFloor } from "../../generator/src/render/capacity.ts";
-import { GATE_LABEL } from "../../generator/src/render/stack.ts";
+import { GATE_LABEL } from "../../generator/src/render/gate.ts";
 import { fixtureCopy, REPO_ROOT } from "../support/cli.ts";
 
 type Obj = {

@@ -17,7 +17,7 @@ import { WmsError } from "../../generator/src/errors.ts";
 import { readCard } from "../../generator/src/model-card.ts";
 import { publishRelease } from "../../generator/src/publish.ts";
 import { hashFile } from "../../generator/src/store/digest.ts";
-import { getArtifact, type S3Options } from "../../generator/src/store/model-store.ts";
+import { getArtifact, type S3Options } from "../../generator/src/store/open-store.ts";
 import { S3Store } from "../../generator/src/store/s3-store.ts";
 import { verifyArtifacts } from "../../generator/src/verify.ts";
 import { type S3Server, startS3Server, TEST_CREDENTIALS } from "../support/s3-server.ts";

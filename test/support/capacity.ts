@@ -69,14 +69,8 @@ export function allocatable(type: InstanceType): Allocatable {
   return { cpu: total - cpuReserved, memory: capacityMiB - memoryReserved - 100, pods: type.maxPods };
 }
 
-/** Kubernetes quantities: "250m", "1", "1.5" → millicores; "512Mi", "2Gi" → MiB. */
-export const milliCpu = (q: string | number): number =>
-  typeof q === "number" ? q * 1000 : q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
-export const mebibytes = (q: string): number => {
-  const m = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(q);
-  if (!m) throw new Error(`unsupported memory quantity ${q} (use Mi or Gi)`);
-  return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
-};
+/** Kubernetes quantities: the generator's one parser. */
+export { mebibytes, milliCpu } from "../../generator/src/quantity.ts";
 
 export interface Pod extends Resources {
   name: string;

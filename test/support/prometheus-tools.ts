@@ -12,7 +12,7 @@ import { REPO_ROOT } from "./cli.ts";
 
 export type PrometheusTool = "promtool" | "prometheus";
 
-/** The Prometheus version the tools must be (recorded by generator/src/validate/vendor.ts). */
+/** The Prometheus version the tools must be (recorded by generator/tools/k8s-schemas/vendor.ts). */
 export function wantedPrometheus(): string {
   const p = schemaIndex().prometheus;
   if (!p)

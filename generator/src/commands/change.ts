@@ -156,7 +156,7 @@ export function validateText(ctx: ChangeContext, state: EnvState, text: string):
  * them, so the switch would pass safety.ts, but that commit is not pushed: Argo CD has not
  * deployed them anywhere, and a second `deploy`/`promote --commit` seconds after the first
  * would move traffic with nothing up in between. Without an upstream (a local repository)
- * there is nothing to compare with; the model app's readiness gate (render/stack.ts
+ * there is nothing to compare with; the model app's readiness gate (render/gate.ts
  * renderVersionGate) still holds the route until the pods are Ready.
  */
 export async function requirePushedStaging(

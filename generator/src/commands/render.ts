@@ -210,7 +210,7 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
     for (const mp of env.plan.models) {
       const live = mp.versions.find((v) => v.role === "live");
       const canary = mp.versions.find((v) => v.role === "canary");
-      const shadow = mp.shadowVersion ? { version: mp.shadowVersion } : undefined;
+      const shadow = mp.shadow;
       const retained = mp.versions.filter((v) => v.role === "retained").map((v) => v.version);
       const card = live?.entry.card;
       rows.push([
@@ -219,9 +219,7 @@ function summary(envs: EnvironmentRender[], changes: RenderResult["changes"]): s
         `${live?.version ?? "-"}${card?.example ? " (example)" : ""}`,
         [
           ...(canary ? [`${canary.version} @${canary.weight}%`] : []),
-          ...(shadow
-            ? [`shadow ${shadow.version} (${Math.round((mp.shadowSample ?? 0) * 100)}% copied)`]
-            : []),
+          ...(shadow ? [`shadow ${shadow.version} (${Math.round(shadow.sample * 100)}% copied)`] : []),
         ].join(", ") || "-",
         retained.join(",") || "-",
         // what is served: at precision int8, the int8 variant's scores and digest

@@ -4,7 +4,7 @@
  * ceil(stable replicas × weight / 100)), with `replicas.min` of environment.yaml as the pods
  * full traffic needs at its quietest. Pure.
  *
- * The floor is what the traffic gate waits for (render/stack.ts renderVersionGate: a
+ * The floor is what the traffic gate waits for (render/gate.ts renderVersionGate: a
  * PodDisruptionBudget with minAvailable = floor, in wave 0 of the model app, before the routes
  * in wave 1). A version that takes traffic runs one pod more than its floor (up to
  * replicas.max), so a node drain can evict a pod without the gate's PodDisruptionBudget

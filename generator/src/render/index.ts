@@ -2,19 +2,14 @@
  * Render an environment plan into files: path (relative to environments/<env>/rendered/) →
  * exact bytes. Pure; writing happens in output.ts.
  */
-import { DEFAULT_SHADOW_SAMPLE } from "../config.ts";
 import type { EnvironmentPlan, ModelPlan, PlannedVersion } from "../plan.ts";
 import { type InfoItem, routingInfo, routingLinks, versionInfo, versionLinks } from "./app-info.ts";
+import { renderVersionGate, renderVersionNamespace } from "./gate.ts";
 import { routingFolder, routingNamespace, versionAppName, versionFolder, versionNamespace } from "./names.ts";
 import { renderRouting } from "./routing.ts";
 import { header, toYaml } from "./serialize.ts";
-import {
-  type K8sObject,
-  renderVersionGate,
-  renderVersionNamespace,
-  renderVersionStack,
-  type StackPeers,
-} from "./stack.ts";
+import { renderVersionStack } from "./stack.ts";
+import type { K8sObject, StackPeers } from "./stack-context.ts";
 
 export type RenderedFiles = Map<string, string>;
 
@@ -63,10 +58,11 @@ export function renderEnvironment(plan: EnvironmentPlan): {
   for (const mp of plan.models) {
     const live = mp.versions.find((v) => v.role === "live");
     // what live copies photos to: the shadow, or the canary when the version file names it as shadow
-    const shadow = mp.shadowVersion ? mp.versions.find((v) => v.version === mp.shadowVersion) : undefined;
+    const copies = mp.shadow;
+    const shadow = copies ? mp.versions.find((v) => v.version === copies.version) : undefined;
     const peersOf = (pv: PlannedVersion): StackPeers =>
-      pv === live && shadow
-        ? { shadow: { pv: shadow, sample: mp.shadowSample ?? DEFAULT_SHADOW_SAMPLE } }
+      pv === live && shadow && copies
+        ? { shadow: { pv: shadow, sample: copies.sample } }
         : pv === shadow && live
           ? { shadowedBy: live }
           : {};

@@ -1,4 +1,5 @@
 /** Names derived from (environment, model, version): one place, so every object agrees. */
+import { PORTS } from "../../../model/serving-contract.ts";
 import type { EnvironmentConfig } from "../config.ts";
 
 /** "1.5.0-rc.1" → "1-5-0-rc-1": a DNS-label-safe form of a version. */
@@ -14,12 +15,13 @@ export const versionAppName = (env: EnvironmentConfig, model: string, version: s
 export const routingNamespace = (env: EnvironmentConfig, model: string) =>
   `${env.namespacePrefix}-${model}-routing`;
 
-/** Folder under environments/<env>/rendered/ (DESIGN.md: <model>-<version>). */
+/** Folder under environments/<env>/rendered/ (docs/contracts.md: <model>-<version>). */
 export const versionFolder = (model: string, version: string) => `${model}-${version}`;
 export const routingFolder = (model: string) => `${model}-routing`;
 
-export const INFERENCE_PORT = 8080;
-export const METRICS_PORT = 8082;
+/** the server's ports, as the serving contract has them (the server listens there by default) */
+export const INFERENCE_PORT = PORTS.inference;
+export const METRICS_PORT = PORTS.metrics;
 
 export const LABEL = {
   name: "app.kubernetes.io/name",

@@ -9,8 +9,9 @@
  */
 import type { EnvironmentConfig } from "../config.ts";
 import type { ModelPlan } from "../plan.ts";
+import { syncWave, WAVE } from "./gate.ts";
 import { INFERENCE_PORT, LABEL, routingNamespace, versionNamespace, versionSlug } from "./names.ts";
-import { type K8sObject, syncWave, WAVE } from "./stack.ts";
+import type { K8sObject } from "./stack-context.ts";
 
 export const VERSION_HEADER = "x-wms-version";
 

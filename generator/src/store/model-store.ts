@@ -1,14 +1,11 @@
 /**
  * The model store: where published model.onnx files live, addressed by URI and checked by
- * sha256. `openStore` picks the implementation from the URI's scheme.
+ * sha256. This module is the contract; `FileStore` and `S3Store` implement it and
+ * `open-store.ts` picks one from the URI's scheme.
  */
 import type { Digest } from "./digest.ts";
-import { FileStore } from "./file-store.ts";
-import { type S3Options, S3Store } from "./s3-store.ts";
-import { parseStoreUri } from "./uri.ts";
 
 export type { Digest } from "./digest.ts";
-export type { S3Options } from "./s3-store.ts";
 
 /**
  * Where a stored digest came from. `checksum`: computed by the S3 server when the bytes arrived;
@@ -43,31 +40,4 @@ export interface ModelStore {
   get(uri: string, destPath: string, expected?: Partial<Digest>): Promise<Digest>;
   /** Release connections; the store is unusable afterwards. */
   close(): void;
-}
-
-export interface StoreOptions {
-  s3?: S3Options;
-}
-
-/** The store that holds `uri` (a store root or an object URI). */
-export function openStore(uri: string, opts: StoreOptions = {}): ModelStore {
-  const loc = parseStoreUri(uri);
-  return loc.scheme === "s3" ? new S3Store(opts.s3) : new FileStore();
-}
-
-/**
- * Fetch a published model to a local path and check it against the card's digest; for
- * consumers (the model server, the local demo) that only read.
- */
-export async function getArtifact(
-  uri: string,
-  destPath: string,
-  opts: StoreOptions & { expected?: Partial<Digest> } = {},
-): Promise<Digest> {
-  const store = openStore(uri, opts);
-  try {
-    return await store.get(uri, destPath, opts.expected);
-  } finally {
-    store.close();
-  }
 }

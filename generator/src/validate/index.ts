@@ -222,7 +222,7 @@ export function validateObjects(objects: ObjectToValidate[]): Problem[] {
         message: `no schema for apiVersion "${String(apiVersion)}", kind "${String(kind)}"`,
         hint: sameKind.length
           ? `${String(kind)} is known as ${sameKind.map((k) => k.slice(0, k.lastIndexOf("/"))).join(", ")}`
-          : `check apiVersion and kind; to validate a new kind, pin the component that defines it (generator/src/validate/pins.ts) and rerun vendor.ts (${knownKinds().length} kinds known)`,
+          : `check apiVersion and kind; to validate a new kind, pin the component that defines it (generator/tools/k8s-schemas/pins.ts) and rerun \`npm run schemas:vendor\` (${knownKinds().length} kinds known)`,
       });
       continue;
     }

@@ -11,17 +11,24 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import {
+  instancesFitThreads,
+  minMemoryLimitBytes,
+  SERVER_FLAGS,
+  type ServerFlag,
+  type ServerFlagValues,
+  sessionCount,
+} from "../../serving-contract.ts";
 import { closest } from "./did-you-mean.ts";
 import { errorMessage } from "./errors.ts";
 import { jsonLogger } from "./log.ts";
-import { minMemoryLimitBytes } from "./memory.ts";
 import { restrictDecoders } from "./model/decode.ts";
 import { ModelHost } from "./model/lifecycle.ts";
 import { overlayPng } from "./model/postprocess.ts";
 import { missingNodeFlags, SERVER_NODE_FLAGS } from "./node-flags.ts";
 import { predictImage } from "./predictor.ts";
 import { BatchQueue } from "./queue.ts";
-import { DEFAULTS, type ServerOptions, sessionCount, startServer } from "./server.ts";
+import { DEFAULTS, type ServerOptions, startServer } from "./server.ts";
 
 class UsageError extends Error {}
 
@@ -50,47 +57,23 @@ const USAGE = `usage:
 
 const COMMANDS = ["serve", "predict", "help"] as const;
 
-const NUMBER_FLAGS = {
-  port: "port",
-  "metrics-port": "metricsPort",
-  threads: "threads",
-  instances: "instances",
-  queue: "queue",
-  "max-batch": "maxBatch",
-  prefetch: "prefetch",
-  "batch-delay-ms": "batchDelayMs",
-  "max-body-bytes": "maxBodyBytes",
-  "max-json-bytes": "maxJsonBytes",
-  "max-pixels": "maxPixels",
-  "memory-limit-bytes": "memoryLimitBytes",
-  "max-inflight-body-bytes": "maxInflightBodyBytes",
-  "min-body-bytes-per-second": "minBodyBytesPerSecond",
-  "body-grace-ms": "bodyGraceMs",
-  "shadow-timeout-ms": "shadowTimeoutMs",
-  "shadow-max-in-flight": "shadowMaxInFlight",
-  "request-timeout-ms": "requestTimeoutMs",
-  "headers-timeout-ms": "headersTimeoutMs",
-  "keep-alive-timeout-ms": "keepAliveTimeoutMs",
-  "drain-ms": "drainMs",
-  "shutdown-timeout-ms": "shutdownTimeoutMs",
-} as const satisfies Record<string, keyof ServerOptions>;
-
+// The flags are the serving contract's (model/serving-contract.ts): the generator renders
+// them with serverArgs, this parses them; out and help are the CLI's own.
 const OPTIONS = {
-  model: { type: "string" },
-  sha256: { type: "string" },
-  card: { type: "string" },
-  host: { type: "string" },
   out: { type: "string" },
   help: { type: "boolean", short: "h" },
-  "ort-spinning": { type: "boolean" },
-  "no-access-log": { type: "boolean" },
-  "exact-preprocess": { type: "boolean" },
-  shadow: { type: "string" },
-  "shadow-sample": { type: "string" },
-  ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((k) => [k, { type: "string" as const }])),
+  ...Object.fromEntries(
+    SERVER_FLAGS.map((f) => [
+      f.name,
+      { type: f.kind === "boolean" ? ("boolean" as const) : ("string" as const) },
+    ]),
+  ),
 } as const;
 
-function parse(argv: string[]) {
+/** A flag's value: a string, true for a boolean flag, undefined when not given. */
+type FlagValues = Record<string, string | boolean | undefined>;
+
+function parse(argv: string[]): { values: FlagValues; positionals: string[] } {
   try {
     return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
@@ -115,6 +98,36 @@ function toInt(flag: string, raw: string): number {
   return n;
 }
 
+/** One flag's value as its kind in SERVER_FLAGS says. */
+function flagValue(f: ServerFlag, raw: string | boolean): string | number | boolean {
+  if (f.kind === "boolean" || typeof raw === "boolean") return raw === true;
+  if (f.kind === "integer") return toInt(f.name, raw);
+  if (f.kind === "fraction") {
+    const p = Number(raw);
+    if (!(p > 0 && p <= 1)) throw new UsageError(`--${f.name} must be in (0, 1], got "${raw}"`);
+    return p;
+  }
+  if (f.kind === "url") {
+    let u: URL | undefined;
+    try {
+      u = new URL(raw);
+    } catch {}
+    if (u?.protocol !== "http:" && u?.protocol !== "https:")
+      throw new UsageError(`--${f.name} must be an http(s) URL, got "${raw}"`);
+  }
+  return raw;
+}
+
+/** The serve flags given on the command line, by the option each sets. */
+function givenFlags(values: Record<string, string | boolean | undefined>): Partial<ServerFlagValues> {
+  const given: Record<string, string | number | boolean> = {};
+  for (const f of SERVER_FLAGS) {
+    const raw = values[f.name];
+    if (raw !== undefined) given[f.key] = flagValue(f, raw);
+  }
+  return given as Partial<ServerFlagValues>;
+}
+
 async function serve(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv);
   if (values.help) {
@@ -130,50 +143,30 @@ async function serve(argv: string[]): Promise<void> {
     });
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if (!values.model) throw new UsageError("--model is required");
+  if (typeof values.model !== "string") throw new UsageError("--model is required");
+  const { ortSpinning, noAccessLog, ...given } = givenFlags(values);
+  if (given.shadowSample !== undefined && given.shadowUrl === undefined)
+    throw new UsageError("--shadow-sample needs --shadow");
   const opts: ServerOptions = {
     ...DEFAULTS,
+    ...given,
     model: values.model,
-    sha256: values.sha256,
-    card: values.card,
-    host: values.host ?? DEFAULTS.host,
-    ortSpinning: values["ort-spinning"] === true,
-    accessLog: values["no-access-log"] !== true,
-    exactPreprocess: values["exact-preprocess"] === true,
+    host: given.host ?? DEFAULTS.host,
+    ortSpinning: ortSpinning === true,
+    accessLog: noAccessLog !== true,
+    exactPreprocess: given.exactPreprocess === true,
   };
-  for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
-    const raw = (values as Record<string, unknown>)[flag];
-    if (typeof raw === "string") opts[key] = toInt(flag, raw);
-  }
   if (opts.maxBatch < 1) throw new UsageError("--max-batch must be at least 1");
-  if (values.shadow !== undefined) {
-    let u: URL;
-    try {
-      u = new URL(values.shadow);
-    } catch {
-      throw new UsageError(`--shadow must be an http(s) URL, got "${values.shadow}"`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:")
-      throw new UsageError(`--shadow must be an http(s) URL, got "${values.shadow}"`);
-    opts.shadowUrl = values.shadow;
-  }
-  if (values["shadow-sample"] !== undefined) {
-    const p = Number(values["shadow-sample"]);
-    if (!(p > 0 && p <= 1))
-      throw new UsageError(`--shadow-sample must be in (0, 1], got "${values["shadow-sample"]}"`);
-    if (values.shadow === undefined) throw new UsageError("--shadow-sample needs --shadow");
-    opts.shadowSample = p;
-  }
   if (opts.shadowMaxInFlight < 1) throw new UsageError("--shadow-max-in-flight must be at least 1");
   if (opts.prefetch !== 0 && opts.prefetch < opts.maxBatch)
     throw new UsageError(`--prefetch must be 0 (2 x max-batch) or at least --max-batch (${opts.maxBatch})`);
   if (opts.instances < 1) throw new UsageError("--instances must be at least 1");
   const threads = opts.threads || availableParallelism();
-  if (opts.instances > threads)
+  if (!instancesFitThreads(opts.instances, threads))
     throw new UsageError(
       `--instances ${opts.instances} needs a thread each: at most --threads (${opts.threads ? threads : `0 = ${threads} CPUs here`})`,
     );
-  const minMemory = minMemoryLimitBytes(sessionCount(opts));
+  const minMemory = minMemoryLimitBytes(sessionCount(opts.instances));
   if (opts.memoryLimitBytes > 0 && opts.memoryLimitBytes < minMemory)
     throw new UsageError(
       `--memory-limit-bytes ${opts.memoryLimitBytes} leaves nothing for requests${opts.instances > 1 ? ` with --instances ${opts.instances}` : ""}: at least ${minMemory} (or 0 = none)`,
@@ -201,18 +194,15 @@ async function predict(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (!values.model) throw new UsageError("--model is required");
+  if (typeof values.model !== "string") throw new UsageError("--model is required");
   if (positionals.length === 0) throw new UsageError("name at least one image");
   restrictDecoders();
   const host = new ModelHost();
   await host.load({
     model: values.model,
-    sha256: values.sha256,
-    card: values.card,
-    threads:
-      typeof (values as Record<string, unknown>).threads === "string"
-        ? toInt("threads", (values as Record<string, string>).threads as string)
-        : 0,
+    sha256: typeof values.sha256 === "string" ? values.sha256 : undefined,
+    card: typeof values.card === "string" ? values.card : undefined,
+    threads: typeof values.threads === "string" ? toInt("threads", values.threads) : 0,
     maxBatch: 1,
   });
   const queue = new BatchQueue<Float32Array, Float32Array>(
@@ -230,7 +220,7 @@ async function predict(argv: string[]): Promise<void> {
         { maxPixels: DEFAULTS.maxPixels },
         { keepPixels: true, exactPreprocess: values["exact-preprocess"] === true },
       ).finally(() => slot.release());
-      const outDir = values.out ? resolve(values.out) : dirname(resolve(file));
+      const outDir = typeof values.out === "string" ? resolve(values.out) : dirname(resolve(file));
       await mkdir(outDir, { recursive: true });
       const stem = basename(file, extname(file));
       const maskPath = join(outDir, `${stem}.mask.png`);

@@ -5,11 +5,12 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { DEFAULT_SHADOW_SAMPLE, PORTS, sessionCount } from "../../serving-contract.ts";
 import { errorMessage } from "./errors.ts";
 import { createApp, createMetricsApp } from "./http/app.ts";
-import { InflightBytes } from "./http/body.ts";
 import type { AppContext, HttpLimits } from "./http/context.ts";
 import { JsonTensors } from "./http/json-tensors.ts";
+import { InflightBytes } from "./inflight-bytes.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { JSON_BYTES_PER_BODY_BYTE, limitsForMemory, type MemoryLimits } from "./memory.ts";
 import { ServerMetrics } from "./metrics.ts";
@@ -74,8 +75,8 @@ export const DEFAULTS = {
   // this machine only when run locally; the image (Dockerfile CMD) and the rendered Deployments
   // pass --host 0.0.0.0 (generator/src/render/stack.ts)
   host: "127.0.0.1",
-  port: 8080,
-  metricsPort: 8082,
+  port: PORTS.inference,
+  metricsPort: PORTS.metrics,
   threads: 0,
   instances: 1,
   queue: 16,
@@ -89,7 +90,7 @@ export const DEFAULTS = {
   maxInflightBodyBytes: 256 * 1024 * 1024,
   minBodyBytesPerSecond: 16 * 1024,
   bodyGraceMs: 2_000,
-  shadowSample: 0.1,
+  shadowSample: DEFAULT_SHADOW_SAMPLE,
   shadowTimeoutMs: 2_000,
   shadowMaxInFlight: 4,
   requestTimeoutMs: 30_000,
@@ -111,11 +112,6 @@ export interface RunningServer {
   shadow: Shadow | undefined;
 }
 
-/** Sessions the process holds: one, or `instances` beside the one with all threads (session-pool.ts). */
-export function sessionCount(opts: Pick<ServerOptions, "instances">): number {
-  return opts.instances > 1 ? opts.instances + 1 : 1;
-}
-
 /** The limits in force: from the memory limit when there is one, else the options as given. */
 export function effectiveLimits(opts: ServerOptions): MemoryLimits {
   const caps = {
@@ -128,7 +124,7 @@ export function effectiveLimits(opts: ServerOptions): MemoryLimits {
       opts.memoryLimitBytes,
       opts.prefetch || 2 * opts.maxBatch,
       caps,
-      sessionCount(opts),
+      sessionCount(opts.instances),
     );
   }
   return {

@@ -12,7 +12,7 @@
  * well-formed value per process.
  */
 import sharp from "sharp";
-import type { InflightBytes } from "./http/body.ts";
+import type { InflightBytes } from "./inflight-bytes.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import type { Mask } from "./model/postprocess.ts";
 

@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InflightBytes } from "../src/http/body.ts";
+import { InflightBytes } from "../src/inflight-bytes.ts";
 import { ServerMetrics } from "../src/metrics.ts";
 import type { RunningServer } from "../src/server.ts";
 import { maskIou, Shadow } from "../src/shadow.ts";

@@ -4,6 +4,7 @@ and moto's S3-compatible server."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,13 +41,33 @@ def _process(cmd: list[str], health: str, log: Path, env: dict | None = None):
         _wait(health, proc, log)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        # The whole session (the process is its group's leader): mlflow server's uvicorn worker,
+        # job runner and huey consumers are its children and would outlive a signal to it alone.
+        _stop_group(proc)
         f.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _stop_group(proc: subprocess.Popen, grace: float = 15) -> None:
+    """SIGTERM to every process of the leader's group, SIGKILL to what is left after `grace`
+    seconds; the leader is reaped on the way (a zombie still counts as a member)."""
+    pgid = proc.pid
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
+        if not _group_alive(pgid):
+            return
+        os.killpg(pgid, sig)
+        deadline = time.time() + wait
+        while time.time() < deadline and (proc.poll() is None or _group_alive(pgid)):
+            time.sleep(0.1)
+    if _group_alive(pgid):
+        raise RuntimeError(f"process group {pgid} is still alive after SIGKILL")
 
 
 @contextmanager

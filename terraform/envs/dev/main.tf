@@ -34,7 +34,7 @@ module "network" {
   name               = local.cluster_name
   cidr               = var.vpc_cidr
   azs                = var.azs
-  nat_gateway_per_az = false # one NAT gateway: an AZ outage may cut dev's egress, which is acceptable
+  nat_gateway_per_az = var.nat_gateway_per_az
   cluster_name       = local.cluster_name
   tags               = local.tags
 }

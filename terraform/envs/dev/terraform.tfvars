@@ -6,6 +6,7 @@ state_bucket = "wms-terraform-state-111122223333"
 
 vpc_cidr           = "10.10.0.0/16"
 azs                = ["eu-central-1a", "eu-central-1b", "eu-central-1c"]
+nat_gateway_per_az = false  # one NAT gateway: an AZ outage may cut dev's egress, which is acceptable
 kubernetes_version = "1.36" # EKS standard support until 2027-08-02 (docs/versions.md)
 
 # System node group: Argo CD, Prometheus (with its EBS volume), Grafana, MLflow and the

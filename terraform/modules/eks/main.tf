@@ -4,66 +4,30 @@
 # terraform-aws-modules/eks module: every resource is then visible to the offline checks
 # (checkov reads them; it cannot read a registry module without downloading it).
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  account   = data.aws_caller_identity.current.account_id
   log_group = "/aws/eks/${var.name}/cluster" # the name EKS writes control-plane logs to
 }
 
 # ---------------------------------------------------------------------------------------------
 # Encryption: one key for Kubernetes Secrets (envelope encryption) and the control-plane logs.
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109: key policy, not an identity policy: "Resource: *" means this key, and the root-account statement is AWS's default key policy that delegates the key's use to IAM policies
-  #checkov:skip=CKV_AWS_111: same key-policy statement (see CKV_AWS_109)
-  #checkov:skip=CKV_AWS_356: same key-policy statement (see CKV_AWS_109)
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
+module "key" {
+  source = "../logs-kms-key"
 
-  statement {
-    sid       = "ControlPlaneLogs"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${data.aws_region.current.region}:${local.account}:log-group:${local.log_group}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description         = "${var.name}: EKS secrets and control-plane logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/eks/${var.name}"
-  target_key_id = aws_kms_key.this.key_id
+  description = "${var.name}: EKS secrets and control-plane logs"
+  alias       = "eks/${var.name}"
+  logs        = { statement_sid = "ControlPlaneLogs", log_group = local.log_group }
+  tags        = var.tags
 }
 
 # Created here (not by EKS on first write) so that it has a retention and our key.
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -95,7 +59,7 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 data "aws_iam_policy_document" "cluster_encryption" {
   statement {
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
-    resources = [aws_kms_key.this.arn]
+    resources = [module.key.arn]
   }
 }
 
@@ -131,7 +95,7 @@ resource "aws_eks_cluster" "this" {
   encryption_config {
     resources = ["secrets"]
     provider {
-      key_arn = aws_kms_key.this.arn
+      key_arn = module.key.arn
     }
   }
 

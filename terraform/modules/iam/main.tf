@@ -18,7 +18,6 @@ locals {
   region    = data.aws_region.current.region
   account   = data.aws_caller_identity.current.account_id
   s3_via    = "s3.${data.aws_region.current.region}.amazonaws.com"
-  issuer    = try(var.eks_oidc.issuer, "")
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -152,39 +151,6 @@ resource "aws_iam_role_policy" "ci" {
 # ---------------------------------------------------------------------------------------------
 # IRSA roles
 
-# Trust for one or more service accounts of this cluster; `patterns` may use * (StringLike).
-data "aws_iam_policy_document" "irsa_assume" {
-  for_each = {
-    for k, v in {
-      model_reader = var.model_reader == null ? null : tolist(["system:serviceaccount:${var.model_reader.environment}-wms-*:${var.model_reader.service_account}"])
-      mlflow       = var.mlflow == null ? null : tolist(["system:serviceaccount:${var.mlflow.namespace}:${var.mlflow.service_account}"])
-      argocd_hub   = var.argocd_hub == null ? null : tolist([for sa in var.argocd_hub.service_accounts : "system:serviceaccount:${var.argocd_hub.namespace}:${sa}"])
-      external_secrets = var.external_secrets == null ? null : tolist(["system:serviceaccount:${var.external_secrets.namespace}:${var.external_secrets.service_account}"])
-      load_balancer_controller = var.load_balancer_controller == null ? null : tolist(["system:serviceaccount:${var.load_balancer_controller.namespace}:${var.load_balancer_controller.service_account}"])
-      cert_manager = var.cert_manager == null ? null : tolist(["system:serviceaccount:${var.cert_manager.namespace}:${var.cert_manager.service_account}"])
-      karpenter = var.karpenter == null ? null : tolist(["system:serviceaccount:${var.karpenter.namespace}:${var.karpenter.service_account}"])
-    } : k => v if v != null
-  }
-
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [try(var.eks_oidc.provider_arn, "")]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.issuer}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringLike"
-      variable = "${local.issuer}:sub"
-      values   = each.value
-    }
-  }
-}
-
 # Model server: get a model by its URI (and HEAD it); no listing of other prefixes is needed,
 # but ListBucket turns a missing model into a clear 404 instead of a 403.
 data "aws_iam_policy_document" "model_reader" {
@@ -217,30 +183,6 @@ data "aws_iam_policy_document" "model_reader" {
       values   = ["arn:${local.partition}:s3:::${var.model_reader.model_store_bucket}", "arn:${local.partition}:s3:::${var.model_reader.model_store_bucket}/*"]
     }
   }
-}
-
-resource "aws_iam_role" "model_reader" {
-  count = var.model_reader != null ? 1 : 0
-
-  name               = "wms-${var.model_reader.environment}-model-reader"
-  description        = "Model server in ${var.model_reader.environment}: read-only on s3://${var.model_reader.model_store_bucket}"
-  assume_role_policy = data.aws_iam_policy_document.irsa_assume["model_reader"].json
-  tags               = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.eks_oidc != null
-      error_message = "model_reader is an IRSA role: set eks_oidc to the cluster's OIDC provider (eks module outputs oidc_provider_arn and oidc_issuer)."
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "model_reader" {
-  count = var.model_reader != null ? 1 : 0
-
-  name   = "read-model-store"
-  role   = aws_iam_role.model_reader[0].id
-  policy = data.aws_iam_policy_document.model_reader[0].json
 }
 
 data "aws_iam_policy_document" "mlflow" {
@@ -290,30 +232,6 @@ data "aws_iam_policy_document" "mlflow" {
   }
 }
 
-resource "aws_iam_role" "mlflow" {
-  count = var.mlflow != null ? 1 : 0
-
-  name               = var.mlflow.role_name
-  description        = "MLflow server: artifacts in s3://${var.mlflow.artifacts_bucket}, database secret"
-  assume_role_policy = data.aws_iam_policy_document.irsa_assume["mlflow"].json
-  tags               = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.eks_oidc != null
-      error_message = "mlflow is an IRSA role: set eks_oidc to the cluster's OIDC provider."
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "mlflow" {
-  count = var.mlflow != null ? 1 : 0
-
-  name   = "artifacts-and-database-secret"
-  role   = aws_iam_role.mlflow[0].id
-  policy = data.aws_iam_policy_document.mlflow[0].json
-}
-
 data "aws_iam_policy_document" "argocd_hub" {
   count = var.argocd_hub != null ? 1 : 0
 
@@ -322,32 +240,4 @@ data "aws_iam_policy_document" "argocd_hub" {
     actions   = ["eks:DescribeCluster"]
     resources = [for c in var.argocd_hub.cluster_names : "arn:${local.partition}:eks:${local.region}:${local.account}:cluster/${c}"]
   }
-}
-
-resource "aws_iam_role" "argocd_hub" {
-  count = var.argocd_hub != null ? 1 : 0
-
-  name               = var.argocd_hub.role_name
-  description        = "Argo CD in the hub cluster: the principal the spoke clusters' access entries admit"
-  assume_role_policy = data.aws_iam_policy_document.irsa_assume["argocd_hub"].json
-  tags               = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.eks_oidc != null
-      error_message = "argocd_hub is an IRSA role: set eks_oidc to the hub cluster's OIDC provider."
-    }
-    precondition {
-      condition     = length(var.argocd_hub.cluster_names) > 0
-      error_message = "argocd_hub.cluster_names must list the clusters Argo CD manages besides its own (e.g. wms-staging, wms-prod)."
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "argocd_hub" {
-  count = var.argocd_hub != null ? 1 : 0
-
-  name   = "describe-managed-clusters"
-  role   = aws_iam_role.argocd_hub[0].id
-  policy = data.aws_iam_policy_document.argocd_hub[0].json
 }

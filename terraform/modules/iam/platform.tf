@@ -4,7 +4,7 @@
 #   <cluster>-aws-load-balancer-controller  kube-system/aws-load-balancer-controller
 #   <cluster>-cert-manager              cert-manager/cert-manager
 #   <cluster>-karpenter                 kube-system/karpenter
-# The trust policies come from data.aws_iam_policy_document.irsa_assume (main.tf).
+# The roles themselves: roles.tf.
 
 locals {
   platform_roles = {
@@ -589,42 +589,4 @@ data "aws_iam_policy_document" "karpenter" {
     actions   = ["eks:DescribeCluster"]
     resources = ["arn:${local.partition}:eks:${local.region}:${local.account}:cluster/${local.karpenter_cluster}"]
   }
-}
-
-# ---------------------------------------------------------------------------------------------
-# The roles and their inline policies.
-
-locals {
-  platform_policies = {
-    for k, doc in {
-      external_secrets         = one(data.aws_iam_policy_document.external_secrets[*].json)
-      load_balancer_controller = one(data.aws_iam_policy_document.load_balancer_controller[*].json)
-      cert_manager             = one(data.aws_iam_policy_document.cert_manager[*].json)
-      karpenter                = one(data.aws_iam_policy_document.karpenter[*].json)
-    } : k => doc if doc != null
-  }
-}
-
-resource "aws_iam_role" "platform" {
-  for_each = local.platform_roles
-
-  name               = each.value
-  description        = "IRSA role of ${replace(each.key, "_", " ")} (${each.value})"
-  assume_role_policy = data.aws_iam_policy_document.irsa_assume[each.key].json
-  tags               = var.tags
-
-  lifecycle {
-    precondition {
-      condition     = var.eks_oidc != null
-      error_message = "${each.key} is an IRSA role: set eks_oidc to the cluster's OIDC provider (eks module outputs oidc_provider_arn and oidc_issuer)."
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "platform" {
-  for_each = local.platform_roles
-
-  name   = replace(each.key, "_", "-")
-  role   = aws_iam_role.platform[each.key].id
-  policy = local.platform_policies[each.key]
 }

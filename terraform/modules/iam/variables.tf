@@ -79,6 +79,11 @@ variable "argocd_hub" {
     cluster_names    = list(string) # clusters Argo CD may describe, e.g. ["wms-staging", "wms-prod"]
   })
   default = null
+
+  validation {
+    condition     = var.argocd_hub == null || length(try(var.argocd_hub.cluster_names, [])) > 0
+    error_message = "argocd_hub.cluster_names must list the clusters Argo CD manages besides its own (e.g. wms-staging, wms-prod)."
+  }
 }
 
 variable "external_secrets" {

@@ -187,51 +187,20 @@ resource "aws_vpc_endpoint" "s3" {
 # VPC flow logs (rejected and accepted traffic) to CloudWatch Logs, encrypted with our own key.
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
 
-data "aws_iam_policy_document" "flow_logs_key" {
-  #checkov:skip=CKV_AWS_109: key policy, not an identity policy: "Resource: *" means this key, and the root-account statement is AWS's default key policy that delegates the key's use to IAM policies
-  #checkov:skip=CKV_AWS_111: same key-policy statement (see CKV_AWS_109)
-  #checkov:skip=CKV_AWS_356: same key-policy statement (see CKV_AWS_109)
-  # The account's administrators manage the key through IAM (the default key policy).
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
+# CloudWatch Logs encrypts this VPC's flow log group with it, and nothing else.
+module "flow_logs_key" {
+  source = "../logs-kms-key"
 
-  # CloudWatch Logs encrypts this VPC's flow log group with it, and nothing else.
-  statement {
-    sid       = "CloudWatchLogsFlowLogs"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnEquals"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${var.name}/flow-logs"]
-    }
-  }
-}
-
-resource "aws_kms_key" "flow_logs" {
-  description         = "${var.name}: VPC flow logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.flow_logs_key.json
-  tags                = var.tags
+  description = "${var.name}: VPC flow logs"
+  logs        = { statement_sid = "CloudWatchLogsFlowLogs", log_group = "/aws/vpc/${var.name}/flow-logs" }
+  tags        = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
   name              = "/aws/vpc/${var.name}/flow-logs"
   retention_in_days = var.flow_log_retention_days
-  kms_key_id        = aws_kms_key.flow_logs.arn
+  kms_key_id        = module.flow_logs_key.arn
   tags              = var.tags
 }
 

@@ -4,57 +4,20 @@
 # MLflow gets the credentials from that secret through External Secrets (mlflow.yaml:
 # existingDbConnectionSecret: mlflow-db), reading with the MLflow IRSA role (modules/iam).
 
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
-  account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.region
   family    = "postgres${var.engine_version}"
 }
 
-data "aws_iam_policy_document" "key" {
-  #checkov:skip=CKV_AWS_109: key policy, not an identity policy: "Resource: *" means this key, and the root-account statement is AWS's default key policy that delegates the key's use to IAM policies
-  #checkov:skip=CKV_AWS_111: same key-policy statement (see CKV_AWS_109)
-  #checkov:skip=CKV_AWS_356: same key-policy statement (see CKV_AWS_109)
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account}:root"]
-    }
-  }
+module "key" {
+  source = "../logs-kms-key"
 
-  statement {
-    sid       = "ExportedLogs"
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
-    }
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account}:log-group:/aws/rds/instance/${var.identifier}/*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description         = "RDS ${var.identifier}: storage, Performance Insights, master user secret, logs"
-  enable_key_rotation = true
-  policy              = data.aws_iam_policy_document.key.json
-  tags                = var.tags
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/rds/${var.identifier}"
-  target_key_id = aws_kms_key.this.key_id
+  description = "RDS ${var.identifier}: storage, Performance Insights, master user secret, logs"
+  alias       = "rds/${var.identifier}"
+  logs        = { statement_sid = "ExportedLogs", log_group = "/aws/rds/instance/${var.identifier}/*", arn_test = "ArnLike" }
+  tags        = var.tags
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -115,7 +78,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/aws/rds/instance/${var.identifier}/${each.value}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -149,7 +112,7 @@ resource "aws_db_instance" "this" {
 
   username                      = var.master_username
   manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.this.arn
+  master_user_secret_kms_key_id = module.key.arn
   # IAM authentication is on as well, for people connecting with short-lived tokens.
   iam_database_authentication_enabled = true
 
@@ -157,7 +120,7 @@ resource "aws_db_instance" "this" {
   max_allocated_storage = var.max_allocated_storage_gib
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -181,7 +144,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
 
   tags = var.tags

@@ -20,7 +20,7 @@ output "master_user_secret_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the database's KMS key (it also encrypts the master user secret: readers of the secret need kms:Decrypt on it)."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "security_group_id" {

@@ -1,5 +1,5 @@
 variable "model_store_bucket" {
-  description = "Name of the model store bucket (DESIGN.md: s3://<bucket>/<model>/<version>/model.onnx, sha256-checked, never overwritten)."
+  description = "Name of the model store bucket (docs/contracts.md: s3://<bucket>/<model>/<version>/model.onnx, sha256-checked, never overwritten)."
   type        = string
 
   validation {

@@ -10,6 +10,7 @@ import {
   TooLargeError,
   UnsupportedMediaTypeError,
 } from "../errors.ts";
+import type { BytesHold } from "../inflight-bytes.ts";
 
 /**
  * Media types a prediction may arrive as. The bytes decide the image format (magic bytes);
@@ -51,43 +52,6 @@ export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
   if (declared !== undefined && Number(declared) > limit) {
     throw new TooLargeError(`body of ${declared} bytes exceeds the limit of ${limit}`);
   }
-}
-
-/**
- * Body bytes held by all requests together (uploads arriving, bodies waiting for their turn).
- * Counted as they arrive, not as declared: a slow client that announces a large
- * Content-Length holds only what it has sent.
- */
-export class InflightBytes {
-  private used = 0;
-  constructor(readonly limit: number) {}
-
-  get held(): number {
-    return this.used;
-  }
-
-  /** One request's share; `release` it when the request ends (in a finally). */
-  hold(): BytesHold {
-    let mine = 0;
-    return {
-      add: (n) => {
-        if (this.used + n > this.limit) return false;
-        this.used += n;
-        mine += n;
-        return true;
-      },
-      release: () => {
-        this.used -= mine;
-        mine = 0;
-      },
-    };
-  }
-}
-
-export interface BytesHold {
-  /** false (and nothing taken) when the budget would be exceeded */
-  add(n: number): boolean;
-  release(): void;
 }
 
 /** How fast a body must arrive: a trickle is cut off instead of holding the request open. */

@@ -1,10 +1,12 @@
 /** What every handler may use; built once by server.ts. */
+
+import type { InflightBytes } from "../inflight-bytes.ts";
 import type { Logger } from "../log.ts";
 import type { ServerMetrics } from "../metrics.ts";
 import type { ModelHost } from "../model/lifecycle.ts";
 import type { BatchQueue } from "../queue.ts";
 import type { Shadow } from "../shadow.ts";
-import type { BodyRate, InflightBytes } from "./body.ts";
+import type { BodyRate } from "./body.ts";
 import type { JsonTensors } from "./json-tensors.ts";
 
 export interface HttpLimits {

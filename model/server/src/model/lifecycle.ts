@@ -167,8 +167,8 @@ export class ModelHost {
       graphOptimizationLevel: "all",
       logSeverityLevel: 3,
       // ORT's memory pattern plans one block for every activation of a run up front; without
-      // it the arena still reuses freed chunks. On the 512x512 U-Net: RSS after 8 runs 286 vs
-      // 431 MiB, median run 206-230 vs 212-221 ms (2 cores; docs/benchmarks/server.md).
+      // it the arena still reuses freed chunks. On the 512x512 U-Net that costs far less memory
+      // at the same run time (docs/benchmarks/server.md, "Reading it").
       enableMemPattern: false,
       // Idle intra-op threads spin by default, burning the cores that decode and encode need
       // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
@@ -255,7 +255,8 @@ export class ModelHost {
    * Run the per-photo work around inference (decode, preprocess, postprocess, PNG) a few times
    * on a synthetic phone-sized photo, so that V8 has compiled its loops and the WebAssembly
    * resize with its optimising tiers before the first request. Without it the first two
-   * requests paid about 20-35 ms more each in preprocessing and postprocessing (c=1, here).
+   * requests paid more in preprocessing and postprocessing (docs/benchmarks/server.md,
+   * "Shortening the c=1 path").
    */
   private async warmUpPhotoPath(spec: InferenceSpec, map: { width: number; height: number }): Promise<void> {
     const [width, height] = [1000, 1333];

@@ -73,7 +73,7 @@ const clip8 = (v: number) => {
 
 /**
  * The same resize in plain JavaScript: the reference the WebAssembly passes are tested against
- * (and about 4x slower: 33.5-40.2 ms vs 10.0 ms for a 1000x1333 photo to 512x512 here).
+ * (and several times slower: docs/benchmarks/server.md, "Reading it").
  */
 export function pillowBilinearRgbJs(
   src: Uint8Array,
@@ -194,7 +194,7 @@ function pairWeights(c: Coeffs): Int16Array {
 
 /**
  * The WebAssembly passes' coefficients per (input size, output size), kept: photos come in a few
- * sizes (1000x1333, 1333x1000, ...) and computing them took ~0.3 ms of a ~5 ms resize. A handful
+ * sizes (1000x1333, 1333x1000, ...) and computing them was a noticeable share of a resize. A handful
  * of sizes are kept; an unusual one beyond that starts the cache afresh.
  */
 const plans = new Map<string, ReturnType<typeof computeWasmPlan>>();

@@ -8,7 +8,7 @@
  * already thresholded 0/255 map instead moves mask edges by up to a pixel of the small map.
  * The loop below is Pillow's separable triangle filter (same coefficients, horizontal pass
  * first, float32 between passes) fused with the threshold and the coverage/bounding-box count;
- * about 12 ms for a 1000x1333 photo, reported as part of the "postprocess" stage.
+ * its time is part of the "postprocess" stage (measured: docs/benchmarks/server.md).
  */
 import { constants, crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";

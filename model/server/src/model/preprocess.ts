@@ -25,8 +25,9 @@ export async function resizeRgb(
 /**
  * HWC uint8 -> CHW float32 with (x * scale - mean) / std folded into one multiply-add per byte
  * value: a byte has 256 values, so each channel's 256 results are computed once (in float64, as
- * the loop did, then stored as float32) and the pass over the photo only looks them up (0.67 vs
- * 1.0 ms for 512x512 here, the same floats).
+ * the loop did, then stored as float32) and the pass over the photo only looks them up (faster,
+ * the same floats; docs/benchmarks/server.md, "Fewer full GCs, and the ceilings the stages
+ * allow").
  */
 export function normalizeToChw(rgb: Uint8Array, spec: PreprocessSpec, out?: Float32Array): Float32Array {
   const n = spec.width * spec.height;

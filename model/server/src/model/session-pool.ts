@@ -1,12 +1,12 @@
 /**
  * Which ONNX Runtime session runs the next batch, when the server has more than one.
  *
- * Why more than one: on 2 cores one session with 2 intra-op threads runs the 512x512 U-Net in
- * ~260 ms, but two sessions of 1 thread each, side by side, finish two photos in ~410 ms (bare,
- * no spinning: 3.8-3.9 vs 4.5-4.9 img/s; docs/benchmarks/server.md). ORT splits every
- * convolution of a few channels across the threads and waits for them after each one, so a
- * second thread buys ~1.5x, where a second request on its own core buys ~1.9x. A lone request,
- * though, would take 410 ms on a 1-thread session. So the pool keeps both kinds (Triton's
+ * Why more than one: on 2 cores two sessions of 1 thread each, side by side, finish two photos
+ * in less time than one session with 2 intra-op threads runs them one after the other
+ * (docs/benchmarks/server.md, "Sessions side by side"). ORT splits every convolution of a few
+ * channels across the threads and waits for them after each one, so a second thread buys less
+ * than a second request on its own core does. A lone request, though, is slower on a 1-thread
+ * session than on the wide one. So the pool keeps both kinds (Triton's
  * "instance group" with a fast path for one request):
  *
  *   wide     one session with all the threads: used when a batch is alone (no other request

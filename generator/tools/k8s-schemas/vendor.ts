@@ -3,14 +3,14 @@
  * repository pins (run by hand after a pin changes, never at render time: it needs the Go
  * module proxy, the validator does not).
  *
- *   tsx generator/src/validate/vendor.ts [--pins-from <checkout>] [--out <dir>]
+ *   npm run schemas:vendor -- [--pins-from <checkout>] [--out <dir>]
  *
- * 1. Reads the pins (validate/pins.ts): the EKS minor from terraform/, Argo CD's install tag
+ * 1. Reads the pins (pins.ts): the EKS minor from terraform/, Argo CD's install tag
  *    from apps/argocd, chart versions from the Argo CD Applications in apps/.
  * 2. Downloads each release's Go module with `go mod download -json <module>@<version>` (the
  *    module cache and GOPROXY as configured) and reads, from the module's own files:
  *    Kubernetes' api/openapi-spec/v3/*.json, and each component's CustomResourceDefinitions.
- * 3. Converts them (validate/convert.ts) and writes kubernetes.json, one <component>.json per
+ * 3. Converts them (convert.ts) and writes kubernetes.json, one <component>.json per
  *    CRD source, and index.json: every `apiVersion/kind` → its schema, and which
  *    module@version (and which repo pin) each file came from.
  *
@@ -32,7 +32,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { yamlData } from "../yaml-source.ts";
+import { yamlData } from "../../src/yaml-source.ts";
 import {
   type Crd,
   crdKinds,
@@ -244,7 +244,7 @@ function generate(pinsFrom: string): Written {
   const prom = prometheusVersion(pins);
   const index = {
     kubernetesVersion,
-    generatedBy: "generator/src/validate/vendor.ts",
+    generatedBy: "generator/tools/k8s-schemas/vendor.ts",
     sources: recorded,
     ...(prom
       ? {

@@ -1,3 +1,7 @@
+# The inputs every environment stack (envs/dev, envs/staging, envs/prod) sets in its
+# terraform.tfvars: each stack links this file as its stack-variables.tf, so that the three
+# declare them once. This module takes them as they are.
+
 variable "account_id" {
   description = "AWS account of the platform (the account in environments/<env>/environment.yaml's ARNs)."
   type        = string
@@ -14,7 +18,7 @@ variable "region" {
 }
 
 variable "state_bucket" {
-  description = "Bucket holding the Terraform states (the same as in backend.tf, which cannot read variables); this stack reads the shared and hub (dev) stacks' outputs from it."
+  description = "Bucket holding the Terraform states (the same as in backend.tf, which cannot read variables); this stack reads the shared stack's outputs from it (staging and prod also the hub's, dev's)."
   type        = string
 }
 

@@ -13,8 +13,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { readInputFile } from "../repo-file.ts";
-import { lineAtOffset, yamlData } from "../yaml-source.ts";
+import { readInputFile } from "../../src/repo-file.ts";
+import { lineAtOffset, yamlData } from "../../src/yaml-source.ts";
 
 /** A version as the repository states it, and where. */
 export interface Pin {
@@ -276,7 +276,7 @@ export function sourcesFor(pins: RepoPins, envoyGatewayApi?: string): Source[] {
     throw new PinError(
       pins.kubernetes.file,
       `no Kubernetes release known for minor ${pins.kubernetes.version}`,
-      `add it to KUBERNETES_RELEASE in generator/src/validate/pins.ts (known: ${Object.keys(KUBERNETES_RELEASE).join(", ")})`,
+      `add it to KUBERNETES_RELEASE in generator/tools/k8s-schemas/pins.ts (known: ${Object.keys(KUBERNETES_RELEASE).join(", ")})`,
     );
   }
   out.push({
@@ -327,7 +327,7 @@ export function sourcesFor(pins: RepoPins, envoyGatewayApi?: string): Source[] {
       throw new PinError(
         kps.file,
         `kube-prometheus-stack ${kps.version}: which prometheus-operator it deploys is not known`,
-        `add its chart major to KUBE_PROMETHEUS_STACK in generator/src/validate/pins.ts, from the chart's release notes (known: ${Object.keys(KUBE_PROMETHEUS_STACK).join(", ")})`,
+        `add its chart major to KUBE_PROMETHEUS_STACK in generator/tools/k8s-schemas/pins.ts, from the chart's release notes (known: ${Object.keys(KUBE_PROMETHEUS_STACK).join(", ")})`,
       );
     }
     out.push({
@@ -402,7 +402,7 @@ export function pinDisagreements(
   } catch (e) {
     return [e instanceof Error ? e.message : String(e)];
   }
-  const rerun = "rerun `npx tsx generator/src/validate/vendor.ts` (generator/schemas/k8s/README.md)";
+  const rerun = "rerun `npm run schemas:vendor` (generator/schemas/k8s/README.md)";
   const expect = (component: string, pin: Pin | undefined, moduleVersion?: string) => {
     const r = recorded.sources[component];
     if (!pin) return;

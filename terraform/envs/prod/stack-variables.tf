@@ -1,0 +1,1 @@
+../../modules/cluster-env/stack-variables.tf

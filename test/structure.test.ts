@@ -1,0 +1,103 @@
+/**
+ * The structure the imports draw: no import circle among the generator's and the server's
+ * modules, and no arrow from the generator into the server's sources (what both sides share
+ * lives beside the model card: model/model-card.ts, model/serving-contract.ts).
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "./support/cli.ts";
+
+const ROOTS = [
+  "generator/src",
+  "generator/tools",
+  "generator/bench",
+  "model/server/src",
+  "model/server/bench",
+];
+const SHARED = ["model/model-card.ts", "model/serving-contract.ts"];
+
+function sourceFiles(): string[] {
+  const files = ROOTS.flatMap((r) =>
+    readdirSync(join(REPO_ROOT, r), { recursive: true, encoding: "utf8" })
+      .filter((f) => /\.(ts|mjs)$/.test(f) && !/\.test\.ts$/.test(f))
+      .map((f) => `${r}/${f.replace(/\\/g, "/")}`),
+  );
+  return [...files, ...SHARED].sort();
+}
+
+/** Relative imports of a file (static, re-exports, dynamic), as repository paths. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, file), "utf8");
+  const specs = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+"(\.[^"]+)"/gms),
+    ...text.matchAll(/^\s*import\s+"(\.[^"]+)"/gm),
+    ...text.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
+  ].map((m) => m[1] as string);
+  return specs
+    .map((s) => relative(REPO_ROOT, resolve(REPO_ROOT, dirname(file), s)).replace(/\\/g, "/"))
+    .filter((p) => existsSync(join(REPO_ROOT, p)));
+}
+
+/** Strongly connected components of more than one module, or a module importing itself. */
+function circles(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v) as number, low.get(w) as number));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v) as number, idx.get(w) as number));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop() as string;
+        on.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return out;
+}
+
+describe("the import structure", () => {
+  const files = sourceFiles();
+  const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+  it("reads the modules and their imports", () => {
+    expect(files.length).toBeGreaterThan(80);
+    expect([...graph.values()].flat().length).toBeGreaterThan(200);
+    expect(graph.get("generator/src/render/deployment.ts")).toContain("model/serving-contract.ts");
+  });
+
+  it("has no import circle", () => {
+    expect(circles(graph)).toEqual([]);
+  });
+
+  it("has no arrow from the generator into the server's sources", () => {
+    const arrows = [...graph].flatMap(([from, to]) =>
+      from.startsWith("generator/")
+        ? to.filter((t) => t.startsWith("model/server/")).map((t) => `${from} -> ${t}`)
+        : [],
+    );
+    expect(arrows).toEqual([]);
+  });
+
+  it("the shared contracts import neither side", () => {
+    const arrows = SHARED.flatMap((f) => (graph.get(f) ?? []).map((t) => `${f} -> ${t}`));
+    expect(arrows).toEqual([]);
+  });
+});
