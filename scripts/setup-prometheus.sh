@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds promtool and prometheus of the Prometheus release kube-prometheus-stack deploys (as
-# recorded in generator/schemas/k8s/index.json, `prometheus`, by generator/src/validate/vendor.ts
+# recorded in generator/schemas/k8s/index.json, `prometheus`, by generator/tools/k8s-schemas/vendor.ts (npm run schemas:vendor)
 # from the chart pin in apps/) from the Go module github.com/prometheus/prometheus@v0.3XX.Y
 # (= Prometheus v3.XX.Y), into .tools/bin (ignored by git). Idempotent: a binary that already
 # reports the wanted version is kept. Go's module and build caches are reused; nothing is
@@ -15,7 +15,7 @@ BIN=.tools/bin
 INDEX=generator/schemas/k8s/index.json
 read -r VERSION MODULE_VERSION < <(node -e '
   const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).prometheus;
-  if (!p) { console.error("no prometheus in " + process.argv[1] + ": pin kube-prometheus-stack in apps/ and rerun generator/src/validate/vendor.ts"); process.exit(1); }
+  if (!p) { console.error("no prometheus in " + process.argv[1] + ": pin kube-prometheus-stack in apps/ and rerun generator/tools/k8s-schemas/vendor.ts (npm run schemas:vendor)"); process.exit(1); }
   console.log(p.version, p.moduleVersion);
 ' "$INDEX")
 PLAIN=${VERSION#v}
