@@ -8,7 +8,7 @@
  *    The routing Application and the version's Application sync independently, so otherwise
  *    traffic would reach a Service without ready endpoints. This rule reads commit history,
  *    which two commits in one push or a revert get around; what holds whatever the history is
- *    the model app's readiness gate (render/stack.ts renderVersionGate): the route changes only
+ *    the model app's readiness gate (render/gate.ts renderVersionGate): the route changes only
  *    once the target's pods are Ready at the capacity its weight needs.
  * 2. Never empty by accident: a change that leaves a model with nothing deployed, or with
  *    nothing live, where the previous state had versions, needs `--allow-empty <env>`.
