@@ -36,8 +36,9 @@ const names = (apps: AppJson[]) => apps.map((a) => a.appName);
 /** Scenarios 3-6 change dev (on the hub) and wait on its Applications only: a defect elsewhere
  * (scenario 1 names it) does not hide what they test. */
 const devApps = (dir: string) => names(expectedApps(dir).filter((a) => a.environment === "dev"));
-/** How long the first sync of everything may take after `up` (waves -40..10, CRDs server-side). */
-const BOOTSTRAP_MS = 540_000;
+/** How long the first sync of everything may take after `up` (waves -40..10, CRDs server-side, the
+ * gateway's chart and certgen hook): 11 minutes once on this 2-core machine under load. */
+const BOOTSTRAP_MS = 900_000;
 /** How long real pods may take after their Application is Synced (pull nothing, download, probe). */
 const READY_MS = 300_000;
 const contextOf = (cluster: string) => {
