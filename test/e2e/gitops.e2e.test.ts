@@ -513,7 +513,10 @@ describe("3 deploy by commit", () => {
           ? w
           : JSON.stringify(w);
       });
-      if (t) console.log(`push to the canary's weight in the cluster's HTTPRoute: ${((Date.now() - pushed) / 1000).toFixed(1)} s`);
+      if (t)
+        console.log(
+          `push to the canary's weight in the cluster's HTTPRoute: ${((Date.now() - pushed) / 1000).toFixed(1)} s`,
+        );
       await sharesMatch(t, { "0.2.0": 10, [liveBefore]: 90 });
     });
   });
