@@ -63,6 +63,30 @@ export async function load(n: number, rate: number): Promise<ResponseRecord[]> {
   return (await devTraffic(rate, Math.ceil((n / rate) * 1000))).start();
 }
 
+/**
+ * Wait until Envoy answers dev's hostname with a 200. Right after `up` a scenario can start
+ * before the gateway app's Envoy pods exist: in a fresh-clone run Envoy's Deployment was created
+ * during scenario 3, which counted 57 failed requests. A scenario measures its delivery step,
+ * not the bootstrap.
+ */
+export async function gatewayAnswers(timeoutMs = 600_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < until) {
+    try {
+      const [r] = await load(1, 1);
+      if (r?.status === 200) return;
+      last = `status ${r?.status} ${r?.error ?? ""}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+  throw new Error(
+    `Envoy did not answer dev's hostname with a 200 within ${timeoutMs / 1000}s (last: ${last})`,
+  );
+}
+
 /** What a scenario reports about the traffic that ran while it did. */
 export interface TrafficReport {
   scenario: string;
@@ -124,6 +148,7 @@ export async function underTraffic<T>(
   step: (traffic: Running) => Promise<T>,
   rate = 2,
 ): Promise<{ result: T; traffic: TrafficReport }> {
+  await gatewayAnswers();
   const gen = await devTraffic(rate, MAX_DURATION_MS);
   const started = gen.start();
   let result: T;
