@@ -157,6 +157,7 @@ describe("serve --exact-preprocess", () => {
     expect((r as { stderr: string }).stderr).toMatch(/^Error: --model is required$/m);
   }, 90_000);
 
+  // Skipped only where no ONNX model can be exported (no training venv): the server needs one to start.
   it.skipIf(skip !== null)(
     "the server says which decode it serves with: fast by default, exact when asked",
     async () => {

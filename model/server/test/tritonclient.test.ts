@@ -121,6 +121,7 @@ const INPUT = (size: number, shape = [1, 3, 512, 512]) => ({
   inputs: [{ name: "input", datatype: "FP32", shape, parameters: { binary_data_size: size } }],
 });
 
+// Skipped only where no ONNX model can be exported (no training venv): the server needs one to start.
 describe.skipIf(noModel !== null)("v2 binary tensors", () => {
   let work: string;
   let photo: Buffer;
@@ -135,6 +136,8 @@ describe.skipIf(noModel !== null)("v2 binary tensors", () => {
     if (work) await rm(work, { recursive: true, force: true });
   }, 60_000);
 
+  // Skipped only where tritonclient is not importable (scripts/setup.sh installs it from
+  // model/training/requirements.txt; WMS_TRITONCLIENT_PYTHON names another interpreter).
   it.skipIf(noClient !== null)(
     "tritonclient[http]: health, metadata, FP32 tensors binary both ways (the same floats as JSON), a photo as BYTES, the server's 400",
     async () => {
