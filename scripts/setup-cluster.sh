@@ -17,7 +17,7 @@
 # runs the real gateway when they are there (docs/e2e.md, "The gateway"; E2E_GATEWAY=0 leaves it out).
 #
 #   bash scripts/setup-cluster.sh [kube|etcd|kwok|kustomize|argocd|crds|gateway|debian ...]
-#   (default: every step but gateway; E2E_GATEWAY=1 `up` runs the gateway it builds)
+#   (default: every step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -488,7 +488,7 @@ debian() {
 . "$ROOT/scripts/setup-gateway.sh"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images)
+[ ${#steps[@]} -eq 0 ] && steps=(debian kube etcd kwok kustomize argocd containerd pause crds images gateway)
 total_start=$(date +%s)
 for s in "${steps[@]}"; do
   case $s in

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { validateObjects } from "../generator/src/validate/index.ts";
+import { DEFAULTS as SERVER_DEFAULTS } from "../model/server/src/server.ts";
 import { REPO_ROOT } from "./support/cli.ts";
 import { appsDocs } from "./support/platform.ts";
 
@@ -143,6 +144,24 @@ describe("the gateway is scraped (gen analyze reads Envoy's answers)", () => {
       expect.objectContaining({ release: pm.metadata.labels.release }),
     );
     expect(prom.podMonitorNamespaceSelector).toEqual({});
+  });
+});
+
+describe("Envoy and the model servers agree on connections (no request on a closing one)", () => {
+  it("the gateway closes idle upstream connections before the server does, and retries a reset one", () => {
+    const btp = byName("BackendTrafficPolicy", "wms-upstreams");
+    expect(btp.spec.targetRefs).toEqual([
+      { group: "gateway.networking.k8s.io", kind: "Gateway", name: byName("Gateway", "wms").metadata.name },
+    ]);
+    const kustomization = parse(readFileSync(join(REPO_ROOT, "apps/gateway/kustomization.yaml"), "utf8"));
+    expect(kustomization.resources).toContain("backendtrafficpolicy.yaml");
+    const idleSeconds = Number(/^(\d+)s$/.exec(btp.spec.timeout.http.connectionIdleTimeout)?.[1]);
+    expect(idleSeconds).toBeGreaterThan(0);
+    expect(SERVER_DEFAULTS.keepAliveTimeoutMs).toBeGreaterThan(idleSeconds * 1000);
+    expect(btp.spec.retry.retryOn.triggers).toEqual(expect.arrayContaining(["connect-failure", "reset"]));
+    // 5xx answers reach the analysis: a broken canary is not hidden behind retries
+    expect(btp.spec.retry.retryOn.triggers).not.toContain("5xx");
+    expect(btp.spec.retry.retryOn.triggers).not.toContain("gateway-error");
   });
 });
 

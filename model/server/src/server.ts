@@ -95,7 +95,9 @@ export const DEFAULTS = {
   shadowMaxInFlight: 4,
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 5_000,
-  keepAliveTimeoutMs: 5_000,
+  // above the gateway's upstream idle timeout (apps/gateway/backendtrafficpolicy.yaml, 60 s), so
+  // that Envoy, not the server, closes an idle connection: no request lands on a closing one
+  keepAliveTimeoutMs: 75_000,
   drainMs: 0,
   shutdownTimeoutMs: 20_000,
 } satisfies Partial<ServerOptions>;

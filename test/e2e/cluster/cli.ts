@@ -84,7 +84,7 @@ export const NOT_HERE = [
       ]
     : [
         "metrics API (no metrics-server): HorizontalPodAutoscalers report FailedGetResourceMetric, Argo CD shows them Degraded",
-        "Gateway controller (Envoy Gateway is a left-out Helm chart; E2E_GATEWAY=1 after `setup-cluster.sh gateway` runs it): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
+        "Gateway controller (without `setup-cluster.sh`'s gateway step, with E2E_GATEWAY=0, or without real nodes): no HTTPRoute is ever Accepted; the seed's argocd-cm counts a route without status as Healthy (a rejected one stays Degraded)",
       ]),
   `container runtime only on the real nodes: product pods run there in ${[...REAL_ONLY].join(", ")}; elsewhere kwok marks pods Running and Ready and no container runs`,
   "NetworkPolicy enforcement (the CNI bridge plugin enforces none): the rendered policies are admitted, not applied",

@@ -100,8 +100,12 @@ export interface TrafficReport {
 export interface Running {
   /** ms since the traffic started, on the clock of ResponseRecord.sentAt */
   elapsed(): number;
-  /** Wait for `n` responses to requests sent at or after `fromMs`; their summary. */
-  collect(n: number, fromMs: number, timeoutMs?: number): Promise<LoadSummary>;
+  /** Wait for `n` responses to requests sent at or after `fromMs`; their summary and failures. */
+  collect(
+    n: number,
+    fromMs: number,
+    timeoutMs?: number,
+  ): Promise<LoadSummary & { failures: ResponseRecord[] }>;
   /** Wait until a 200 from `version` was sent at or after `fromMs`; returns when it was sent. */
   firstServedBy(version: string, fromMs: number, timeoutMs?: number): Promise<number>;
 }
@@ -121,7 +125,8 @@ function running(gen: LoadGenerator): Running {
           );
         await pause(500);
       }
-      return summarize(after(fromMs).slice(0, n));
+      const records = after(fromMs).slice(0, n);
+      return { ...summarize(records), failures: records.filter((r) => r.status !== 200) };
     },
     async firstServedBy(version, fromMs, timeoutMs = 300_000) {
       const until = Date.now() + timeoutMs;

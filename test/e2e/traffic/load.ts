@@ -138,7 +138,9 @@ function send(url: URL, target: LoadTarget, o: LoadOptions): Promise<Omit<Respon
           const version = Array.isArray(v) ? v[0] : v;
           const coverage = res.headers["x-mask-coverage"];
           const maskValid = validMask(status, body, Array.isArray(coverage) ? coverage[0] : coverage, o);
-          resolve({ status, ...(version ? { version } : {}), maskValid });
+          // what answered instead of a mask (Envoy's local reply names its reason), for the report
+          const error = status === 200 ? undefined : body.subarray(0, 240).toString("utf8").trim();
+          resolve({ status, ...(version ? { version } : {}), maskValid, ...(error ? { error } : {}) });
         });
         res.on("error", (e) => resolve({ status: 0, maskValid: false, error: e.message }));
       },
