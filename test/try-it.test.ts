@@ -19,7 +19,7 @@ const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
 /** The try-it block's commands, comments left out. */
 function tryIt(): string[] {
   const start = readme.indexOf("### Then try a deploy and a photo");
-  expect(start, "README has no try-it section").toBeGreaterThan(0);
+  if (start < 0) throw new Error('README has no section "Then try a deploy and a photo"');
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(start))?.[1] ?? "";
   return block
     .split("\n")
@@ -37,6 +37,8 @@ const env = {
 const dir = mkdtempSync(join(tmpdir(), "wms-try-it-"));
 const clone = join(dir, "repo");
 let server: ChildProcess | undefined;
+let serving: Promise<string>;
+const steps = tryIt();
 
 beforeAll(() => {
   // HEAD's tree; --shared borrows this repository's objects instead of copying them
@@ -44,12 +46,56 @@ beforeAll(() => {
   // the clone shares this checkout's installed packages (test/fresh-clone.test.ts runs npm ci)
   symlinkSync(join(REPO_ROOT, "node_modules"), join(clone, "node_modules"));
   writeFileSync(join(clone, ".git/info/exclude"), "node_modules\nphoto*.png\nphoto.jpg\nmask.png\n");
+  const serve = steps[3] ?? "";
+  serving = serve.startsWith("npm run serve -- ")
+    ? startServe(serve)
+    : Promise.reject(new Error(`the README's fourth try-it line is not npm run serve: ${serve}`));
+  serving.catch(() => {}); // awaited (and reported) by the serve test
 }, 60_000);
 
 afterAll(async () => {
   await stopGroup(server);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * The README's serve line, started at once (its model loads while the deploy steps run); resolves
+ * to its URL once it listens and its model is ready.
+ */
+function startServe(line: string): Promise<string> {
+  server = spawnGroup("sh", ["-c", `${line} --port 0 --metrics-port 0`], {
+    cwd: clone,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  // the server listens at once and answers a photo once its model is ready: wait for both lines
+  let log = "";
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not listening and ready in 90 s:\n${log}`)), 90_000);
+    let listening: string | undefined;
+    let ready = false;
+    server?.stderr?.on("data", (b: Buffer) => {
+      log += b.toString();
+      // whole lines only (the last may still be arriving); npm's own lines are not JSON
+      for (const line of log
+        .split("\n")
+        .slice(0, -1)
+        .filter((l) => l.startsWith("{"))) {
+        const entry = JSON.parse(line) as { msg?: string; url?: string; state?: string };
+        if (entry.msg === "listening") listening = entry.url;
+        if (entry.msg === "model state" && entry.state === "ready") ready = true;
+      }
+      if (listening && ready) {
+        clearTimeout(timer);
+        resolve(listening);
+      }
+    });
+    server?.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited ${code}:\n${log}`));
+    });
+  });
+}
 
 /** One README line in the clone's shell, as a user types it. */
 function sh(line: string) {
@@ -58,8 +104,6 @@ function sh(line: string) {
 }
 
 describe("the README's try-it, in a fresh clone", () => {
-  const steps = tryIt();
-
   it("is six commands: deploy a canary, diff, undo, serve, curl a photo, predict", () => {
     expect(steps.map((s) => s.split(" ").slice(0, 4).join(" "))).toEqual([
       "npm run gen --",
@@ -88,37 +132,9 @@ describe("the README's try-it, in a fresh clone", () => {
   }, 60_000);
 
   it("serve answers curl's photo with a mask; predict writes the mask and the overlay", async () => {
-    const [, , , serve, curl, predict] = steps as [string, string, string, string, string, string];
+    const [, , , , curl, predict] = steps as [string, string, string, string, string, string];
     writeFileSync(join(clone, "photo.jpg"), await jpegPhoto(640, 480));
-    server = spawnGroup("sh", ["-c", `${serve} --port 0 --metrics-port 0`], {
-      cwd: clone,
-      env,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    // the server listens at once and answers a photo once its model is ready: wait for both lines
-    let log = "";
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not listening and ready in 60 s:\n${log}`)), 60_000);
-      let listening: string | undefined;
-      let ready = false;
-      server?.stderr?.on("data", (b: Buffer) => {
-        log += b.toString();
-        // whole lines only (the last may still be arriving); npm's own lines are not JSON
-        for (const line of log
-          .split("\n")
-          .slice(0, -1)
-          .filter((l) => l.startsWith("{"))) {
-          const entry = JSON.parse(line) as { msg?: string; url?: string; state?: string };
-          if (entry.msg === "listening") listening = entry.url;
-          if (entry.msg === "model state" && entry.state === "ready") ready = true;
-        }
-        if (listening && ready) {
-          clearTimeout(timer);
-          resolve(listening);
-        }
-      });
-      server?.once("exit", (code) => reject(new Error(`serve exited ${code}:\n${log}`)));
-    });
+    const url = await serving;
     const c = sh(curl.replace("http://127.0.0.1:8080", url).replace(/^curl /, "curl -sS --fail "));
     expect(c.code, c.out).toBe(0);
     const mask = await sharp(join(clone, "mask.png")).metadata();
