@@ -1,10 +1,13 @@
 /**
  * The structure the imports draw: no import circle among the generator's and the server's
  * modules, and no arrow from the generator into the server's sources (what both sides share
- * lives beside the model card: model/model-card.ts, model/serving-contract.ts).
+ * lives beside the model card: model/model-card.ts, model/serving-contract.ts). And small
+ * rooms: no function of more than MAX_FUNCTION_LINES lines outside the benches, measured on the
+ * syntax tree (TypeScript's parser).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./support/cli.ts";
 
@@ -16,6 +19,9 @@ const ROOTS = [
   "model/server/bench",
 ];
 const SHARED = ["model/model-card.ts", "model/serving-contract.ts"];
+
+/** The longest a function may be, first line to last, comments and blank lines included. */
+const MAX_FUNCTION_LINES = 150;
 
 function sourceFiles(): string[] {
   const files = ROOTS.flatMap((r) =>
@@ -99,5 +105,42 @@ describe("the import structure", () => {
   it("the shared contracts import neither side", () => {
     const arrows = SHARED.flatMap((f) => (graph.get(f) ?? []).map((t) => `${f} -> ${t}`));
     expect(arrows).toEqual([]);
+  });
+});
+
+/** Every function (declarations, methods, arrows, expressions) longer than `max` lines, with where it starts. */
+function longFunctions(file: string, max: number): string[] {
+  const source = ts.createSourceFile(
+    file,
+    readFileSync(join(REPO_ROOT, file), "utf8"),
+    ts.ScriptTarget.Latest,
+    true,
+  );
+  const line = (pos: number) => source.getLineAndCharacterOfPosition(pos).line + 1;
+  const found: string[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && "body" in node && node.body) {
+      const first = line(node.getStart(source));
+      const lines = line(node.getEnd()) - first + 1;
+      const name = "name" in node && node.name ? node.name.getText(source) : "(anonymous)";
+      if (lines > max) found.push(`${file}:${first} ${name}: ${lines} lines`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+describe("small rooms", () => {
+  const files = sourceFiles().filter((f) => f.endsWith(".ts") && !f.includes("/bench/"));
+
+  it(`no function outside the benches is longer than ${MAX_FUNCTION_LINES} lines`, () => {
+    expect(files.length).toBeGreaterThan(60);
+    expect(files.flatMap((f) => longFunctions(f, MAX_FUNCTION_LINES))).toEqual([]);
+  });
+
+  it("the measure sees a long function", () => {
+    // renderDeployment is one of the longest: a limit under its length must catch it
+    expect(longFunctions("generator/src/render/deployment.ts", 50).join("\n")).toMatch(/renderDeployment/);
   });
 });
