@@ -1,7 +1,8 @@
 /**
  * The structure the imports draw: no import circle among the generator's and the server's
  * modules, and no arrow from the generator into the server's sources (what both sides share
- * lives beside the model card: model/model-card.ts, model/serving-contract.ts). And small
+ * lives beside the model card: model/model-card.ts, model/card-schema.ts,
+ * model/serving-contract.ts, and the server's image carries them). And small
  * rooms: no function of more than MAX_FUNCTION_LINES lines outside the benches, measured on the
  * syntax tree (TypeScript's parser).
  */
@@ -18,7 +19,7 @@ const ROOTS = [
   "model/server/src",
   "model/server/bench",
 ];
-const SHARED = ["model/model-card.ts", "model/serving-contract.ts"];
+const SHARED = ["model/card-schema.ts", "model/model-card.ts", "model/serving-contract.ts"];
 
 /** The longest a function may be, first line to last, comments and blank lines included. */
 const MAX_FUNCTION_LINES = 150;
@@ -100,6 +101,25 @@ describe("the import structure", () => {
         : [],
     );
     expect(arrows).toEqual([]);
+  });
+
+  it("the server's image carries every shared module the server imports", () => {
+    const dockerfile = readFileSync(join(REPO_ROOT, "model/server/Dockerfile"), "utf8");
+    const ignore = readFileSync(join(REPO_ROOT, "model/server/Dockerfile.dockerignore"), "utf8");
+    const glob = (pattern: string) =>
+      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "[^/]*")}$`);
+    const copied = [...dockerfile.matchAll(/^COPY (model\/[^/\s]+\.ts) model\/?/gm)].map((m) =>
+      glob(m[1] as string),
+    );
+    const kept = [...ignore.matchAll(/^!(model\/[^/\s]+\.ts)$/gm)].map((m) => glob(m[1] as string));
+    const used = new Set(
+      [...graph]
+        .filter(([from]) => from.startsWith("model/server/src/"))
+        .flatMap(([, to]) => to.filter((t) => SHARED.includes(t))),
+    );
+    expect(used.size).toBeGreaterThanOrEqual(3);
+    const missing = [...used].filter((f) => !copied.some((g) => g.test(f)) || !kept.some((g) => g.test(f)));
+    expect(missing).toEqual([]);
   });
 
   it("the shared contracts import neither side", () => {
