@@ -6,7 +6,7 @@ import { inputError, type Problem, WmsError } from "../errors.ts";
 import { diffTrees, RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { type EnvironmentRender, renderAll } from "../pipeline.ts";
 import { APP_PARAMS_FILE, type AppParams, type RenderedFiles } from "../render/index.ts";
-import { allowEmptyHint, EMPTYING_TEXT } from "../safety.ts";
+import { allowEmptyHint, EMPTYING_TEXT, emptyingOf } from "../safety.ts";
 import { fmtMetric, shortDigest, table } from "../table.ts";
 import { conflictMarkerLine } from "../yaml-source.ts";
 
@@ -160,12 +160,11 @@ function emptyingProblems(root: string, env: EnvironmentRender, committed: Rende
   const problems: Problem[] = [];
   for (const [model, was] of before) {
     const now = after.get(model);
-    const kind =
-      was.versions.length && !now?.versions.length
-        ? "nothing-deployed"
-        : was.routed && !now?.routed
-          ? "nothing-live"
-          : undefined;
+    // live: routed (while nothing is live the model folder has no HTTPRoute)
+    const kind = emptyingOf(
+      { deployed: was.versions.length > 0, live: was.routed },
+      { deployed: Boolean(now?.versions.length), live: Boolean(now?.routed) },
+    );
     if (!kind) continue;
     const file = relative(root, join(env.dir, `${model}.yaml`));
     problems.push({
