@@ -247,7 +247,7 @@ build_images() {
   id=$({
     "$node" --version
     echo "$MODEL_SERVER_IMAGE"
-    cat model/server/Dockerfile package.json package-lock.json .npmrc model/model-card.ts \
+    cat model/server/Dockerfile package.json package-lock.json .npmrc model/*.ts \
       model/model-card.schema.json scripts/oci-image.mjs
     find model/server/src -type f | LC_ALL=C sort | xargs cat
   } | sha256sum | cut -c1-16)

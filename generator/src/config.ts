@@ -130,7 +130,17 @@ export function listEnvironments(root: string): string[] {
     .sort();
 }
 
-export function loadEnvironment(root: string, name: string): LoadedEnvironment {
+/**
+ * Version files given as text instead of read from the environment's folder, by file name
+ * (wms.yaml → its text): what a change would write, rendered before anything is written.
+ */
+export type VersionTexts = ReadonlyMap<string, string>;
+
+export function loadEnvironment(
+  root: string,
+  name: string,
+  versionTexts: VersionTexts = new Map(),
+): LoadedEnvironment {
   const dir = join(root, "environments", name);
   const rel = (f: string) => relative(root, f);
   const problems: Problem[] = [];
@@ -217,10 +227,11 @@ export function loadEnvironment(root: string, name: string): LoadedEnvironment {
 
   const versionFiles: LoadedVersionFile[] = [];
   const seenModels = new Map<string, string>();
-  for (const f of readdirSync(dir).sort()) {
+  for (const f of [...new Set([...readdirSync(dir), ...versionTexts.keys()])].sort()) {
     if (!/\.ya?ml$/.test(f) || f === ENVIRONMENT_FILE) continue;
     const file = join(dir, f);
-    const src = collect(problems, () => parseYamlSource(readInputFile(file, { root }), rel(file)));
+    const text = versionTexts.get(f);
+    const src = collect(problems, () => parseYamlSource(text ?? readInputFile(file, { root }), rel(file)));
     if (!src) continue;
     const before = problems.length;
     problems.push(...schemaProblems("version-file.schema.json", src, VERSION_HINTS));

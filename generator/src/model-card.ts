@@ -1,11 +1,10 @@
 /**
  * The model card: one JSON Schema (model/model-card.schema.json) shared by training (Python),
- * the generator and the model server; its type is model/model-card.ts. This module validates it with ajv.
+ * the generator and the model server; its type is model/model-card.ts, its validator
+ * model/card-schema.ts (the server's too). This module words the validator's problems as the
+ * generator's input errors.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { CARD_SCHEMA_FILE, cardSchemaProblems } from "../../model/card-schema.ts";
 import type { ModelCard } from "../../model/model-card.ts";
 import { inputError, type Problem } from "./errors.ts";
 import { readInputFile } from "./repo-file.ts";
@@ -27,19 +26,7 @@ export {
   PRECISIONS,
 } from "../../model/model-card.ts";
 
-export const MODEL_CARD_SCHEMA_PATH = fileURLToPath(
-  new URL("../../model/model-card.schema.json", import.meta.url),
-);
-
-let compiled: ValidateFunction | undefined;
-function validator() {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    addFormats.default(ajv);
-    compiled = ajv.compile(JSON.parse(readFileSync(MODEL_CARD_SCHEMA_PATH, "utf8")));
-  }
-  return compiled;
-}
+export const MODEL_CARD_SCHEMA_PATH = CARD_SCHEMA_FILE;
 
 const CARD_HINTS: Record<string, string> = {
   "artifact.uri": `${STORE_URI_HINT}, ending in /model.onnx`,
@@ -48,17 +35,12 @@ const CARD_HINTS: Record<string, string> = {
 
 /** Every schema problem of `data`, each naming `file` and the field. Empty when valid. */
 export function cardProblems(data: unknown, file: string): Problem[] {
-  const validate = validator();
-  if (validate(data)) return [];
-  return (validate.errors ?? []).map((e) => {
-    const field = e.instancePath.replace(/^\//, "").replaceAll("/", ".") || "(root)";
-    return {
-      file,
-      field,
-      message: `${e.message ?? "invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}`,
-      hint: CARD_HINTS[field] ?? "see model/model-card.schema.json",
-    };
-  });
+  return cardSchemaProblems(data, MODEL_CARD_SCHEMA_PATH).map((p) => ({
+    file,
+    field: p.field,
+    message: `${p.message}${p.additionalProperty !== undefined ? `: ${p.additionalProperty}` : ""}`,
+    hint: CARD_HINTS[p.field] ?? "see model/model-card.schema.json",
+  }));
 }
 
 /** Parse and validate a card; throws a WmsError listing every problem. */

@@ -4,7 +4,7 @@
  */
 import { admissionProblems, loadPolicies } from "./admission.ts";
 import { type Catalog, loadCatalog } from "./catalog.ts";
-import { listEnvironments, loadEnvironment } from "./config.ts";
+import { listEnvironments, loadEnvironment, type VersionTexts } from "./config.ts";
 import { inputError, type Problem, WmsError } from "./errors.ts";
 import { type EnvironmentPlan, planEnvironment } from "./plan.ts";
 import { type RenderedFiles, type RenderedObject, renderEnvironment } from "./render/index.ts";
@@ -18,7 +18,12 @@ export interface EnvironmentRender {
   objects: RenderedObject[];
 }
 
-export function renderAll(root: string, only?: string[]): { catalog: Catalog; envs: EnvironmentRender[] } {
+/** `versionTexts`: per environment, version files given as text instead of read (config.ts). */
+export function renderAll(
+  root: string,
+  only?: string[],
+  versionTexts: Readonly<Record<string, VersionTexts>> = {},
+): { catalog: Catalog; envs: EnvironmentRender[] } {
   const catalog = loadCatalog(root);
   const names = listEnvironments(root);
   for (const n of only ?? []) {
@@ -36,7 +41,7 @@ export function renderAll(root: string, only?: string[]): { catalog: Catalog; en
   const envs: EnvironmentRender[] = [];
   for (const name of only?.length ? only : names) {
     try {
-      const plan = planEnvironment(loadEnvironment(root, name), catalog);
+      const plan = planEnvironment(loadEnvironment(root, name, versionTexts[name]), catalog);
       const { files, objects } = renderEnvironment(plan);
       problems.push(...validateRendered(`environments/${name}/rendered`, objects));
       // What the cluster's admission policies would refuse must not reach git either.

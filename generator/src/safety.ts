@@ -30,15 +30,30 @@ export function notYetDeployed(previous: VersionFile | undefined, next: VersionF
 
 export type Emptying = "nothing-deployed" | "nothing-live";
 
-/** Whether `next` empties what `previous` ran (undefined `next`: the version file is gone). */
-export function emptying(
-  previous: VersionFile | undefined,
-  next: VersionFile | undefined,
-): Emptying | undefined {
-  if (deployedSet(previous).size && !deployedSet(next).size) return "nothing-deployed";
-  if (previous?.live && !next?.live) return "nothing-live";
+/** What one model deploys, as far as rule 2 looks: some version at all, and one that is live. */
+export interface Occupancy {
+  deployed: boolean;
+  live: boolean;
+}
+
+/** Rule 2, once: whether going from `previous` to `next` empties a model. Read from version
+ * files by `emptying`, from rendered output by `render`. */
+export function emptyingOf(previous: Occupancy, next: Occupancy): Emptying | undefined {
+  if (previous.deployed && !next.deployed) return "nothing-deployed";
+  if (previous.live && !next.live) return "nothing-live";
   return undefined;
 }
+
+const occupancy = (spec: VersionFile | undefined): Occupancy => ({
+  deployed: deployedSet(spec).size > 0,
+  live: Boolean(spec?.live),
+});
+
+/** Whether `next` empties what `previous` ran (undefined `next`: the version file is gone). */
+export const emptying = (
+  previous: VersionFile | undefined,
+  next: VersionFile | undefined,
+): Emptying | undefined => emptyingOf(occupancy(previous), occupancy(next));
 
 export const EMPTYING_TEXT: Record<Emptying, string> = {
   "nothing-deployed": "would remove every deployed version",

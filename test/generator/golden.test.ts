@@ -3,6 +3,7 @@
  * under test/golden/. A change to rendering shows up as a reviewable diff of those files;
  * update them deliberately with `npx vitest run -u`.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAll } from "../../generator/src/pipeline.ts";
@@ -60,6 +61,21 @@ describe("rendered stack of one version", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]?.file).toBe(`r/${deployment.file}`);
     expect(`${problems[0]?.field} ${problems[0]?.message}`).toMatch(/hostNetworkk/);
+  });
+
+  it("renders a version file given as text (what a change would write) as if it were written, writing nothing", () => {
+    const file = join(root, "environments/dev/wms.yaml");
+    const text = readFileSync(file, "utf8");
+    const same = renderAll(root, ["dev"], { dev: new Map([["wms.yaml", text]]) }).envs[0];
+    expect([...(same?.files ?? [])]).toEqual([...(dev?.files ?? [])]);
+    const noCanary = text.replace(/^canary:.*\n/m, "");
+    expect(noCanary).not.toBe(text);
+    const changed = renderAll(root, ["dev"], { dev: new Map([["wms.yaml", noCanary]]) }).envs[0];
+    const deploys = (files: Map<string, string> | undefined) =>
+      [...(files?.keys() ?? [])].some((p) => p.startsWith("wms-1.2.0/"));
+    expect(deploys(dev?.files)).toBe(true);
+    expect(deploys(changed?.files)).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe(text);
   });
 
   it("is byte-stable: rendering twice gives identical bytes", () => {

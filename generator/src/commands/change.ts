@@ -1,7 +1,9 @@
 /**
  * One change of one environment's version file, as deploy, promote and rollback make it:
- * write the new text, render that environment, commit both with a trailer (history.ts). Any
- * failure puts the version file and rendered/ back exactly as they were and unstages them.
+ * render that environment from the new text (in memory: a change the gates or schemas refuse
+ * writes nothing), write rendered/ and the text, commit both with a trailer (history.ts). A
+ * failure after that puts the version file and rendered/ back exactly as they were and
+ * unstages them.
  *
  * A change that would switch traffic to a version the previous commit did not deploy
  * (safety.ts) is made in two commits: the first only stages the version (retained, no
@@ -9,7 +11,7 @@
  * Application Synced to the first commit and Healthy, or when the user runs the command again.
  */
 import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import { connectArgo, waitHealthy } from "../argo.ts";
 import { loadEnvironment, type VersionFile } from "../config.ts";
 import { inputError } from "../errors.ts";
@@ -106,9 +108,15 @@ export function describeSpec(spec: VersionFile | undefined): string {
   return parts.join(", ");
 }
 
+/** `text` as the environment's version file, for render (instead of the file on disk). */
+const asVersionText = (ctx: ChangeContext, state: EnvState, text: string) => ({
+  [ctx.env]: new Map([[basename(state.file), text]]),
+});
+
 /**
- * Write `text`, render the environment and (with --commit) commit both. On any failure the
- * version file and rendered/ are put back byte for byte and the error is rethrown.
+ * Render the environment from `text`, write rendered/ and `text`, and (with --commit) commit
+ * both. On any failure the version file and rendered/ are put back byte for byte and the
+ * error is rethrown.
  */
 export async function applyText(
   ctx: ChangeContext,
@@ -123,8 +131,15 @@ export async function applyText(
   const renderedBefore = existsSync(renderedAbs) ? readTree(renderedAbs) : undefined;
   let committing = false;
   try {
+    runRender({
+      root: ctx.root,
+      check: false,
+      envs: [ctx.env],
+      allowEmpty: ctx.allowEmpty,
+      versionTexts: asVersionText(ctx, state, text),
+      out: ctx.out,
+    });
     writeAtomic(abs, text);
-    runRender({ root: ctx.root, check: false, envs: [ctx.env], allowEmpty: ctx.allowEmpty, out: ctx.out });
     if (!ctx.commit && !ctx.wait) return undefined;
     committing = true;
     return await commitPaths(ctx.root, [state.file, state.rendered], subject, trailers);
@@ -140,15 +155,7 @@ export async function applyText(
 
 /** Render `text` without writing anything: the gates and schemas a later switch must pass. */
 export function validateText(ctx: ChangeContext, state: EnvState, text: string): void {
-  const abs = join(ctx.root, state.file);
-  const before = existsSync(abs) ? readInputFile(abs, { root: ctx.root }) : undefined;
-  try {
-    writeAtomic(abs, text);
-    renderAll(ctx.root, [ctx.env]);
-  } finally {
-    if (before === undefined) rmSync(abs, { force: true });
-    else writeAtomic(abs, before);
-  }
+  renderAll(ctx.root, [ctx.env], asVersionText(ctx, state, text));
 }
 
 /**

@@ -1,12 +1,12 @@
 /** `render` and `render --check`: write (or compare) every environment's rendered/ folder. */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { ENVIRONMENT_FILE, listEnvironments } from "../config.ts";
+import { ENVIRONMENT_FILE, listEnvironments, type VersionTexts } from "../config.ts";
 import { inputError, type Problem, WmsError } from "../errors.ts";
 import { diffTrees, RENDERED_DIR, readTree, writeRendered } from "../output.ts";
 import { type EnvironmentRender, renderAll } from "../pipeline.ts";
 import { APP_PARAMS_FILE, type AppParams, type RenderedFiles } from "../render/index.ts";
-import { allowEmptyHint, EMPTYING_TEXT } from "../safety.ts";
+import { allowEmptyHint, EMPTYING_TEXT, emptyingOf } from "../safety.ts";
 import { fmtMetric, shortDigest, table } from "../table.ts";
 import { conflictMarkerLine } from "../yaml-source.ts";
 
@@ -16,6 +16,8 @@ export interface RenderOptions {
   envs?: string[];
   /** environments that may end up with nothing deployed (or nothing live) */
   allowEmpty?: string[];
+  /** per environment, version files rendered from this text instead of the file (config.ts) */
+  versionTexts?: Readonly<Record<string, VersionTexts>>;
   out?: (line: string) => void;
 }
 
@@ -26,7 +28,7 @@ export interface RenderResult {
 
 export function runRender(opts: RenderOptions): RenderResult {
   const out = opts.out ?? ((l: string) => process.stdout.write(`${l}\n`));
-  const { envs } = renderAll(opts.root, opts.envs);
+  const { envs } = renderAll(opts.root, opts.envs, opts.versionTexts);
   const changes: RenderResult["changes"] = new Map();
   const stale: string[] = [];
   const problems: Problem[] = [];
@@ -34,7 +36,8 @@ export function runRender(opts: RenderOptions): RenderResult {
     const dir = join(env.dir, RENDERED_DIR);
     const committed = readTree(dir);
     changes.set(env.name, folderChanges(committed, env.files));
-    if (!opts.allowEmpty?.includes(env.name)) problems.push(...emptyingProblems(opts.root, env, committed));
+    if (!opts.allowEmpty?.includes(env.name))
+      problems.push(...emptyingProblems(opts.root, env, committed, opts.versionTexts?.[env.name]));
     if (opts.check) {
       stale.push(...diffTrees(relative(opts.root, dir), committed, env.files));
       problems.push(...conflictProblems(relative(opts.root, dir), committed));
@@ -154,23 +157,28 @@ function deployedByModel(files: RenderedFiles): Map<string, { versions: string[]
 }
 
 /** Rule 2 of safety.ts against what is rendered now: never empty an environment by accident. */
-function emptyingProblems(root: string, env: EnvironmentRender, committed: RenderedFiles): Problem[] {
+function emptyingProblems(
+  root: string,
+  env: EnvironmentRender,
+  committed: RenderedFiles,
+  versionTexts: VersionTexts | undefined,
+): Problem[] {
   const before = deployedByModel(committed);
   const after = deployedByModel(env.files);
   const problems: Problem[] = [];
   for (const [model, was] of before) {
     const now = after.get(model);
-    const kind =
-      was.versions.length && !now?.versions.length
-        ? "nothing-deployed"
-        : was.routed && !now?.routed
-          ? "nothing-live"
-          : undefined;
+    // live: routed (while nothing is live the model folder has no HTTPRoute)
+    const kind = emptyingOf(
+      { deployed: was.versions.length > 0, live: was.routed },
+      { deployed: Boolean(now?.versions.length), live: Boolean(now?.routed) },
+    );
     if (!kind) continue;
     const file = relative(root, join(env.dir, `${model}.yaml`));
+    const gone = !existsSync(join(root, file)) && !versionTexts?.has(`${model}.yaml`);
     problems.push({
       file,
-      message: `${EMPTYING_TEXT[kind]} of ${model} in ${env.name}${existsSync(join(root, file)) ? "" : " (the version file is gone)"}; rendered/ deploys ${was.versions.join(", ") || "nothing"}${was.routed ? " with a route" : ""}`,
+      message: `${EMPTYING_TEXT[kind]} of ${model} in ${env.name}${gone ? " (the version file is gone)" : ""}; rendered/ deploys ${was.versions.join(", ") || "nothing"}${was.routed ? " with a route" : ""}`,
       hint: allowEmptyHint(env.name),
     });
   }

@@ -1,12 +1,11 @@
 /**
  * The model card is the one preprocessing/postprocessing spec shared with training: the
  * server takes input size, normalisation, activation and threshold from it and hard-codes
- * none of them. It is validated against the shared schema file (model/model-card.schema.json).
+ * none of them. It is validated against the shared schema file (model/model-card.schema.json)
+ * by the shared validator (model/card-schema.ts, the generator's too).
  */
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import { cardSchemaProblems } from "../../../card-schema.ts";
 import type { ModelCard } from "../../../model-card.ts";
 import { ModelLoadError } from "../errors.ts";
 
@@ -39,17 +38,6 @@ export interface InferenceSpec {
   resizeBack: "bilinear" | "nearest";
 }
 
-let validator: ValidateFunction | undefined;
-
-function validate(): ValidateFunction {
-  if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    addFormats.default(ajv);
-    validator = ajv.compile(JSON.parse(readFileSync(MODEL_CARD_SCHEMA_PATH, "utf8")));
-  }
-  return validator;
-}
-
 /** Parse and validate card JSON; every schema problem is reported, as `[path] message`. */
 export function parseCard(text: string, source: string): ModelCard {
   let data: unknown;
@@ -58,11 +46,9 @@ export function parseCard(text: string, source: string): ModelCard {
   } catch (err) {
     throw new ModelLoadError(`${source}: model card is not JSON (${(err as Error).message})`);
   }
-  const check = validate();
-  if (!check(data)) {
-    const problems = (check.errors ?? []).map(
-      (e) => `  [${e.instancePath || "/"}] ${e.message ?? "invalid"}`,
-    );
+  const found = cardSchemaProblems(data, MODEL_CARD_SCHEMA_PATH);
+  if (found.length) {
+    const problems = found.map((p) => `  [${p.pointer || "/"}] ${p.message}`);
     throw new ModelLoadError(
       `${source}: model card does not match ${MODEL_CARD_SCHEMA_PATH}:\n${problems.join("\n")}\n` +
         "hint: cards are written by `python -m wms_training`; do not edit them by hand",

@@ -1,20 +1,17 @@
 /**
- * The model's lifecycle, apart from HTTP: load (card -> bytes -> sha256 -> session) -> warm up
- * -> ready -> draining. Until `ready`, nothing is served; a load failure leaves the host in
+ * The model's lifecycle, apart from HTTP: load (card -> bytes -> sha256: source.ts; sessions:
+ * session.ts) -> warm up (session.ts, photo-warm-up.ts) -> ready -> draining. Until `ready`, nothing is served; a load failure leaves the host in
  * `failed` for good (the process stays up and says why, but never reports ready).
  */
 import { availableParallelism } from "node:os";
-import sharp from "sharp";
-import { artifactWithDigest, cardArtifacts, type Precision } from "../../../model-card.ts";
+import type { Precision } from "../../../model-card.ts";
 import { errorMessage, InferenceError, ModelLoadError, NotReadyError } from "../errors.ts";
 import { Float32Pool } from "./buffer-pool.ts";
-import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
-import { decodeForModel, decodeImage } from "./decode.ts";
-import { encodeMaskPng, postprocess } from "./postprocess.ts";
-import { preprocess } from "./preprocess.ts";
-import { type SessionOptions, WorkerSession } from "./session.ts";
+import type { InferenceSpec, ModelCard } from "./card.ts";
+import { warmUpPhotoPath } from "./photo-warm-up.ts";
+import { createSessions, type WorkerSession, warmUpSession } from "./session.ts";
 import { type PoolMode, type RunContext, SessionPool, sessionThreads } from "./session-pool.ts";
-import { formatLocation, parseLocation, readArtifact, sha256Hex, siblingCard } from "./source.ts";
+import { readVerified } from "./source.ts";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining";
 
@@ -49,8 +46,6 @@ export interface LoadedModel {
   /** spatial size of the output map (height, width), found at warm-up */
   outputSize: { width: number; height: number };
 }
-
-const SHA256 = /^[0-9a-f]{64}$/;
 
 export class ModelHost {
   state: ModelState = "loading";
@@ -113,83 +108,15 @@ export class ModelHost {
   }
 
   private async loadInner(opts: LoadOptions): Promise<LoadedModel> {
-    const modelLoc = parseLocation(opts.model);
-    const cardLoc = opts.card ? parseLocation(opts.card) : siblingCard(modelLoc);
-    const cardSource = formatLocation(cardLoc);
-    const card = parseCard((await readArtifact(cardLoc)).toString("utf8"), cardSource);
-    const spec = inferenceSpec(card);
-
-    const pinned = opts.sha256?.toLowerCase();
-    if (pinned !== undefined && !SHA256.test(pinned)) {
-      throw new ModelLoadError(`--sha256 must be 64 hex digits, got "${opts.sha256}"`);
-    }
-    const listed = () =>
-      cardArtifacts(card)
-        .map((a) => `${a.field}.sha256 ${a.artifact.sha256} (${a.precision})`)
-        .join(", ");
-    const pinnedArtifact = pinned ? artifactWithDigest(card, pinned) : undefined;
-    if (pinned && !pinnedArtifact) {
-      throw new ModelLoadError(
-        `${cardSource} lists ${listed()}, not the pinned ${pinned}: wrong card for this model`,
-      );
-    }
-
-    // The session is built from these very bytes, so what was verified is what runs.
-    const bytes = await readArtifact(modelLoc);
-    const size = bytes.length;
-    const actual = sha256Hex(bytes);
-    // Without a pin, the file is whichever artifact of the card it is (fp32 or int8).
-    const served = pinnedArtifact ?? artifactWithDigest(card, actual);
-    if (!served || actual !== served.artifact.sha256) {
-      throw new ModelLoadError(
-        `${formatLocation(modelLoc)}: sha256 ${actual} does not match ${pinned ? `the pinned ${pinned}` : `the card: it lists ${listed()}`}`,
-      );
-    }
-    if (bytes.length !== served.artifact.bytes) {
-      throw new ModelLoadError(
-        `${formatLocation(modelLoc)}: ${bytes.length} bytes, the card's ${served.field}.bytes says ${served.artifact.bytes}`,
-      );
-    }
-
+    const { card, spec, bytes, sha256, served, source } = await readVerified(opts);
     let perSession: number[];
     try {
       perSession = sessionThreads(opts.threads || availableParallelism(), opts.instances ?? 1);
     } catch (err) {
       throw new ModelLoadError(errorMessage(err), { cause: err });
     }
-    const options = (intraOpNumThreads: number): SessionOptions => ({
-      // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
-      // on a 64-core node means 64 threads fighting over a 2-CPU quota. Set --threads to the
-      // CPU limit; without it, the CPUs this process may run on.
-      intraOpNumThreads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-      logSeverityLevel: 3,
-      // ORT's memory pattern plans one block for every activation of a run up front; without
-      // it the arena still reuses freed chunks. On the 512x512 U-Net that costs far less memory
-      // at the same run time (docs/benchmarks/server.md, "Reading it").
-      enableMemPattern: false,
-      // Idle intra-op threads spin by default, burning the cores that decode and encode need
-      // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
-      extra: { session: { intra_op: { allow_spinning: opts.spinning ? "1" : "0" } } },
-    });
-    for (const n of perSession) {
-      try {
-        // each session gets its own copy of the bytes (WorkerSession.create copies them)
-        this.sessions.push(await WorkerSession.create(bytes, options(n)));
-      } catch (err) {
-        // the first session proves the file loads: a later one failing is the process (memory)
-        const what =
-          this.sessions.length === 0
-            ? "not a loadable ONNX model"
-            : `session ${this.sessions.length + 1} of ${perSession.length} (--instances) could not be created`;
-        await this.close();
-        throw new ModelLoadError(`${formatLocation(modelLoc)}: ${what} (${errorMessage(err)})`, {
-          cause: err,
-        });
-      }
-    }
+    // The sessions are built from the verified bytes, so what was verified is what runs.
+    this.sessions = await createSessions(bytes, perSession, { spinning: opts.spinning ?? false, source });
     try {
       const [session, ...narrow] = this.sessions as [WorkerSession, ...WorkerSession[]];
       this.pool = new SessionPool(session, narrow, (mode) => {
@@ -211,81 +138,19 @@ export class ModelHost {
         );
       }
       let outputSize = { width: 0, height: 0 };
-      for (const s of this.sessions) outputSize = await this.warmUp(s, spec, opts.maxBatch);
+      for (const s of this.sessions) outputSize = await warmUpSession(s, spec, opts.maxBatch);
       // enough for the items prepared ahead (2 x maxBatch by default) and the batches handed to
       // the sessions (two per session that runs under load)
       this.inputs = new Float32Pool(
         3 * spec.height * spec.width,
         (2 + 2 * Math.max(1, narrow.length)) * opts.maxBatch,
       );
-      await this.warmUpPhotoPath(spec, outputSize);
-      return { card, spec, sha256: actual, bytes: size, precision: served.precision, outputSize };
+      await warmUpPhotoPath(spec, outputSize, this.inputs);
+      return { card, spec, sha256, bytes: bytes.length, precision: served.precision, outputSize };
     } catch (err) {
       // a pod whose model failed stays up (and not ready): it must not keep N+1 sessions' memory
       await this.close();
       throw err;
-    }
-  }
-
-  /** Run the largest batch once: allocates ORT's arenas and checks the output's shape. */
-  private async warmUp(
-    session: WorkerSession,
-    spec: InferenceSpec,
-    maxBatch: number,
-  ): Promise<{ width: number; height: number }> {
-    const n = spec.fixedBatch ?? maxBatch;
-    let dims: readonly number[];
-    try {
-      const data = new Float32Array(n * 3 * spec.height * spec.width);
-      const outs = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
-      dims = outs.dims;
-    } catch (err) {
-      throw new ModelLoadError(`warm-up inference failed: ${errorMessage(err)}`, { cause: err });
-    }
-    const [bn, c, h, w] = dims;
-    if (dims.length !== 4 || bn !== n || c !== 1 || !h || !w) {
-      throw new ModelLoadError(
-        `model output "${spec.outputName}" has shape [${dims}], expected [${n},1,H,W]`,
-      );
-    }
-    return { width: w, height: h };
-  }
-
-  /**
-   * Run the per-photo work around inference (decode, preprocess, postprocess, PNG) a few times
-   * on a synthetic phone-sized photo, so that V8 has compiled its loops and the WebAssembly
-   * resize with its optimising tiers before the first request. Without it the first two
-   * requests paid more in preprocessing and postprocessing (docs/benchmarks/server.md,
-   * "Shortening the c=1 path").
-   */
-  private async warmUpPhotoPath(spec: InferenceSpec, map: { width: number; height: number }): Promise<void> {
-    const [width, height] = [1000, 1333];
-    const rgb = new Uint8Array(width * height * 3);
-    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 7) % 251;
-    // a disc of logits (or probabilities) crossing the threshold, as a trained model's map does
-    const logits = new Float32Array(map.width * map.height);
-    const r = Math.min(map.width, map.height) / 4;
-    for (let y = 0; y < map.height; y++)
-      for (let x = 0; x < map.width; x++) {
-        const d = Math.hypot(x - map.width / 2, y - map.height / 2) / r;
-        logits[y * map.width + x] = spec.activation === "sigmoid" ? 6 * (1 - d) : 1 - d / 2;
-      }
-    try {
-      const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
-        .jpeg()
-        .toBuffer();
-      for (let round = 0; round < 3; round++) {
-        const decoded = await decodeImage(jpeg, spec, { maxPixels: width * height });
-        const input = this.inputBuffer();
-        this.inputs?.give(await preprocess(decoded, spec, input));
-        const mask = postprocess(logits, { ...spec, width: map.width, height: map.height }, decoded);
-        await encodeMaskPng(mask);
-        // and the default decode, at the model's scale (decode.ts)
-        const fast = await decodeForModel(jpeg, spec, { maxPixels: width * height });
-        this.inputs?.give(await preprocess(fast.decoded, spec, this.inputBuffer()));
-      }
-    } catch (err) {
-      throw new ModelLoadError(`warm-up of the photo path failed: ${errorMessage(err)}`, { cause: err });
     }
   }
 

@@ -1,8 +1,12 @@
 /**
  * An ONNX Runtime session living in a worker thread (see ort-worker.mjs for why), with the
- * same small surface the lifecycle needs: create, run one float32 tensor, release.
+ * same small surface the lifecycle needs: create, run one float32 tensor, release. And the
+ * server's sessions as a set: the options they are made with (createSessions) and the warm-up
+ * that proves each one runs the card's tensors (warmUpSession).
  */
 import { Worker } from "node:worker_threads";
+import { errorMessage, ModelLoadError } from "../errors.ts";
+import type { InferenceSpec } from "./card.ts";
 
 export interface SessionOptions {
   intraOpNumThreads: number;
@@ -106,4 +110,75 @@ export class WorkerSession {
       this.worker.postMessage({ ...msg, id }, transfer);
     });
   }
+}
+
+/** The options of a session with `intraOpNumThreads` threads. */
+export function sessionOptions(intraOpNumThreads: number, spinning: boolean): SessionOptions {
+  return {
+    // ORT's own default is every physical core of the host, which in a pod limited to 2 CPUs
+    // on a 64-core node means 64 threads fighting over a 2-CPU quota. Set --threads to the
+    // CPU limit; without it, the CPUs this process may run on.
+    intraOpNumThreads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    logSeverityLevel: 3,
+    // ORT's memory pattern plans one block for every activation of a run up front; without
+    // it the arena still reuses freed chunks. On the 512x512 U-Net that costs far less memory
+    // at the same run time (docs/benchmarks/server.md, "Reading it").
+    enableMemPattern: false,
+    // Idle intra-op threads spin by default, burning the cores that decode and encode need
+    // (and a Kubernetes CPU quota); see docs/benchmarks/server.md for the A/B on 2 shared cores.
+    extra: { session: { intra_op: { allow_spinning: spinning ? "1" : "0" } } },
+  };
+}
+
+/**
+ * One session per entry of `threadsPerSession` (session-pool.ts's sessionThreads), each from
+ * its own copy of `bytes`. If one cannot be created, those made so far are released and a
+ * ModelLoadError says which (`source` names the file).
+ */
+export async function createSessions(
+  bytes: Uint8Array,
+  threadsPerSession: readonly number[],
+  opts: { spinning: boolean; source: string },
+): Promise<WorkerSession[]> {
+  const sessions: WorkerSession[] = [];
+  for (const n of threadsPerSession) {
+    try {
+      // each session gets its own copy of the bytes (WorkerSession.create copies them)
+      sessions.push(await WorkerSession.create(bytes, sessionOptions(n, opts.spinning)));
+    } catch (err) {
+      // the first session proves the file loads: a later one failing is the process (memory)
+      const what =
+        sessions.length === 0
+          ? "not a loadable ONNX model"
+          : `session ${sessions.length + 1} of ${threadsPerSession.length} (--instances) could not be created`;
+      await Promise.all(sessions.map((s) => s.release()));
+      throw new ModelLoadError(`${opts.source}: ${what} (${errorMessage(err)})`, { cause: err });
+    }
+  }
+  return sessions;
+}
+
+/** Run the largest batch once: allocates ORT's arenas and checks the output's shape, which it returns. */
+export async function warmUpSession(
+  session: WorkerSession,
+  spec: InferenceSpec,
+  maxBatch: number,
+): Promise<{ width: number; height: number }> {
+  const n = spec.fixedBatch ?? maxBatch;
+  let dims: readonly number[];
+  try {
+    const data = new Float32Array(n * 3 * spec.height * spec.width);
+    const outs = await session.run(spec.inputName, spec.outputName, data, [n, 3, spec.height, spec.width]);
+    dims = outs.dims;
+  } catch (err) {
+    throw new ModelLoadError(`warm-up inference failed: ${errorMessage(err)}`, { cause: err });
+  }
+  const [bn, c, h, w] = dims;
+  if (dims.length !== 4 || bn !== n || c !== 1 || !h || !w) {
+    throw new ModelLoadError(`model output "${spec.outputName}" has shape [${dims}], expected [${n},1,H,W]`);
+  }
+  return { width: w, height: h };
 }

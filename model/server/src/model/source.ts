@@ -1,13 +1,16 @@
 /**
- * Where model bytes come from: a local path, a file:// URI or an s3:// URI. Only the URIs
- * given at start-up are ever read; nothing here is reachable from a request.
+ * Where model bytes come from: a local path, a file:// URI or an s3:// URI, and whether they
+ * are what the card beside them says (readVerified). Only the URIs given at start-up are ever
+ * read; nothing here is reachable from a request.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { artifactWithDigest, type CardArtifact, cardArtifacts } from "../../../model-card.ts";
 import { errorMessage, ModelLoadError } from "../errors.ts";
+import { type InferenceSpec, inferenceSpec, type ModelCard, parseCard } from "./card.ts";
 
 export type ArtifactLocation = { kind: "file"; path: string } | { kind: "s3"; bucket: string; key: string };
 
@@ -72,4 +75,68 @@ export async function readArtifact(loc: ArtifactLocation): Promise<Buffer> {
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** A model file read and checked against its card. */
+export interface VerifiedModel {
+  card: ModelCard;
+  spec: InferenceSpec;
+  /** the file's bytes: what was verified is what the sessions are built from */
+  bytes: Buffer;
+  sha256: string;
+  /** which of the card's artifacts the file is */
+  served: CardArtifact;
+  /** the file's location, for messages */
+  source: string;
+}
+
+/**
+ * Read the card (by default model-card.json beside the model) and the model file, and verify
+ * that the file is one of the card's artifacts: the pinned one when `sha256` is given (which
+ * the card must list), else whichever the digest names; its size must be the card's too.
+ */
+export async function readVerified(opts: {
+  model: string;
+  card?: string | undefined;
+  sha256?: string | undefined;
+}): Promise<VerifiedModel> {
+  const modelLoc = parseLocation(opts.model);
+  const cardLoc = opts.card ? parseLocation(opts.card) : siblingCard(modelLoc);
+  const cardSource = formatLocation(cardLoc);
+  const card = parseCard((await readArtifact(cardLoc)).toString("utf8"), cardSource);
+  const spec = inferenceSpec(card);
+
+  const pinned = opts.sha256?.toLowerCase();
+  if (pinned !== undefined && !SHA256.test(pinned)) {
+    throw new ModelLoadError(`--sha256 must be 64 hex digits, got "${opts.sha256}"`);
+  }
+  const listed = () =>
+    cardArtifacts(card)
+      .map((a) => `${a.field}.sha256 ${a.artifact.sha256} (${a.precision})`)
+      .join(", ");
+  const pinnedArtifact = pinned ? artifactWithDigest(card, pinned) : undefined;
+  if (pinned && !pinnedArtifact) {
+    throw new ModelLoadError(
+      `${cardSource} lists ${listed()}, not the pinned ${pinned}: wrong card for this model`,
+    );
+  }
+
+  const bytes = await readArtifact(modelLoc);
+  const source = formatLocation(modelLoc);
+  const actual = sha256Hex(bytes);
+  // Without a pin, the file is whichever artifact of the card it is (fp32 or int8).
+  const served = pinnedArtifact ?? artifactWithDigest(card, actual);
+  if (!served || actual !== served.artifact.sha256) {
+    throw new ModelLoadError(
+      `${source}: sha256 ${actual} does not match ${pinned ? `the pinned ${pinned}` : `the card: it lists ${listed()}`}`,
+    );
+  }
+  if (bytes.length !== served.artifact.bytes) {
+    throw new ModelLoadError(
+      `${source}: ${bytes.length} bytes, the card's ${served.field}.bytes says ${served.artifact.bytes}`,
+    );
+  }
+  return { card, spec, bytes, sha256: actual, served, source };
 }
