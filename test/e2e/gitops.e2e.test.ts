@@ -41,6 +41,13 @@ const devApps = (dir: string) => names(expectedApps(dir).filter((a) => a.environ
 const BOOTSTRAP_MS = 900_000;
 /** How long real pods may take after their Application is Synced (pull nothing, download, probe). */
 const READY_MS = 300_000;
+/**
+ * A delivery scenario's limit: a sync, pods starting, 100 responses after each switch, on a
+ * loaded 2-core machine. Past vitest's default (300 s) a timed-out scenario's traffic kept running
+ * beside the next scenario's (vitest does not cancel the step), doubling the load: the next one
+ * then counted client timeouts.
+ */
+const SCENARIO_MS = 900_000;
 const contextOf = (cluster: string) => {
   const c = CONTEXTS[cluster];
   if (!c) throw new Error(`no kube context for Argo CD cluster ${cluster} (E2E_CONTEXTS)`);
@@ -480,7 +487,9 @@ describe("2 admission by the real API server", () => {
 let beforeDeploy = "";
 
 describe("3 deploy by commit", () => {
-  it("gen deploy --commit + push, twice: the canary's stack comes up first, then its weight is in the HTTPRoute", async () => {
+  it("gen deploy --commit + push, twice: the canary's stack comes up first, then its weight is in the HTTPRoute", {
+    timeout: SCENARIO_MS,
+  }, async () => {
     await scenario("stage, then switch to a 10% canary", async (t) => {
       const liveBefore =
         /^live: (.*)$/m.exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]?.trim() ??
@@ -523,7 +532,9 @@ describe("3 deploy by commit", () => {
 });
 
 describe("4 roll back", () => {
-  it("git revert of the deploy: the canary's namespace is pruned, the retained version stays, the route switches", async () => {
+  it("git revert of the deploy: the canary's namespace is pruned, the retained version stays, the route switches", {
+    timeout: SCENARIO_MS,
+  }, async () => {
     expect(beforeDeploy, "scenario 3 ran").not.toBe("");
     await scenario("roll back by git revert", async (t) => {
       git(work, ["revert", "--no-edit", `${beforeDeploy}..HEAD`]);
@@ -544,7 +555,9 @@ describe("4 roll back", () => {
     });
   });
 
-  it("gen rollback --commit: after a deploy of the retained version, traffic switches back", async () => {
+  it("gen rollback --commit: after a deploy of the retained version, traffic switches back", {
+    timeout: SCENARIO_MS,
+  }, async () => {
     await scenario("deploy the retained version, then gen rollback --commit", async (t) => {
       gen(work, ["deploy", "--env", "dev", "--version", "1.0.0", "--commit"]);
       let sha = push(work);
@@ -564,6 +577,42 @@ describe("4 roll back", () => {
       await sharesMatch(t, { "1.1.0": 1 });
       expect(await namespaceExists(HUB, "dev-wms-1-0-0")).toBe(true);
       expect(await namespaceExists(HUB, "dev-wms-1-1-0")).toBe(true);
+    });
+  });
+});
+
+describe("4b stage and switch in one push", () => {
+  it("two commits pushed together: the canary gets traffic only once its pods are Ready (the routing app's gate)", {
+    timeout: SCENARIO_MS,
+  }, async () => {
+    // safety.ts rule 1 reads commit history, which two commits in one push get around; what must
+    // hold is the gate (render/gate.ts): the route's wave waits for the canary's PodDisruptionBudget
+    // to count its pods Ready. Without it Envoy would send the canary's share to a Service with no
+    // ready endpoint (503 "no healthy upstream") while its pods start: failed requests here.
+    await scenario("stage and switch in one push", async (t) => {
+      const start = git(work, ["rev-parse", "HEAD"]).trim();
+      const live = /^live: (.*)$/m
+        .exec(readFileSync(join(work, "environments/dev/wms.yaml"), "utf8"))?.[1]
+        ?.trim();
+      expect(live, "dev's live version").toBeDefined();
+      expect(await namespaceExists(HUB, "dev-wms-0-2-0"), "0.2.0 is not deployed in dev").toBe(false);
+      gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+      gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+      const sha = push(work);
+      await allSyncedTo(sha, devApps(work));
+      await eventually("canary weights in the cluster's HTTPRoute", async () => {
+        const w = await weights(work, "dev");
+        return w["dev-wms-0-2-0"] === 10 ? w : JSON.stringify(w);
+      });
+      await sharesMatch(t, { "0.2.0": 10, [live ?? ""]: 90 });
+      // and back, in one push too: the route leaves 0.2.0 before its namespace goes
+      git(work, ["revert", "--no-edit", `${start}..HEAD`]);
+      const back = push(work);
+      await allSyncedTo(back, devApps(work));
+      await eventually("dev-wms-0-2-0 pruned", async () =>
+        (await namespaceExists(HUB, "dev-wms-0-2-0")) ? "still there" : true,
+      );
+      await sharesMatch(t, { [live ?? ""]: 1 });
     });
   });
 });
@@ -601,21 +650,21 @@ describe("5 bad commits change nothing that runs", () => {
     });
   }
 
-  it("a commit that empties a version file", async () => {
+  it("a commit that empties a version file", { timeout: SCENARIO_MS }, async () => {
     await survives(
       () => writeFileSync(join(work, "environments/dev/wms.yaml"), ""),
       "bad: empty dev/wms.yaml",
     );
   });
 
-  it("a commit that deletes an environment", async () => {
+  it("a commit that deletes an environment", { timeout: SCENARIO_MS }, async () => {
     await survives(
       () => rmSync(join(work, "environments/staging"), { recursive: true }),
       "bad: delete environments/staging",
     );
   });
 
-  it("a commit whose rendered output is stale", async () => {
+  it("a commit whose rendered output is stale", { timeout: SCENARIO_MS }, async () => {
     await survives(() => {
       const f = join(work, "environments/dev/wms.yaml");
       writeFileSync(f, readFileSync(f, "utf8").replace(/^live: .*$/m, "live: 0.2.0"));

@@ -36,7 +36,7 @@ export interface LoadOptions {
   /** the photo's size: a valid mask is a PNG of these dimensions */
   width: number;
   height: number;
-  /** per-request timeout (default 10 s) */
+  /** per-request timeout (default 30 s) */
   timeoutMs?: number;
   /** most requests open at once (default 8) */
   maxInFlight?: number;
@@ -125,7 +125,9 @@ function send(url: URL, target: LoadTarget, o: LoadOptions): Promise<Omit<Respon
           "content-length": o.body.length,
         },
         ...(https ? { servername: target.host, ca: target.ca } : {}),
-        timeout: o.timeoutMs ?? 10_000,
+        // above Envoy's route timeout (15 s, Envoy's default; Envoy Gateway sets none): a slow
+        // answer shows as Envoy's 504 with its reason rather than as a client-side timeout
+        timeout: o.timeoutMs ?? 30_000,
         agent: false,
       },
       (res: IncomingMessage) => {
