@@ -585,7 +585,8 @@ describe("4b stage and switch in one push", () => {
   it("two commits pushed together: the canary gets traffic only once its pods are Ready (the routing app's gate)", {
     timeout: SCENARIO_MS,
   }, async () => {
-    // safety.ts rule 1 reads commit history, which two commits in one push get around; what must
+    // safety.ts rule 1 reads commit history, which two commits in one push get around (gen's
+    // `--commit` also refuses a switch whose stage is not pushed; a hand commit is not); what must
     // hold is the gate (render/gate.ts): the route's wave waits for the canary's PodDisruptionBudget
     // to count its pods Ready. Without it Envoy would send the canary's share to a Service with no
     // ready endpoint (503 "no healthy upstream") while its pods start: failed requests here.
@@ -597,7 +598,11 @@ describe("4b stage and switch in one push", () => {
       expect(live, "dev's live version").toBeDefined();
       expect(await namespaceExists(HUB, "dev-wms-0-2-0"), "0.2.0 is not deployed in dev").toBe(false);
       gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
-      gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10", "--commit"]);
+      // `--commit` refuses the switch until the stage is pushed and up; an engineer who commits by
+      // hand (or pushes past check --base) is not stopped: both commits go in one push
+      gen(work, ["deploy", "--env", "dev", "--version", "0.2.0", "--canary", "10"]);
+      git(work, ["add", "-A"]);
+      git(work, ["commit", "--quiet", "-m", "deploy(dev): wms canary 0.2.0 at 10% (by hand, same push)"]);
       const sha = push(work);
       await allSyncedTo(sha, devApps(work));
       await eventually("canary weights in the cluster's HTTPRoute", async () => {
