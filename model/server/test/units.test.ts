@@ -156,7 +156,8 @@ describe("BatchQueue preparation turns", () => {
     expect(q.depth).toBe(2); // both still wait: only the running batch is out of the queue
     const [a, b, c] = await Promise.all(done);
     expect(handed).toEqual([1, 2, 3]);
-    expect(a?.waitedMs).toBeLessThan(15);
+    // waits for nothing but timers (20.5 ms once beside an e2e run); b waits behind a's 40 ms
+    expect(a?.waitedMs).toBeLessThan(28);
     expect(b?.waitedMs).toBeGreaterThanOrEqual(30); // behind 1, though handed over at once
     expect(b?.ranMs).toBeLessThan(70);
     expect(c?.waitedMs).toBeGreaterThanOrEqual(70);
